@@ -236,3 +236,16 @@ def test_slips_receipt_80mm(tmp_path: Path) -> None:
         assert _decode(page) == [slip.url]
     text = _text(pdf, tmp_path)
     assert "mã dùng một lần" in text and "Hết hạn: 23:59 ngày 30/11/2026" in text
+
+
+def test_font_fallback_without_pip_font(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the pip font package, Debian's DejaVu (or matplotlib's) is used, else a clear error."""
+    from survey.qr import _pdf
+
+    monkeypatch.setattr(_pdf, "_package_dir", lambda name: None)
+    dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if dejavu.is_file():
+        assert qr.font_paths()[0] == dejavu
+    else:
+        with pytest.raises(RuntimeError, match="fontpkg-be-vietnam-pro"):
+            qr.font_paths()
