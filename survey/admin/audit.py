@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from survey.admin import bp
+from survey.extensions import db
+from survey.models import AuditLog
+from survey.services.scope import current_scope
+from flask import abort
+
+
+@bp.route("/audit")
+def audit_log() -> str:
+    if not current_scope().is_administrator:
+        abort(403)
+    query = select(AuditLog).order_by(AuditLog.id.desc())
+    entity = request.args.get("entity")
+    if entity:
+        query = query.where(AuditLog.entity == entity)
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("admin/audit.html", page=page, entity=entity)

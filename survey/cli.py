@@ -1,0 +1,88 @@
+"""``flask`` command groups: users, units, demo."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import Role, Sector, Unit
+from survey.services import demo, users
+from survey.services.audit import acting_as
+from survey.services.errors import ServiceError
+from survey.services.official_units import import_province
+
+users_cli = AppGroup("users", help="Staff accounts.")
+units_cli = AppGroup("units", help="The organisation tree.")
+demo_cli = AppGroup("demo", help="The demo province.")
+
+
+def _fail(err: ServiceError) -> None:
+    db.session.rollback()
+    raise click.ClickException(err.message)
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--full-name", required=True)
+@click.option("--email", default=None)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=None)
+@click.option("--unit-code", default=None, help="Official code of the unit the role covers.")
+@click.option("--sector", type=click.Choice([s.value for s in Sector]), default=None)
+@click.password_option()
+def create_user(username: str, full_name: str, email: str | None, role: str | None,
+                unit_code: str | None, sector: str | None, password: str) -> None:
+    """Create a staff account (with one role when --role and --unit-code are given)."""
+    unit = None
+    if unit_code is not None:
+        unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
+        if unit is None:
+            raise click.ClickException(f"No unit has the code {unit_code}.")
+    with acting_as(None, "cli:users create"):
+        try:
+            user = users.create_user(None, username=username, full_name=full_name,
+                                     password=password, email=email, role=role, unit=unit,
+                                     sector=sector)
+        except ServiceError as err:
+            _fail(err)
+    click.echo(f"Created {user.username}.")
+
+
+@units_cli.command("import-official")
+@click.option("--province", "code", required=True, help="Province code, e.g. 80 for Tây Ninh.")
+def import_official(code: str) -> None:
+    """Create or refresh a province and its communes/wards from the official 2025 list."""
+    with acting_as(None, "cli:units import-official"):
+        try:
+            report = import_province(code)
+        except ServiceError as err:
+            _fail(err)
+    click.echo(f"{report.province.name}: {report.created} created, {report.updated} updated, "
+               f"{report.unchanged} unchanged.")
+
+
+@demo_cli.command("seed")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the database has units already.")
+def seed(if_empty: bool) -> None:
+    """Build the demo province (Tây Ninh) with demo accounts for every role."""
+    if not demo.is_empty():
+        if not if_empty:
+            raise click.ClickException("The database is not empty; the demo needs an empty one.")
+        click.echo("The database already has data; demo seed skipped.")
+    else:
+        with acting_as(None, "cli:demo seed"):
+            demo.seed()
+        click.echo("Demo province Tây Ninh created.")
+    accounts = demo.existing_accounts()
+    if accounts:
+        click.echo(f"Demo accounts (password '{demo.DEMO_PASSWORD}' unless changed):")
+        for account in accounts:
+            click.echo(f"  {account.username:<14} {account.role.value:<15} {account.full_name}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(units_cli)
+    app.cli.add_command(demo_cli)

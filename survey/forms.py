@@ -1,0 +1,121 @@
+"""Staff forms (Flask-WTF: CSRF on every one). Labels are translated lazily."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from survey.models import Role, Sector, UnitKind
+
+KIND_LABELS = {
+    "province": _l("Province"),
+    "department": _l("Department (Sở)"),
+    "service_centre": _l("Public service centre"),
+    "commune": _l("Commune / ward"),
+    "hospital": _l("Hospital"),
+    "school": _l("School"),
+    "other": _l("Other"),
+}
+SECTOR_LABELS = {
+    "administrative": _l("Administrative"),
+    "health": _l("Health"),
+    "education": _l("Education"),
+    "other": _l("Other"),
+}
+ROLE_LABELS = {
+    "administrator": _l("Administrator"),
+    "sector_manager": _l("Sector manager"),
+    "unit_manager": _l("Unit manager"),
+    "analyst": _l("Analyst"),
+    "clerk": _l("Data-entry clerk"),
+}
+REQUIRED = _l("This field is required.")
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=256)])
+    remember = BooleanField(_l("Keep me signed in on this computer"))
+    submit = SubmitField(_l("Sign in"))
+
+
+class UnitForm(FlaskForm):
+    name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(REQUIRED),
+                                                           Length(max=255)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
+    kind = SelectField(_l("Kind"), choices=[(k.value, KIND_LABELS[k.value]) for k in UnitKind])
+    sector = SelectField(_l("Sector"), choices=[(s.value, SECTOR_LABELS[s.value]) for s in Sector])
+    code = StringField(_l("Official code"), validators=[Optional(), Length(max=32)])
+    parent_id = SelectField(_l("Parent unit"), coerce=int, validate_choice=True)
+    valid_from = DateField(_l("Valid from"), validators=[Optional()])
+    valid_to = DateField(_l("Valid until"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+class ServicePointForm(FlaskForm):
+    name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(REQUIRED),
+                                                           Length(max=255)])
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
+    active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class DeleteForm(FlaskForm):
+    submit = SubmitField(_l("Delete"))
+
+
+def _sector_choices() -> list[tuple[str, object]]:
+    return [("", _l("All sectors"))] + [(s.value, SECTOR_LABELS[s.value]) for s in Sector]
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+    unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=True)
+    sector = SelectField(_l("Sector"), choices=_sector_choices())
+    submit = SubmitField(_l("Add role"))
+
+
+class UserCreateForm(RoleForm):
+    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=255)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED),
+                                                         Length(max=256)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Create account"))
+
+
+class UserEditForm(FlaskForm):
+    full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=255)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail."))])
+    active = BooleanField(_l("Account active"))
+    submit = SubmitField(_l("Save"))
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED),
+                                                             Length(max=256)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Set password"))
+
+
+class RemoveRoleForm(FlaskForm):
+    assignment_id = HiddenField(validators=[DataRequired()])
+    submit = SubmitField(_l("Remove"))

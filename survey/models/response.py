@@ -1,0 +1,71 @@
+"""Anonymous responses and their answers, keyed by the questionnaire's stable item ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+from survey.models.org import _in
+from survey.models.util import utcnow
+
+
+class Channel(str, enum.Enum):
+    desk_qr = "desk_qr"
+    kiosk = "kiosk"
+    token = "token"
+    field = "field"
+    paper = "paper"
+
+
+class Response(db.Model):  # type: ignore[name-defined,misc]
+    """One submitted questionnaire. No name, phone or IP is ever stored here."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        UniqueConstraint("client_submission_id", name="uq_response_client_submission_id"),
+        CheckConstraint(_in("channel", Channel), name="channel"),
+        Index("ix_response_unit_submitted", "unit_id", "submitted_at"),
+        Index("ix_response_questionnaire", "questionnaire_key", "questionnaire_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_key: Mapped[str] = mapped_column(String(64))
+    questionnaire_version: Mapped[int]
+    channel: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_point.id"), index=True)
+    # The campaign table arrives with the field-survey issue, which adds the foreign key.
+    campaign_id: Mapped[int | None] = mapped_column(index=True)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    client_submission_id: Mapped[str] = mapped_column(String(64))
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"
+    )
+
+
+class Answer(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("response_id", "item_id", name="uq_answer_response_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(String(64), index=True)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    not_applicable: Mapped[bool] = mapped_column(default=False)
+
+    response: Mapped[Response] = relationship(back_populates="answers")

@@ -1,0 +1,107 @@
+"""Wiring of extensions, blueprints, error pages and template helpers for create_app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def select_locale() -> str:
+    # Vietnamese by default, whatever the browser says; English on request.
+    if not has_request_context():
+        return "vi"
+    lang = session.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else "vi"
+
+
+def init_extensions(app: Flask) -> None:
+    from survey import models  # noqa: F401  (register the tables)
+    from survey.services import audit  # noqa: F401  (register the audit hook)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=app.root_path + "/translations")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        from survey.models import User
+
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def bind_actor() -> None:
+        from survey.services.audit import set_actor
+
+        if current_user.is_authenticated:
+            set_actor(current_user.id, current_user.username)
+        else:
+            set_actor(None, "anonymous")
+
+
+def register_blueprints(app: Flask) -> None:
+    from survey.admin import bp as admin_bp
+    from survey.auth import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+
+
+def _error(code: int, title: Any, message: Any) -> tuple[str, int]:
+    return render_template("error.html", code=code, title=title, message=message), code
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(403)
+    def forbidden(e: Exception) -> tuple[str, int]:
+        return _error(403, _l("Not allowed"), _l("Your account has no right to this page."))
+
+    @app.errorhandler(404)
+    def not_found(e: Exception) -> tuple[str, int]:
+        return _error(404, _l("Page not found"), _l("Check the address, or go back to the start."))
+
+    @app.errorhandler(413)
+    def too_large(e: Exception) -> tuple[str, int]:
+        return _error(413, _l("Too large"), _l("What you sent is too large. Send a smaller file."))
+
+    @app.errorhandler(429)
+    def too_many(e: Exception) -> tuple[str, int]:
+        return _error(429, _l("Too many attempts"), _l("Please wait a minute and try again."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e: Exception) -> tuple[str, int]:
+        return _error(400, _l("The form has expired"),
+                      _l("Reload the page and submit the form again."))
+
+    @app.errorhandler(500)
+    def server_error(e: Exception) -> tuple[str, int]:
+        return _error(500, _l("Something went wrong"),
+                      _l("Nothing was saved. Please try again in a moment."))
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        from survey.services.scope import current_scope
+
+        return {
+            "current_locale": str(get_locale()),
+            "scope": current_scope() if current_user.is_authenticated else None,
+            "request_path": request.path,
+        }
