@@ -1,0 +1,271 @@
+"""Turn one response into item values, validate submitted answers, and indicators.
+
+Raw answers (``Mapping[item id, answer]``):
+
+=================  ==============================================================
+item type          raw answer
+=================  ==============================================================
+likert5, points,   ``int`` option value of the item's scale
+single_choice
+multiple_choice    ``list`` of distinct option values
+yes_no             ``True`` / ``False``
+number             ``int`` or ``float`` within ``[min, max]`` (whole if ``integer``)
+percentage         ``int`` or ``float`` within ``[0, 100]``
+text               ``str`` of at most ``max_length`` characters
+any but text       :data:`NOT_APPLICABLE` (``"na"``) where the item allows it
+=================  ==============================================================
+
+``None``, a missing key, ``""`` and ``[]`` all mean "not answered". Answers to items
+hidden by ``show_if`` are ignored (the citizen page works without JavaScript, so a
+citizen may fill in an item that turns out to be hidden).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from .errors import AnswerError
+from .model import NOT_APPLICABLE, Definition, Item
+
+__all__ = [
+    "SCORED_TYPES",
+    "comprehensive_indicator",
+    "item_indicators",
+    "score_response",
+    "validate_answers",
+    "visible_items",
+]
+
+#: Item types that :func:`score_response` turns into numbers.
+SCORED_TYPES = frozenset({"likert5", "points", "single_choice", "yes_no", "number", "percentage"})
+
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "unknown_item": ("Câu hỏi không có trong phiếu.", "This question is not in the form."),
+    "required": ("Vui lòng trả lời câu hỏi này.", "Please answer this question."),
+    "na_not_allowed": (
+        "Câu hỏi này không có lựa chọn “Không áp dụng”.",
+        "“Not applicable” is not an option for this question.",
+    ),
+    "wrong_type": ("Câu trả lời không đúng định dạng.", "The answer has the wrong format."),
+    "invalid_choice": ("Lựa chọn không hợp lệ.", "This choice is not valid."),
+    "duplicate_choice": ("Một lựa chọn bị chọn nhiều lần.", "A choice was selected twice."),
+    "too_many_choices": ("Chọn tối đa {n} phương án.", "Select at most {n} options."),
+    "out_of_range": ("Giá trị phải từ {lo} đến {hi}.", "The value must be between {lo} and {hi}."),
+    "not_integer": ("Giá trị phải là số nguyên.", "The value must be a whole number."),
+    "too_long": ("Nội dung dài quá {n} ký tự.", "The text is longer than {n} characters."),
+    "hidden": (
+        "Câu hỏi này không áp dụng với các câu trả lời trước; câu trả lời sẽ bị bỏ qua.",
+        "This question does not apply given earlier answers; the answer is ignored.",
+    ),
+}
+
+
+def _error(item_id: str, code: str, **fmt: object) -> AnswerError:
+    vi, en = _MESSAGES[code]
+    return AnswerError(item_id, code, vi.format(**fmt), en.format(**fmt))
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else (f"{x:g}")
+
+
+def _is_blank(answer: object) -> bool:
+    return answer is None or answer == "" or answer == []
+
+
+def _check(defn: Definition, item: Item, answer: object) -> AnswerError | None:
+    """Return the problem with a non-blank, non-N/A answer, or ``None``."""
+    t = item.type
+    if t in ("likert5", "points", "single_choice"):
+        if isinstance(answer, bool) or not isinstance(answer, int):
+            return _error(item.id, "wrong_type")
+        assert item.scale is not None
+        if answer not in defn.scale(item.scale).values:
+            return _error(item.id, "invalid_choice")
+    elif t == "multiple_choice":
+        if not isinstance(answer, list | tuple) or any(
+            isinstance(v, bool) or not isinstance(v, int) for v in answer
+        ):
+            return _error(item.id, "wrong_type")
+        assert item.scale is not None
+        if any(v not in defn.scale(item.scale).values for v in answer):
+            return _error(item.id, "invalid_choice")
+        if len(set(answer)) != len(answer):
+            return _error(item.id, "duplicate_choice")
+        if item.max_choices is not None and len(answer) > item.max_choices:
+            return _error(item.id, "too_many_choices", n=item.max_choices)
+    elif t == "yes_no":
+        if not isinstance(answer, bool):
+            return _error(item.id, "wrong_type")
+    elif t in ("number", "percentage"):
+        if isinstance(answer, bool) or not isinstance(answer, int | float):
+            return _error(item.id, "wrong_type")
+        lo, hi = (item.min, item.max) if t == "number" else (0, 100)
+        assert lo is not None and hi is not None
+        if not math.isfinite(answer) or not lo <= answer <= hi:
+            return _error(item.id, "out_of_range", lo=_fmt(lo), hi=_fmt(hi))
+        if item.integer and answer != int(answer):
+            return _error(item.id, "not_integer")
+    elif t == "text":
+        if not isinstance(answer, str):
+            return _error(item.id, "wrong_type")
+        assert item.max_length is not None
+        if len(answer) > item.max_length:
+            return _error(item.id, "too_long", n=item.max_length)
+    return None
+
+
+def _matches(defn: Definition, item: Item, answer: object, values: tuple[int | bool, ...]) -> bool:
+    if _is_blank(answer) or answer == NOT_APPLICABLE or _check(defn, item, answer) is not None:
+        return False
+    if isinstance(answer, list | tuple):
+        return any(v in values for v in answer)
+    # ``True == 1`` in Python: compare types too, so a yes_no answer never matches 1.
+    return any(type(v) is type(answer) and v == answer for v in values)
+
+
+def visible_items(defn: Definition, answers: Mapping[str, object]) -> frozenset[str]:
+    """Return the ids of the items shown given ``answers`` (``show_if`` chains included).
+
+    An item is hidden when the item it depends on is hidden, unanswered, answered
+    "not applicable", invalid, or answered with a value outside ``show_if.in``.
+    """
+    shown: set[str] = set()
+    for item in defn.items:
+        cond = item.show_if
+        if cond is None or (
+            cond.item in shown
+            and _matches(defn, defn.item(cond.item), answers.get(cond.item), cond.values)
+        ):
+            shown.add(item.id)
+    return frozenset(shown)
+
+
+def validate_answers(
+    defn: Definition, answers: Mapping[str, object], *, strict: bool = False
+) -> list[AnswerError]:
+    """Check a submitted answer set against the definition.
+
+    Parameters
+    ----------
+    defn : Definition
+        The questionnaire version answered.
+    answers : Mapping[str, object]
+        Raw answers by item id (see the module docstring).
+    strict : bool, default False
+        Also report answers given to hidden items (``code="hidden"``); by default they
+        are silently ignored.
+
+    Returns
+    -------
+    list of AnswerError
+        Problems in item order, unknown ids first; empty if the answers are valid.
+    """
+    known = {item.id for item in defn.items}
+    errors = [_error(k, "unknown_item") for k in answers if k not in known]
+    shown = visible_items(defn, answers)
+    for item in defn.items:
+        answer = answers.get(item.id)
+        if item.id not in shown:
+            if strict and not _is_blank(answer):
+                errors.append(_error(item.id, "hidden"))
+            continue
+        if _is_blank(answer):
+            if item.required:
+                errors.append(_error(item.id, "required"))
+        elif answer == NOT_APPLICABLE and item.type != "text":
+            if not item.not_applicable:
+                errors.append(_error(item.id, "na_not_allowed"))
+        else:
+            problem = _check(defn, item, answer)
+            if problem is not None:
+                errors.append(problem)
+    return errors
+
+
+def score_response(defn: Definition, answers: Mapping[str, object]) -> dict[str, float | None]:
+    """Return the numeric value of every scored item of one response.
+
+    Parameters
+    ----------
+    defn : Definition
+        The questionnaire version answered.
+    answers : Mapping[str, object]
+        Raw answers by item id.
+
+    Returns
+    -------
+    dict of str to float or None
+        One entry per item whose type is in :data:`SCORED_TYPES` (``text`` and
+        ``multiple_choice`` items are not scored): the level / points / code / number,
+        ``1.0``/``0.0`` for yes/no, and ``None`` for an item that is hidden, not
+        answered, answered "not applicable" or invalid (validate first).
+    """
+    shown = visible_items(defn, answers)
+    out: dict[str, float | None] = {}
+    for item in defn.items:
+        if item.type not in SCORED_TYPES:
+            continue
+        answer = answers.get(item.id)
+        valid = (
+            item.id in shown
+            and not _is_blank(answer)
+            and answer != NOT_APPLICABLE
+            and _check(defn, item, answer) is None
+        )
+        out[item.id] = float(answer) if valid else None  # type: ignore[arg-type]
+    return out
+
+
+def item_indicators(
+    defn: Definition, node_id: str, scores: Mapping[str, float | None]
+) -> dict[str, float | None]:
+    """Return the 0/1 "satisfied" indicator of each item below a share node.
+
+    Works for ``share_at_least`` and ``share_in`` nodes and for (weighted) means of
+    them; ``None`` where the item has no valid value.
+
+    Raises
+    ------
+    ValueError
+        If the subtree contains a ``mean_score`` or ``comprehensive`` node.
+    """
+    out: dict[str, float | None] = {}
+    for child in defn.index.node(node_id).children:
+        if defn.index.is_node(child):
+            out.update(item_indicators(defn, child, scores))
+            continue
+        node = defn.index.node(node_id)
+        value = scores.get(child)
+        if node.rule == "share_at_least":
+            assert node.threshold is not None
+            out[child] = None if value is None else float(value >= node.threshold)
+        elif node.rule == "share_in":
+            out[child] = None if value is None else float(value in (node.values or ()))
+        else:
+            raise ValueError(f"node {node_id!r} has rule {node.rule!r}, not a share rule")
+    return out
+
+
+def comprehensive_indicator(
+    defn: Definition, node_id: str, scores: Mapping[str, float | None]
+) -> float | None:
+    """Return 1.0 if the respondent rated every listed item at or above the threshold.
+
+    Items without a valid value (hidden, skipped, not applicable) are left out; the
+    result is ``None`` if none of the node's items has a value, so that the
+    respondent drops out of the denominator (Bộ Y tế wording; denominator [I]).
+
+    Raises
+    ------
+    ValueError
+        If ``node_id`` is not a ``comprehensive`` node.
+    """
+    node = defn.index.node(node_id)
+    if node.rule != "comprehensive" or node.threshold is None:
+        raise ValueError(f"node {node_id!r} has rule {node.rule!r}, not 'comprehensive'")
+    values = [v for c in node.children if (v := scores.get(c)) is not None]
+    if not values:
+        return None
+    return float(all(v >= node.threshold for v in values))
