@@ -50,7 +50,7 @@ HEADING_LINES = ("ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG", "CỦA NGƯỜI DÂN")  #
 INSTRUCTION = "Quét mã QR bằng camera điện thoại"
 ANONYMITY = "Phiếu khảo sát ẩn danh: không thu thập họ tên, số điện thoại hay địa chỉ IP."
 SLIP_INVITE = "Mời ông/bà đánh giá sự phục vụ — mã dùng một lần"
-_MAX_URL = 1500
+_MAX_URL = 1500  # bytes; a version-40 QR holds 1663 at level Q (keep links short to print)
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ def _validate_url(url: str) -> str:
         raise ValueError(f"QR URL must be a non-empty string, got {url!r}")
     if url != url.strip() or any(c.isspace() or ord(c) < 32 for c in url):
         raise ValueError(f"QR URL must not contain whitespace or control characters: {url!r}")
-    if len(url) > _MAX_URL:
-        raise ValueError(f"QR URL is too long ({len(url)} > {_MAX_URL} characters)")
+    if len(url.encode("utf-8")) > _MAX_URL:
+        raise ValueError(f"QR URL is too long (over {_MAX_URL} UTF-8 bytes)")
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -161,7 +161,9 @@ def posters_pdf(posters: Sequence[Poster], *, size: Literal["A4", "A5"] = "A4") 
         room = names_bottom - foot_top - 20 * s
         side = max(min(room, 0.68 * page_w), 0)
         qr_y = foot_top + 10 * s + (room - side) / 2
-        draw_qr(c, _matrix(p.url, qrcode.constants.ERROR_CORRECT_Q), (page_w - side) / 2, qr_y, side)
+        draw_qr(
+            c, _matrix(p.url, qrcode.constants.ERROR_CORRECT_Q), (page_w - side) / 2, qr_y, side
+        )
         c.showPage()
     c.save()
     return buf.getvalue()
@@ -178,8 +180,9 @@ def _slip_blocks(slip: Slip, width: float, scale: float = 1.0) -> list[Block]:
     return blocks
 
 
-def slips_pdf(slips: Sequence[Slip], *,
-              layout: Literal["a4_grid", "receipt_80mm"] = "a4_grid") -> bytes:
+def slips_pdf(
+    slips: Sequence[Slip], *, layout: Literal["a4_grid", "receipt_80mm"] = "a4_grid"
+) -> bytes:
     """Slips for one-time tokens: ``a4_grid`` puts 2 x 4 slips on each A4 page
     with dashed cut lines; ``receipt_80mm`` makes one 80 mm wide page per slip,
     as tall as its content, for thermal receipt printers."""
@@ -216,7 +219,7 @@ def slips_pdf(slips: Sequence[Slip], *,
             for j in range(1, rows):
                 c.line(0, j * ch, A4[0], j * ch)
             c.setDash()
-            for k, sl in enumerate(slips[start:start + cols * rows]):
+            for k, sl in enumerate(slips[start : start + cols * rows]):
                 x0, y0 = (k % cols) * cw, A4[1] - (k // cols + 1) * ch
                 draw_qr(c, _matrix(sl.url, ec), x0 + pad, y0 + (ch - side) / 2, side)
                 blocks = _slip_blocks(sl, tw)

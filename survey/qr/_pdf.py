@@ -58,7 +58,9 @@ def font_paths() -> tuple[Path, Path]:
     candidates: list[tuple[Path, Path]] = []
     bvp = _package_dir("fontpkg_be_vietnam_pro")
     if bvp:
-        candidates.append((bvp / "files/BeVietnamPro-Regular.ttf", bvp / "files/BeVietnamPro-Bold.ttf"))
+        candidates.append(
+            (bvp / "files/BeVietnamPro-Regular.ttf", bvp / "files/BeVietnamPro-Bold.ttf")
+        )
     dejavu = Path("/usr/share/fonts/truetype/dejavu")
     candidates.append((dejavu / "DejaVuSans.ttf", dejavu / "DejaVuSans-Bold.ttf"))
     mpl = _package_dir("matplotlib")
@@ -76,6 +78,7 @@ def font_paths() -> tuple[Path, Path]:
 
 @lru_cache(maxsize=1)
 def register_fonts() -> str:
+    """Register the regular and bold faces with ReportLab once; return the file name."""
     reg, bold = font_paths()
     pdfmetrics.registerFont(TTFont(REGULAR, str(reg)))
     pdfmetrics.registerFont(TTFont(BOLD, str(bold)))
@@ -85,6 +88,7 @@ def register_fonts() -> str:
 # -------------------------------------------------------------------- layout
 def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Greedy word wrap; a word wider than ``width`` is broken between characters."""
+
     def fits(t: str) -> bool:
         return bool(pdfmetrics.stringWidth(t, font, size) <= width)
 
@@ -126,8 +130,15 @@ class Block:
         return len(self.lines) * self.size * self.leading
 
 
-def fit(text: str, font: str, size: float, width: float, max_lines: int,
-         min_size: float, color: Color = black) -> Block:
+def fit(
+    text: str,
+    font: str,
+    size: float,
+    width: float,
+    max_lines: int,
+    min_size: float,
+    color: Color = black,
+) -> Block:
     """Shrink from ``size`` (not below ``min_size``) until ``text`` wraps into
     ``max_lines``; if it still does not, cut the last line with an ellipsis."""
     text = " ".join(unicodedata.normalize("NFC", text).split())
@@ -145,8 +156,15 @@ def fit(text: str, font: str, size: float, width: float, max_lines: int,
     return Block(lines, font, size, color)
 
 
-def draw(c: Canvas, blocks: Sequence[Block], x: float, top: float, width: float,
-          gap: float, centre: bool = True) -> float:
+def draw(
+    c: Canvas,
+    blocks: Sequence[Block],
+    x: float,
+    top: float,
+    width: float,
+    gap: float,
+    centre: bool = True,
+) -> float:
     """Draw blocks downwards from ``top``; return the bottom y."""
     y = top
     for b in blocks:
@@ -189,11 +207,15 @@ def draw_qr(c: Canvas, matrix: list[list[bool]], x: float, y: float, side: float
 
 def new_canvas(buf: io.BytesIO, size: tuple[float, float], title: str) -> Canvas:
     register_fonts()
-    c = Canvas(buf, pagesize=size, invariant=True, pageCompression=1,
-               initialFontName=REGULAR, initialFontSize=10)  # no stray Helvetica
+    c = Canvas(
+        buf,
+        pagesize=size,
+        invariant=True,
+        pageCompression=1,
+        initialFontName=REGULAR,
+        initialFontSize=10,
+    )  # no stray Helvetica
     c.setTitle(title)
     c.setAuthor("SIPAS")
     c.setCreator("SIPAS survey.qr")
     return c
-
-

@@ -57,21 +57,28 @@ def _slip(i: int = 0) -> qr.Slip:
 
 
 def _decode(img: Image.Image) -> list[str]:
-    return [b.text for b in zxingcpp.read_barcodes(img) if b.format == zxingcpp.BarcodeFormat.QRCode]
+    return [
+        b.text for b in zxingcpp.read_barcodes(img) if b.format == zxingcpp.BarcodeFormat.QRCode
+    ]
 
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} not installed (Debian package poppler-utils); PDF rendering check skipped")
+        pytest.skip(
+            f"{name} not installed (Debian package poppler-utils); PDF rendering check skipped"
+        )
     return path
 
 
 def _render(pdf: bytes, tmp_path: Path, dpi: int) -> list[Image.Image]:
     src = tmp_path / "doc.pdf"
     src.write_bytes(pdf)
-    subprocess.run([_tool("pdftoppm"), "-r", str(dpi), "-png", str(src), str(tmp_path / "page")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [_tool("pdftoppm"), "-r", str(dpi), "-png", str(src), str(tmp_path / "page")],
+        check=True,
+        capture_output=True,
+    )
     pages = sorted(tmp_path.glob("page-*.png"), key=lambda p: int(re.findall(r"\d+", p.stem)[-1]))
     return [Image.open(p).convert("L") for p in pages]
 
@@ -79,8 +86,9 @@ def _render(pdf: bytes, tmp_path: Path, dpi: int) -> list[Image.Image]:
 def _text(pdf: bytes, tmp_path: Path) -> str:
     src = tmp_path / "text.pdf"
     src.write_bytes(pdf)
-    out = subprocess.run([_tool("pdftotext"), "-enc", "UTF-8", str(src), "-"],
-                         check=True, capture_output=True).stdout.decode("utf-8")
+    out = subprocess.run(
+        [_tool("pdftotext"), "-enc", "UTF-8", str(src), "-"], check=True, capture_output=True
+    ).stdout.decode("utf-8")
     return " ".join(unicodedata.normalize("NFC", out).split())
 
 
@@ -89,7 +97,9 @@ def _page_count(pdf: bytes) -> int:
 
 
 # ------------------------------------------------------------------ codes
-@pytest.mark.parametrize("url", [URL, "http://localhost:5000/s/abc?x=1&y=2", "https://a.vn/" + "x" * 300])
+@pytest.mark.parametrize(
+    "url", [URL, "http://localhost:5000/s/abc?x=1&y=2", "https://a.vn/" + "x" * 300]
+)
 def test_png_decodes_to_exact_url(url: str) -> None:
     data = qr.qr_png(url)
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
@@ -111,15 +121,29 @@ def test_svg_is_xml_with_qr() -> None:
     assert paths and len(paths[0].get("d", "")) > 500  # the modules of the code
 
 
-@pytest.mark.parametrize("bad", [
-    "", "ftp://example.vn/x", "javascript:alert(1)", "example.vn/s/abc", "https://",
-    "https:///path", " https://a.vn/x", "https://a.vn/x y", "https://a.vn/\n", "https://[::1/x",
-    "https://a.vn/" + "x" * 3000,
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "ftp://example.vn/x",
+        "javascript:alert(1)",
+        "example.vn/s/abc",
+        "https://",
+        "https:///path",
+        " https://a.vn/x",
+        "https://a.vn/x y",
+        "https://a.vn/\n",
+        "https://[::1/x",
+        "https://a.vn/" + "x" * 3000,
+    ],
+)
 def test_bad_urls_raise_value_error(bad: str) -> None:
-    for call in (qr.qr_png, qr.qr_svg,
-                 lambda u: qr.posters_pdf([qr.Poster("A", "B", u, "a.vn")]),
-                 lambda u: qr.slips_pdf([qr.Slip("A", u, "x")])):
+    for call in (
+        qr.qr_png,
+        qr.qr_svg,
+        lambda u: qr.posters_pdf([qr.Poster("A", "B", u, "a.vn")]),
+        lambda u: qr.slips_pdf([qr.Slip("A", u, "x")]),
+    ):
         with pytest.raises(ValueError, match="URL"):
             call(bad)
 
@@ -140,8 +164,11 @@ def test_font_covers_vietnamese() -> None:
     from reportlab.pdfbase.ttfonts import TTFontFile
 
     letters = "aăâeêioôơuưy"
-    vietnamese = {unicodedata.normalize("NFC", v + t) for v in letters + letters.upper()
-                  for t in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")} | set("đĐ")
+    vietnamese = {
+        unicodedata.normalize("NFC", v + t)
+        for v in letters + letters.upper()
+        for t in ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
+    } | set("đĐ")
     for path in qr.font_paths():
         cmap = TTFontFile(str(path)).charToGlyph
         assert not [c for c in sorted(vietnamese) if ord(c) not in cmap], path
@@ -156,12 +183,20 @@ def test_poster_renders_scans_and_reads(size: str, tmp_path: Path) -> None:
     pages = _render(pdf, tmp_path, 50)
     assert len(pages) == 3
     expected_px = {"A4": (413, 585), "A5": (292, 413)}[size]  # 50 dpi, portrait
-    for page, poster in zip(pages, posters):
+    for page, poster in zip(pages, posters, strict=True):
         assert abs(page.size[0] - expected_px[0]) <= 1 and abs(page.size[1] - expected_px[1]) <= 1
         assert _decode(page) == [poster.url]
     text = _text(pdf, tmp_path)
-    for needle in (LONG_UNIT, LONG_POINT, "Phòng Đào tạo", "ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG CỦA NGƯỜI DÂN",
-                   qr.INSTRUCTION, qr.ANONYMITY, posters[0].short_url, "về sự phục vụ của cơ quan"):
+    for needle in (
+        LONG_UNIT,
+        LONG_POINT,
+        "Phòng Đào tạo",
+        "ĐÁNH GIÁ MỨC ĐỘ HÀI LÒNG CỦA NGƯỜI DÂN",
+        qr.INSTRUCTION,
+        qr.ANONYMITY,
+        posters[0].short_url,
+        "về sự phục vụ của cơ quan",
+    ):
         assert needle in text, needle
     # pdftotext drops the (narrow) spaces between one-letter words; compare without spaces.
     assert DIACRITICS.replace(" ", "") in text.replace(" ", "")
@@ -173,8 +208,9 @@ def test_poster_names_wrap_inside_page(tmp_path: Path) -> None:
     pdf = qr.posters_pdf([huge], size="A5")
     src = tmp_path / "huge.pdf"
     src.write_bytes(pdf)
-    html = subprocess.run([_tool("pdftotext"), "-bbox", str(src), "-"], check=True,
-                          capture_output=True).stdout.decode("utf-8")
+    html = subprocess.run(
+        [_tool("pdftotext"), "-bbox", str(src), "-"], check=True, capture_output=True
+    ).stdout.decode("utf-8")
     page = re.search(r'<page width="([\d.]+)" height="([\d.]+)"', html)
     assert page is not None
     width, height = float(page.group(1)), float(page.group(2))
@@ -200,8 +236,9 @@ def test_font_is_embedded(tmp_path: Path) -> None:
     if pdffonts is None:
         pytest.skip("pdffonts not installed; checked FontFile2 in the PDF bytes only")
     (tmp_path / "f.pdf").write_bytes(pdf)
-    rows = subprocess.run([pdffonts, str(tmp_path / "f.pdf")], check=True,
-                          capture_output=True, text=True).stdout.splitlines()[2:]
+    rows = subprocess.run(
+        [pdffonts, str(tmp_path / "f.pdf")], check=True, capture_output=True, text=True
+    ).stdout.splitlines()[2:]
     assert rows, "no fonts listed"
     for row in rows:
         cols = row.split()
@@ -230,7 +267,7 @@ def test_slips_receipt_80mm(tmp_path: Path) -> None:
     pdf = qr.slips_pdf(slips, layout="receipt_80mm")
     pages = _render(pdf, tmp_path, 100)
     assert len(pages) == 3
-    for page, slip in zip(pages, slips):
+    for page, slip in zip(pages, slips, strict=True):
         assert abs(page.size[0] - round(80 / 25.4 * 100)) <= 1  # 80 mm wide strip
         assert page.size[1] < page.size[0] * 2.5
         assert _decode(page) == [slip.url]
@@ -239,7 +276,7 @@ def test_slips_receipt_80mm(tmp_path: Path) -> None:
 
 
 def test_font_fallback_without_pip_font(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without the pip font package, Debian's DejaVu (or matplotlib's) is used, else a clear error."""
+    """Without the pip font package: Debian's DejaVu (or matplotlib's), else a clear error."""
     from survey.qr import _pdf
 
     monkeypatch.setattr(_pdf, "_package_dir", lambda name: None)
