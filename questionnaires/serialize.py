@@ -134,8 +134,8 @@ def dumps_canonical(defn: Definition) -> str:
 
 
 def dumps_pretty(defn: Definition) -> str:
-    """Return the human-readable form used for the shipped files (sorted, indented)."""
-    text = json.dumps(to_dict(defn), ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
+    """Return the human-readable form of the shipped files (fields in schema order, indented)."""
+    text = json.dumps(to_dict(defn), ensure_ascii=False, indent=2, allow_nan=False)
     return text + "\n"
 
 
