@@ -16,6 +16,7 @@ Deville, J.-C., Sarndal, C.-E. (1992). Calibration estimators in survey sampling
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -113,19 +114,40 @@ def _dense_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: i
 
 
 def _combine(design: SurveyDesign, s1: FloatArray, s2: FloatArray, present: BoolArray) -> FloatArray:
-    """Sum the stratum contributions (rows: domains, columns: strata) with the lonely rule."""
-    nh = design.n_psu.astype(np.float64)
-    f = design.fpc_factor
+    return combine_strata(
+        s1, s2, present, n_psu=design.n_psu, fpc_factor=design.fpc_factor,
+        lonely_psu=design.lonely_psu, labels=design.strata_labels,
+    )
+
+
+def combine_strata(
+    s1: FloatArray,
+    s2: FloatArray,
+    present: BoolArray,
+    *,
+    n_psu: IntArray,
+    fpc_factor: FloatArray,
+    lonely_psu: str,
+    labels: Sequence[object],
+) -> FloatArray:
+    """Variance per domain from per-(domain, stratum) sums of PSU totals and of their squares.
+
+    ``v_d = sum_h f_h n_h/(n_h - 1) (S2_dh - S1_dh^2 / n_h)`` where ``n_h`` counts every PSU
+    of stratum ``h`` (PSUs outside the domain have total 0), plus the lonely-PSU rule.
+    ``present[d, h]`` tells whether domain ``d`` has rows in stratum ``h``.
+    """
+    nh = n_psu.astype(np.float64)
+    f = fpc_factor
     active = f >= _TINY_FPC
     regular = (nh > 1) & active
     lonely = (nh == 1) & active
     safe = np.where(regular, nh - 1, 1.0)
     contrib = np.where(regular, f * nh / safe * (s2 - s1 * s1 / np.maximum(nh, 1)), 0.0)
     contrib = np.maximum(contrib, 0.0)  # rounding can give -1e-30
-    rule = design.lonely_psu
+    rule = lonely_psu
     hit = present & lonely[None, :]
     if rule == "fail" and hit.any():
-        label = design.strata_labels[int(np.nonzero(hit.any(axis=0))[0][0])]
+        label = labels[int(np.nonzero(hit.any(axis=0))[0][0])]
         raise ValueError(
             f"stratum {label!r} has only one PSU; choose lonely_psu= "
             "'adjust', 'remove', 'certainty' or 'average' in SurveyDesign"
