@@ -84,6 +84,17 @@ def parse_scales(r: Reader) -> tuple[Scale, ...]:
     return tuple(scales)
 
 
+def _declared_item_ids(sections: object) -> set[str]:
+    """Collect the item ids present anywhere in raw ``sections`` (to tell later from unknown)."""
+    ids: set[str] = set()
+    for section in sections if isinstance(sections, list) else []:
+        raw_items = section.get("items") if isinstance(section, dict) else None
+        for raw in raw_items if isinstance(raw_items, list) else []:
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                ids.add(raw["id"])
+    return ids
+
+
 class ItemParser:
     """Parse sections in order, remembering earlier items for ``show_if`` checks."""
 
@@ -92,6 +103,7 @@ class ItemParser:
         self.has_na_label = has_na_label
         self.items: dict[str, Item] = {}
         self.ids: set[str] = set()
+        self.declared: set[str] = set()
 
     def claim(self, r: Reader, key: str, value: str) -> None:
         """Reserve a section/item id; ids are unique across the whole definition."""
@@ -101,6 +113,7 @@ class ItemParser:
 
     def sections(self, r: Reader) -> tuple[Section, ...]:
         """Read the ``sections`` array."""
+        self.declared = _declared_item_ids(r.data.get("sections"))
         result: list[Section] = []
         for s in r.objects("sections"):
             sid = s.identifier("id")
@@ -213,7 +226,7 @@ class ItemParser:
         assert ref is not None
         target = self.items.get(ref)
         if target is None:
-            where = "a later or the same item" if ref in self.ids else "an unknown item"
+            where = "a later or the same item" if ref in self.declared else "an unknown item"
             r.fail(f"refers to {where} {ref!r}; show_if must refer to an earlier item", "item")
         if target.type not in CHOICE:
             r.fail(f"item {ref!r} has type {target.type!r}; show_if needs a choice item", "item")
