@@ -81,7 +81,8 @@ def parse_scales(r: Reader) -> tuple[Scale, ...]:
             body.fail("a scale needs at least 2 options", "options")
         scales.append(Scale(scale_id, tuple(options)))
     s.done()
-    return tuple(scales)
+    # Sorted by id: a JSON object has no order, so the dataclass must not keep one.
+    return tuple(sorted(scales, key=lambda scale: scale.id))
 
 
 def _declared_item_ids(sections: object) -> set[str]:

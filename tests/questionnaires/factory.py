@@ -20,7 +20,9 @@ LIKERT = {
 
 
 def _scale(*values: int) -> dict[str, Any]:
-    return {"options": [{"value": v, "label": {"vi": f"Mức {v}", "en": f"Level {v}"}} for v in values]}
+    return {
+        "options": [{"value": v, "label": {"vi": f"Mức {v}", "en": f"Level {v}"}} for v in values]
+    }
 
 
 def _item(iid: str, itype: str, **extra: Any) -> dict[str, Any]:
@@ -72,7 +74,11 @@ _MINIMAL: dict[str, Any] = {
             "items": [
                 _item("q_yes", "yes_no", required=True),  # 0
                 _item(  # 1
-                    "q_lik", "likert5", scale="hl5", required=True, not_applicable=True,
+                    "q_lik",
+                    "likert5",
+                    scale="hl5",
+                    required=True,
+                    not_applicable=True,
                     show_if={"item": "q_yes", "in": [True]},
                 ),
                 _item("q_lik2", "likert5", scale="hl5"),  # 2
@@ -95,7 +101,9 @@ _MINIMAL: dict[str, Any] = {
             _node("diem", "mean_score", ["q_lik", "q_lik2"]),  # 3
             _node("toan_dien", "comprehensive", ["q_lik", "q_lik2"], threshold=4),  # 4
             _node("nhom_c", "share_in", ["q_one"], values=[2, 3]),  # 5
-            _node("gop", "share_at_least", ["q_lik", "q_lik2"], threshold=4, pooling="answers"),  # 6
+            _node(
+                "gop", "share_at_least", ["q_lik", "q_lik2"], threshold=4, pooling="answers"
+            ),  # 6
             _node("tb_a", "mean", ["nhom_a"]),  # 7
         ],
     },

@@ -100,7 +100,11 @@ CASES: list[tuple[str, Callable[[Doc], None], str]] = [
     ),
     ("unknown field", _set(root, "colour", "red"), "colour: unknown field"),
     ("scale missing", _del(item(2), "scale"), "sections[1].items[2].scale: missing"),
-    ("scale unknown", _set(item(2), "scale", "nope"), "sections[1].items[2].scale: unknown scale 'nope'"),
+    (
+        "scale unknown",
+        _set(item(2), "scale", "nope"),
+        "sections[1].items[2].scale: unknown scale 'nope'",
+    ),
     (
         "likert scale",
         _set(item(2), "scale", "kenh"),
@@ -199,7 +203,11 @@ CASES: list[tuple[str, Callable[[Doc], None], str]] = [
         _set(node(2), "weights", [1.0]),
         "index.nodes[2].weights: 1 weights for 2 children",
     ),
-    ("weights on mean", _set(node(7), "weights", [1.0]), "index.nodes[7].weights: not allowed for rule 'mean'"),
+    (
+        "weights on mean",
+        _set(node(7), "weights", [1.0]),
+        "index.nodes[7].weights: not allowed for rule 'mean'",
+    ),
     ("cycle", _cycle, "index.nodes[2].children: cycle: tong -> tb_a -> tong"),
     (
         "mean over item",
@@ -232,7 +240,11 @@ CASES: list[tuple[str, Callable[[Doc], None], str]] = [
         _set(node(7), "children", ["nhom_a", "diem"]),
         "index.nodes[7].children: mixes share and score children",
     ),
-    ("overall", _set(lambda d: d["index"], "overall", "zzz"), "index.overall: refers to unknown node 'zzz'"),
+    (
+        "overall",
+        _set(lambda d: d["index"], "overall", "zzz"),
+        "index.overall: refers to unknown node 'zzz'",
+    ),
     (
         "node id clash",
         _set(node(3), "id", "q_lik"),

@@ -69,12 +69,12 @@ def test_required_items(defn: Definition) -> None:
 
 
 def test_blank_answers_count_as_missing(defn: Definition) -> None:
-    answers = {"q_yes": True, "q_lik": None, "q_many": [], "q_txt": ""}
+    answers: dict[str, Any] = {"q_yes": True, "q_lik": None, "q_many": [], "q_txt": ""}
     assert codes(defn, answers) == [("q_lik", "required")]
 
 
 def test_not_applicable(defn: Definition) -> None:
-    answers = {"q_yes": True, "q_lik": NOT_APPLICABLE, "q_one": NOT_APPLICABLE}
+    answers: dict[str, Any] = {"q_yes": True, "q_lik": NOT_APPLICABLE, "q_one": NOT_APPLICABLE}
     assert validate_answers(defn, answers) == []
     scores = score_response(defn, answers)
     assert scores["q_lik"] is None and scores["q_one"] is None
