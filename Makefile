@@ -35,9 +35,9 @@ test: install translations
 # Refresh the message catalogues after changing UI texts; then translate vi/messages.po.
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
-	  --omit-header -o survey/translations/messages.pot .
+	  --omit-header -o survey/translations/messages.pot survey templates
 	$(BIN)/pybabel update -i survey/translations/messages.pot -d survey/translations \
-	  --no-location --ignore-obsolete
+	  --ignore-obsolete --width 100
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -14,6 +17,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from survey.models import Role, Sector, UnitKind
@@ -43,19 +47,45 @@ ROLE_LABELS = {
 REQUIRED = _l("This field is required.")
 
 
-class LoginForm(FlaskForm):
+class _BabelTranslations:
+    """WTForms' own messages through our catalogue (see survey.wtforms_messages)."""
+
+    # The catalogue directly: WTForms does the %-formatting itself.
+    def gettext(self, string: str) -> str:
+        return str(get_translations().ugettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(get_translations().ungettext(singular, plural, n))
+
+
+_TRANSLATIONS = _BabelTranslations()
+
+
+class Form(FlaskForm):
+    """Base of every form: CSRF from Flask-WTF, messages in the user's language."""
+
+    class Meta:
+        def get_translations(self, form: object) -> _BabelTranslations:
+            return _TRANSLATIONS
+
+
+def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]  # type: ignore[arg-type]
+
+
+class LoginForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=256)])
     remember = BooleanField(_l("Keep me signed in on this computer"))
     submit = SubmitField(_l("Sign in"))
 
 
-class UnitForm(FlaskForm):
+class UnitForm(Form):
     name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(REQUIRED),
                                                            Length(max=255)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
-    kind = SelectField(_l("Kind"), choices=[(k.value, KIND_LABELS[k.value]) for k in UnitKind])
-    sector = SelectField(_l("Sector"), choices=[(s.value, SECTOR_LABELS[s.value]) for s in Sector])
+    kind = SelectField(_l("Kind"), choices=choices((k.value, KIND_LABELS[k.value]) for k in UnitKind))
+    sector = SelectField(_l("Sector"), choices=choices((s.value, SECTOR_LABELS[s.value]) for s in Sector))
     code = StringField(_l("Official code"), validators=[Optional(), Length(max=32)])
     parent_id = SelectField(_l("Parent unit"), coerce=int, validate_choice=True)
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
@@ -63,7 +93,7 @@ class UnitForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class ServicePointForm(FlaskForm):
+class ServicePointForm(Form):
     name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(REQUIRED),
                                                            Length(max=255)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
@@ -71,16 +101,16 @@ class ServicePointForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     submit = SubmitField(_l("Delete"))
 
 
-def _sector_choices() -> list[tuple[str, object]]:
-    return [("", _l("All sectors"))] + [(s.value, SECTOR_LABELS[s.value]) for s in Sector]
+def _sector_choices() -> list[SelectChoice]:
+    return choices([("", _l("All sectors"))] + [(s.value, SECTOR_LABELS[s.value]) for s in Sector])
 
 
-class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r.value]) for r in Role])
+class RoleForm(Form):
+    role = SelectField(_l("Role"), choices=choices((r.value, ROLE_LABELS[r.value]) for r in Role))
     unit_id = SelectField(_l("Unit"), coerce=int, validate_choice=True)
     sector = SelectField(_l("Sector"), choices=_sector_choices())
     submit = SubmitField(_l("Add role"))
@@ -99,14 +129,14 @@ class UserCreateForm(RoleForm):
     submit = SubmitField(_l("Create account"))
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(Form):
     full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=255)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(_l("Enter a valid e-mail."))])
     active = BooleanField(_l("Account active"))
     submit = SubmitField(_l("Save"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED),
                                                              Length(max=256)])
     confirm = PasswordField(
@@ -116,6 +146,6 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(_l("Set password"))
 
 
-class RemoveRoleForm(FlaskForm):
+class RemoveRoleForm(Form):
     assignment_id = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Remove"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -50,9 +50,17 @@ def init_extensions(app: Flask) -> None:
         from survey.services.audit import set_actor
 
         if current_user.is_authenticated:
-            set_actor(current_user.id, current_user.username)
+            g.sipas_actor_token = set_actor(current_user.id, current_user.username)
         else:
-            set_actor(None, "anonymous")
+            g.sipas_actor_token = set_actor(None, "anonymous")
+
+    @app.teardown_request
+    def unbind_actor(exc: BaseException | None) -> None:
+        from survey.services.audit import reset_actor
+
+        token = g.pop("sipas_actor_token", None)
+        if token is not None:
+            reset_actor(token)
 
 
 def register_blueprints(app: Flask) -> None:

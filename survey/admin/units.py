@@ -10,7 +10,15 @@ from werkzeug.wrappers import Response as WResponse
 from survey.admin import bp
 from survey.admin.helpers import form_values, show_service_error
 from survey.extensions import db
-from survey.forms import KIND_LABELS, SECTOR_LABELS, DeleteForm, ServicePointForm, UnitForm
+from survey.forms import (
+    KIND_LABELS,
+    SECTOR_LABELS,
+    DeleteForm,
+    SelectChoice,
+    ServicePointForm,
+    UnitForm,
+    choices,
+)
 from survey.models import Unit
 from survey.services import units as unit_service
 from survey.services.errors import ServiceError
@@ -50,12 +58,12 @@ def unit_detail(unit_id: int) -> str:
                            kinds=KIND_LABELS, sectors=SECTOR_LABELS)
 
 
-def _parent_choices(current: Unit | None) -> list[tuple[int, str]]:
+def _parent_choices(current: Unit | None) -> list[SelectChoice]:
     units = db.session.scalars(current_scope().units("manage_units").order_by(Unit.path)).all()
-    choices = [(u.id, _label(u)) for u in units if current is None or current.id != u.id]
+    pairs = [(u.id, _label(u)) for u in units if current is None or current.id != u.id]
     if current is not None and current.parent is not None and current.parent not in units:
-        choices.insert(0, (current.parent.id, current.parent.name))
-    return choices
+        pairs.insert(0, (current.parent.id, current.parent.name))
+    return choices(pairs)
 
 
 @bp.route("/units/new", methods=["GET", "POST"])

@@ -10,16 +10,25 @@ from werkzeug.wrappers import Response as WResponse
 from survey.admin import bp
 from survey.admin.helpers import show_service_error
 from survey.extensions import db
-from survey.forms import ROLE_LABELS, SECTOR_LABELS, PasswordForm, RemoveRoleForm, RoleForm, \
-    UserCreateForm, UserEditForm
+from survey.forms import (
+    ROLE_LABELS,
+    SECTOR_LABELS,
+    PasswordForm,
+    RemoveRoleForm,
+    RoleForm,
+    SelectChoice,
+    UserCreateForm,
+    UserEditForm,
+    choices,
+)
 from survey.models import Unit, User
 from survey.services import users as user_service
 from survey.services.errors import ServiceError
 from survey.services.scope import current_scope, require
 
 
-def _unit_choices() -> list[tuple[int, str]]:
-    return [(u.id, u.name) for u in current_scope().grantable_units()]
+def _unit_choices() -> list[SelectChoice]:
+    return choices((u.id, u.name) for u in current_scope().grantable_units())
 
 
 def _role_args(form: RoleForm) -> tuple[str, Unit | None, str | None]:

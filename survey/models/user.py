@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -44,8 +45,12 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     )
 
     def set_password(self, password: str) -> None:
-        # Werkzeug's scrypt: memory-hard, salted, maintained.
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        # Werkzeug's scrypt: memory-hard, salted, maintained. Tests may pick a cheaper
+        # method through PASSWORD_HASH_METHOD; production keeps scrypt.
+        method = "scrypt"
+        if has_app_context():
+            method = current_app.config.get("PASSWORD_HASH_METHOD", method)
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -29,6 +29,10 @@ def set_actor(user_id: int | None, label: str) -> contextvars.Token[tuple[int | 
     return _actor.set((user_id, label))
 
 
+def reset_actor(token: contextvars.Token[tuple[int | None, str]]) -> None:
+    _actor.reset(token)
+
+
 @contextmanager
 def acting_as(user_id: int | None, label: str) -> Iterator[None]:
     token = _actor.set((user_id, label))
@@ -72,8 +76,9 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _entity_id(obj: Any) -> str | None:
-    identity = inspect(obj).identity
-    return ",".join(str(v) for v in identity) if identity else None
+    # The identity key is not assigned yet in after_flush; read the primary key itself.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    return ",".join(str(v) for v in key) if all(v is not None for v in key) else None
 
 
 @event.listens_for(Session, "after_flush")

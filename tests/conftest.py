@@ -1,0 +1,174 @@
+"""Shared fixtures: ``app``, ``client``, ``runner``, ``db`` and factories.
+
+The database is SQLite in a temporary folder unless ``SIPAS_TEST_DATABASE_URL`` names
+another one (``.ci/run`` sets it to PostgreSQL). The schema is created once per session;
+every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, has_app_context
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+
+from survey import create_app
+from survey.config import normalise_database_url
+from survey.extensions import db as _db
+
+TEST_DATABASE_URL = os.environ.get("SIPAS_TEST_DATABASE_URL")
+FAST_HASH = "pbkdf2:sha256:1000"  # tests only: keeps account creation fast
+
+
+def is_postgres() -> bool:
+    return bool(TEST_DATABASE_URL) and "postgres" in str(TEST_DATABASE_URL)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if TEST_DATABASE_URL:
+        return normalise_database_url(TEST_DATABASE_URL)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def make_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance),
+        "WTF_CSRF_ENABLED": False,
+        "PASSWORD_HASH_METHOD": FAST_HASH,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "RATELIMIT_ENABLED": False,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def _drop_everything() -> None:
+    engine = _db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        _db.drop_all()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    app = make_app(database_url, tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        _drop_everything()
+        _db.create_all()
+    yield
+    with app.app_context():
+        _db.engine.dispose()
+
+
+def empty_tables() -> None:
+    _db.session.remove()
+    tables = list(reversed(_db.metadata.sorted_tables))
+    with _db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+class ExpiringClient(FlaskClient):
+    """After each request, forget what the test's own session loaded, so that the test
+    sees what the request committed (as a second browser tab would)."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        response = super().open(*args, **kwargs)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
+
+
+@contextmanager
+def twin_context(app: Flask) -> Iterator[None]:
+    """Push the app context of a *twin* app on the same database for the test's own
+    queries. Requests of ``app`` then push their own context (fresh ``g`` per request,
+    as in production) instead of reusing the test's."""
+    app.test_client_class = ExpiringClient
+    twin = make_app(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path),
+                    **{k: app.config[k] for k in ("RATELIMIT_ENABLED", "WTF_CSRF_ENABLED")})
+    with twin.app_context():
+        try:
+            yield
+        finally:
+            empty_tables()
+            _db.engine.dispose()
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def app(_schema: None, database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(database_url, tmp_path / "instance")
+    with twin_context(app):
+        yield app
+
+
+@pytest.fixture
+def db(app: Flask) -> Any:
+    return _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_unit(db: Any) -> Callable[..., Any]:
+    from survey.services import units
+
+    def factory(name: str = "Đơn vị thử", parent: Any = None, **values: Any) -> Any:
+        values.setdefault("kind", "department" if parent else "province")
+        values.setdefault("sector", "administrative")
+        return units.create_unit(parent, {"name": name, **values})
+
+    return factory
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    from survey.models import RoleAssignment, User
+
+    def factory(username: str, role: str | None = None, unit: Any = None,
+                sector: str | None = None, password: str = "mat-khau-123") -> Any:
+        user = User(username=username, full_name=f"Cán bộ {username}")
+        user.set_password(password)
+        if role:
+            user.roles.append(RoleAssignment(role=role, unit=unit, sector=sector))
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[str, str], Any]:
+    def do(username: str, password: str = "mat-khau-123") -> Any:
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return do

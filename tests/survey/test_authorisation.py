@@ -1,0 +1,166 @@
+"""Authorisation matrix: every staff endpoint × demo role × scope.
+
+The expected outcome comes from an oracle written here independently of
+``survey.services.scope``: which units each demo account must see, and which roles
+may manage units and accounts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import ServicePoint, Unit, User
+from survey.services import demo
+from tests.conftest import make_app, twin_context
+
+MANAGERS = {"admin", "soyte", "sogddt", "benhvien", "xa"}
+ALL_USERS = ["admin", "soyte", "sogddt", "benhvien", "xa", "phantich", "phantich.yte", "nhaplieu"]
+
+
+@pytest.fixture(scope="module")
+def demo_app(_schema: None, database_url: str, tmp_path_factory: Any) -> Iterator[Flask]:
+    app = make_app(database_url, Path(tmp_path_factory.mktemp("inst")))
+    with twin_context(app):
+        demo.seed()
+        yield app
+
+
+def visible_codes(username: str) -> set[str]:
+    """The oracle: the official/demo codes of the units each account must see."""
+    units = db.session.scalars(select(Unit)).all()
+    by_code = {u.code: u for u in units}
+    commune = by_code[demo.existing_accounts()[4].unit]  # the 'xa' manager's commune
+    rules = {
+        "admin": lambda u: True,
+        "phantich": lambda u: True,
+        "soyte": lambda u: u.sector == "health",
+        "phantich.yte": lambda u: u.sector == "health",
+        "sogddt": lambda u: u.sector == "education",
+        "benhvien": lambda u: u.code == "80.BV01",
+        "xa": lambda u: u.id == commune.id or u.parent_id == commune.id,
+        "nhaplieu": lambda u: u.code == "80.TTPVHCC",
+    }
+    return {u.code or "" for u in units if rules[username](u)}
+
+
+@pytest.fixture(scope="module")
+def clients(demo_app: Flask) -> dict[str, FlaskClient]:
+    out = {}
+    for username in ALL_USERS:
+        client = demo_app.test_client()
+        response = client.post("/login", data={"username": username,
+                                               "password": demo.DEMO_PASSWORD})
+        assert response.status_code == 302
+        out[username] = client
+    return out
+
+
+def _codes_in_unit_list(client: FlaskClient) -> set[str]:
+    codes: set[str] = set()
+    page = 1
+    while True:
+        html = client.get(f"/staff/units?page={page}").get_data(as_text=True)
+        rows = re.findall(r"<tr><td><a href=\"/staff/units/\d+\">.*?</td>\s*<td>.*?</td>"
+                          r"<td>.*?</td><td>(.*?)</td></tr>", html, re.S)
+        codes |= {unescape(code) for code in rows}
+        if "»" not in html.split("pager")[-1] or f"page={page + 1}" not in html:
+            return codes
+        page += 1
+
+
+@pytest.mark.parametrize("username", ALL_USERS)
+def test_unit_list_shows_exactly_the_scope(clients: dict[str, FlaskClient], username: str) -> None:
+    assert _codes_in_unit_list(clients[username]) == visible_codes(username)
+
+
+@pytest.mark.parametrize("username", ALL_USERS)
+def test_unit_pages_by_scope(clients: dict[str, FlaskClient], username: str) -> None:
+    client = clients[username]
+    visible = visible_codes(username)
+    units = db.session.scalars(select(Unit).order_by(Unit.id)).all()
+    communes = [u for u in units if u.kind == "commune"]
+    # Every non-commune unit, plus communes with and without children (the scope edges).
+    sample = [u for u in units if u.kind != "commune"] + communes[:3] + [
+        u for u in communes if u.children][:3]
+    for unit in sample:
+        seen = (unit.code or "") in visible
+        detail = client.get(f"/staff/units/{unit.id}").status_code
+        edit = client.get(f"/staff/units/{unit.id}/edit").status_code
+        new_point = client.get(f"/staff/units/{unit.id}/points/new").status_code
+        delete = client.post(f"/staff/units/{unit.id}/delete").status_code
+        if not seen:
+            assert (detail, edit, new_point, delete) == (404, 404, 404, 404), unit.name
+        else:
+            assert detail == 200
+            expected = 200 if username in MANAGERS else 403
+            assert (edit, new_point) == (expected, expected), unit.name
+            # Demo units all have children or service points: an allowed delete is refused
+            # with a message (302 back), never performed.
+            assert delete == (302 if username in MANAGERS else 403)
+        assert db.session.get(Unit, unit.id) is not None
+
+
+@pytest.mark.parametrize("username", ALL_USERS)
+def test_service_points_by_scope(clients: dict[str, FlaskClient], username: str) -> None:
+    client = clients[username]
+    visible = visible_codes(username)
+    points = db.session.scalars(select(ServicePoint)).all()
+    for point in points[:: max(1, len(points) // 60)]:
+        seen = (point.unit.code or "") in visible
+        edit = client.get(f"/staff/points/{point.id}/edit").status_code
+        if not seen:
+            assert edit == 404
+            assert client.post(f"/staff/points/{point.id}/delete").status_code == 404
+            assert db.session.get(ServicePoint, point.id) is not None
+        else:
+            assert edit == (200 if username in MANAGERS else 403)
+
+
+@pytest.mark.parametrize("username", ALL_USERS)
+def test_global_pages_by_role(clients: dict[str, FlaskClient], username: str) -> None:
+    client = clients[username]
+    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/units").status_code == 200
+    manager = username in MANAGERS
+    assert client.get("/staff/units/new").status_code == (200 if manager else 403)
+    assert client.get("/staff/users").status_code == (200 if manager else 403)
+    assert client.get("/staff/users/new").status_code == (200 if manager else 403)
+    assert client.get("/staff/audit").status_code == (200 if username == "admin" else 403)
+
+
+@pytest.mark.parametrize("username", ALL_USERS)
+def test_accounts_by_scope(clients: dict[str, FlaskClient], username: str) -> None:
+    client = clients[username]
+    visible = visible_codes(username)
+    listing = client.get("/staff/users").get_data(as_text=True)
+    for user in db.session.scalars(select(User)).all():
+        in_view = username in MANAGERS and any(
+            (a.unit.code or "") in visible for a in user.roles)
+        assert client.get(f"/staff/users/{user.id}").status_code == (
+            200 if in_view else (404 if username in MANAGERS else 403))
+        assert (f">{user.username}</a>" in listing) == in_view, user.username
+        manageable = username in MANAGERS and all(
+            (a.unit.code or "") in visible for a in user.roles)
+        status = client.post(f"/staff/users/{user.id}/password",
+                             data={"pw-password": "x", "pw-confirm": "y"}).status_code
+        if manageable:
+            assert status == 302
+        else:
+            assert status in (403, 404)
+
+
+def test_anonymous_is_sent_to_login(demo_app: Flask) -> None:
+    client = demo_app.test_client()
+    for url in ["/staff/", "/staff/units", "/staff/users", "/staff/audit", "/staff/units/1"]:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -1,0 +1,67 @@
+"""Official communes from vietnam-provinces, and the demo province."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from survey.models import RoleAssignment, ServicePoint, Unit, User
+from survey.services import demo
+
+
+def n(db: Any, model: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_import_official_is_idempotent(runner: Any, db: Any) -> None:
+    result = runner.invoke(args=["units", "import-official", "--province", "80"])
+    assert result.exit_code == 0, result.output
+    assert "Tỉnh Tây Ninh: 97 created, 0 updated, 0 unchanged." in result.output
+    province = db.session.scalar(select(Unit).where(Unit.code == "80"))
+    communes = db.session.scalars(select(Unit).where(Unit.parent_id == province.id)).all()
+    assert len(communes) == 96 and all(c.kind == "commune" and len(c.code) == 5 for c in communes)
+    assert all(c.path == f"{province.path}{c.id}/" for c in communes)
+    assert any(c.name == "Xã Hưng Điền" for c in communes)
+    again = runner.invoke(args=["units", "import-official", "--province", "80"])
+    assert "0 created, 0 updated, 97 unchanged." in again.output
+    assert n(db, Unit) == 97
+
+
+def test_import_official_bad_code_writes_nothing(runner: Any, db: Any) -> None:
+    for code in ("99", "abc", "0"):
+        result = runner.invoke(args=["units", "import-official", "--province", code])
+        assert result.exit_code != 0
+        assert "không phải là mã của một trong 34 tỉnh" in result.output
+    assert n(db, Unit) == 0
+
+
+def test_demo_seed(runner: Any, db: Any) -> None:
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output and demo.DEMO_PASSWORD in result.output
+    kinds = dict(db.session.execute(select(Unit.kind, func.count()).group_by(Unit.kind)).all())
+    assert kinds == {"province": 1, "commune": 96, "department": 12, "service_centre": 1,
+                     "hospital": 6, "school": 10}
+    assert n(db, ServicePoint) == 96 + 12 + 4 + 16 + 20
+    roles = {a.role for a in db.session.scalars(select(RoleAssignment))}
+    assert roles == {"administrator", "sector_manager", "unit_manager", "analyst", "clerk"}
+    # Each role can sign in with the documented password.
+    assert db.session.scalar(select(User).where(User.username == "admin")).check_password(
+        demo.DEMO_PASSWORD)
+    refused = runner.invoke(args=["demo", "seed"])
+    assert refused.exit_code != 0 and "not empty" in refused.output
+    skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
+    assert skipped.exit_code == 0 and "skipped" in skipped.output
+    assert n(db, Unit) == 126
+
+
+def test_demo_is_deterministic(db: Any) -> None:
+    demo.seed()
+    first = [(u.code, u.name, u.path) for u in db.session.scalars(select(Unit).order_by(Unit.id))]
+    from tests.conftest import empty_tables
+
+    empty_tables()
+    demo.seed()
+    second = [(u.code, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.id))]
+    assert [(c, nm) for c, nm, _ in first] == second
