@@ -1,8 +1,40 @@
 """Questionnaire definitions as versioned data: schema, loader, index trees, scoring.
 
-Standard library only. One JSON file per published version
-(``questionnaires/<key>/v<N>.json``) is loaded into frozen dataclasses; errors name
-the file and the path inside it. See ``README`` notes in each module docstring.
+Standard library only. One JSON file per published version,
+``questionnaires/<key>/v<N>.json``, is validated and loaded into frozen dataclasses;
+errors name the file and the path inside it, e.g.
+``health_outpatient/v1.json: sections[2].items[4].scale: missing``. Published files
+are immutable: ``questionnaires/lock.json`` holds their hashes (``python -m
+questionnaires check-lock``; ``python -m questionnaires lock`` adds new versions).
+
+JSON format (``format`` 1), in short::
+
+    {"format": 1, "key": "desk_rating", "version": 1,
+     "title": {"vi": "...", "en": "..."},
+     "sector": "administrative|health|education",
+     "status": "draft|published|retired",
+     "decisions": ["Thông tư 01/2018/TT-VPCP ..."],
+     "provenance": "verified|secondary|inferred", "text_status": "verbatim|summary",
+     "na_label": {"vi": "...", "en": "..."},            # if any item allows N/A
+     "source_keys": [...], "gaps": [...], "notes": [...], "superseded_by": "key",
+     "scales": {"hai_long5": {"options": [{"value": 1, "label": {"vi": "...", "en": "..."}}]}},
+     "sections": [{"id": "chung", "title": {...}, "page": 1, "profile": false,
+                   "items": [{"id": "q1", "type": "likert5", "scale": "hai_long5",
+                              "text": {...}, "required": true, "provenance": "secondary",
+                              "code": "A1", "not_applicable": true,
+                              "show_if": {"item": "q0", "in": [true]}}]}],
+     "index": {"overall": "tong",
+               "nodes": [{"id": "tong", "title": {...}, "rule": "share_at_least",
+                          "children": ["q1"], "threshold": 4, "provenance": "inferred"}]}}
+
+Item types: ``likert5`` (scale with values 1-5), ``points`` (scale 0-2),
+``single_choice`` / ``multiple_choice`` (scale; ``max_choices``), ``yes_no``,
+``number`` (``min``, ``max``, ``integer``), ``percentage`` (0-100), ``text``
+(``max_length``). Items of a ``profile`` section carry a ``profile_field`` from
+:data:`ALLOWED_PROFILE_FIELDS`; personal identifiers are rejected. Index rules:
+``share_at_least``, ``share_in``, ``mean_score``, ``comprehensive`` (children are
+items) and ``mean``, ``weighted_mean`` (children are nodes); see
+:mod:`questionnaires.index_tree`.
 
 Examples
 --------
@@ -11,6 +43,8 @@ Examples
 >>> weights = defn.index.leaf_weights("dich_vu")
 >>> round(sum(weights.values()), 9)
 1.0
+>>> q.load("health_inpatient").index.flatten("toan_dien").ok
+False
 """
 
 from __future__ import annotations
@@ -25,6 +59,7 @@ from .model import (
     FORBIDDEN_PROFILE_FIELDS,
     ITEM_TYPES,
     NOT_APPLICABLE,
+    YES_NO_LABELS,
     Definition,
     Item,
     Option,
@@ -62,6 +97,7 @@ __all__ = [
     "Section",
     "ShowIf",
     "Text",
+    "YES_NO_LABELS",
     "check_lock",
     "comprehensive_indicator",
     "compute_lock",

@@ -188,6 +188,10 @@ class IndexTree:
                 totals[item_id] = totals.get(item_id, 0.0) + w * item_w
         return Flattening(node_id, True, threshold, tuple(totals.items()))
 
+    def flatten_all(self) -> dict[str, Flattening]:
+        """Return :meth:`flatten` for every node, to list what can and cannot be flattened."""
+        return {node.id: self.flatten(node.id) for node in self.nodes}
+
     def leaf_weights(self, node_id: str) -> dict[str, float]:
         """Return the weights on items of a flattenable node.
 

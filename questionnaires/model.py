@@ -30,6 +30,7 @@ __all__ = [
     "ShowIf",
     "Status",
     "Text",
+    "YES_NO_LABELS",
 ]
 
 ItemType = Literal[
@@ -62,6 +63,9 @@ TEXT_STATUSES: Final = ("verbatim", "summary")
 
 #: Raw answer meaning "not applicable / no opinion" (only where the item allows it).
 NOT_APPLICABLE: Final = "na"
+
+#: Labels of the two answers of a ``yes_no`` item (stored as ``True`` / ``False``).
+YES_NO_LABELS: Final = ((True, Text("Có", "Yes")), (False, Text("Không", "No")))
 
 #: The closed list of fields a respondent-profile item may ask for (data minimisation,
 #: methodology §7.3: age bands, not birth dates; no contact or identity data).

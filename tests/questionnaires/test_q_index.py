@@ -92,3 +92,17 @@ def test_default_threshold_and_pooling_are_filled_in() -> None:
     defn = parse_definition(data, source="demo/v1.json")
     node = defn.index.node("nhom_a")
     assert node.threshold == 4 and node.pooling == "items"
+
+
+def test_flatten_all_lists_every_node(defn: Definition) -> None:
+    report = defn.index.flatten_all()
+    assert set(report) == {n.id for n in defn.index.nodes}
+    assert sorted(k for k, v in report.items() if v.ok) == ["nhom_a", "nhom_b", "tb_a"]
+
+
+def test_package_docstring_examples() -> None:
+    import doctest
+
+    import questionnaires
+
+    assert doctest.testmod(questionnaires).failed == 0
