@@ -15,9 +15,21 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley.
 """
 
 from analysis import ci
+from analysis.ci import CIMethod
+from analysis.compare import Comparison, compare_domains, compare_independent, rank_intervals
 from analysis.design import CalibrationStep, LonelyPSU, SurveyDesign
 from analysis.estimators import mean, ratio, satisfaction_index, total
 from analysis.results import Estimates
+from analysis.sampling import (
+    Allocation,
+    Selection,
+    allocate,
+    pps_systematic,
+    sample_size_proportion,
+    stratified_srswor,
+    systematic,
+)
+from analysis.sufficient import index_from_sufficient, sufficient_statistics
 from analysis.weighting import (
     ConvergenceError,
     WeightDiagnostics,
@@ -30,21 +42,35 @@ from analysis.weighting import (
 )
 
 __all__ = [
+    "allocate",
+    "Allocation",
+    "base_weights",
     "CalibrationStep",
+    "ci",
+    "CIMethod",
+    "compare_domains",
+    "compare_independent",
+    "Comparison",
     "ConvergenceError",
     "Estimates",
+    "index_from_sufficient",
     "LonelyPSU",
-    "SurveyDesign",
-    "WeightDiagnostics",
-    "base_weights",
-    "ci",
     "mean",
     "nonresponse_adjustment",
     "poststratify",
+    "pps_systematic",
     "rake",
+    "rank_intervals",
     "ratio",
+    "sample_size_proportion",
     "satisfaction_index",
+    "Selection",
+    "stratified_srswor",
+    "sufficient_statistics",
+    "SurveyDesign",
+    "systematic",
     "total",
     "trim_weights",
     "weight_diagnostics",
+    "WeightDiagnostics",
 ]

@@ -35,7 +35,9 @@ def t_quantile(alpha: float, df: FloatArray) -> FloatArray:
     return np.asarray(q, dtype=np.float64)
 
 
-def wald(est: FloatArray, se: FloatArray, df: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
+def wald(
+    est: FloatArray, se: FloatArray, df: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
     """Wald interval ``est +/- t_df se`` (R ``confint`` / ``svyciprop(method="mean")``)."""
     q = t_quantile(alpha, df)
     return est - q * se, est + q * se
@@ -45,7 +47,9 @@ def _degenerate(p: FloatArray, se: FloatArray) -> FloatArray:
     return np.asarray((p <= 0) | (p >= 1) | ~(se > 0), dtype=bool)
 
 
-def logit(p: FloatArray, se: FloatArray, df: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
+def logit(
+    p: FloatArray, se: FloatArray, df: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
     """Logit interval ``expit(logit p +/- t_df se / (p (1 - p)))`` (R ``xlogit``, Stata)."""
     q = t_quantile(alpha, df)
     bad = _degenerate(p, se)
@@ -56,7 +60,9 @@ def logit(p: FloatArray, se: FloatArray, df: FloatArray, alpha: float) -> tuple[
     return lo, hi
 
 
-def wilson(p: FloatArray, se: FloatArray, df: FloatArray, alpha: float) -> tuple[FloatArray, FloatArray]:
+def wilson(
+    p: FloatArray, se: FloatArray, df: FloatArray, alpha: float
+) -> tuple[FloatArray, FloatArray]:
     """Wilson score interval with the effective sample size ``n_eff = p(1-p)/se^2``.
 
     The normal quantile is replaced by ``t_df``; with ``df -> inf`` this is the classical

@@ -120,12 +120,12 @@ def compare_independent(first: Estimates, second: Estimates) -> Comparison:
     cols = list(first.keys.columns)
     a = first.keys.assign(_e1=first.estimate, _s1=first.se, _d1=first.df)
     b = second.keys.assign(_e2=second.estimate, _s2=second.se, _d2=second.df)
-    m = a.merge(b, on=cols, how="inner") if cols else pd.concat([a, b], axis=1)
+    m: pd.DataFrame = a.merge(b, on=cols, how="inner") if cols else pd.concat([a, b], axis=1)
     return Comparison(
         keys=m[cols].reset_index(drop=True),
         difference=(m["_e1"] - m["_e2"]).to_numpy(dtype=np.float64),
-        se=np.hypot(m["_s1"], m["_s2"]).to_numpy(dtype=np.float64),
-        df=np.minimum(m["_d1"], m["_d2"]).to_numpy(dtype=np.float64),
+        se=np.hypot(m["_s1"].to_numpy(np.float64), m["_s2"].to_numpy(np.float64)),
+        df=np.minimum(m["_d1"].to_numpy(np.float64), m["_d2"].to_numpy(np.float64)),
     )
 
 

@@ -225,9 +225,7 @@ class SurveyDesign:
 
         return total(self, var, by=by)
 
-    def ratio(
-        self, num: str, den: str, *, by: str | Sequence[str] | None = None
-    ) -> Estimates:
+    def ratio(self, num: str, den: str, *, by: str | Sequence[str] | None = None) -> Estimates:
         """Ratio of totals ``num / den`` (see :func:`analysis.estimators.ratio`)."""
         from analysis.estimators import ratio
 

@@ -46,7 +46,7 @@ def _srs_variance(
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = n / (n - 1) * swu2 / sw
         v = s2 * (sw - n) / (sw * n)
-    return np.where(sw >= n, v, np.nan)
+    return np.where((sw >= n) & (n > 1), v, np.nan)
 
 
 def _result(
@@ -88,7 +88,7 @@ def _sums(dom: IntArray, n_dom: int, *values: FloatArray) -> list[FloatArray]:
     inside = dom >= 0
     d = dom[inside]
     out = [np.bincount(d, minlength=n_dom).astype(np.float64)]
-    out += [np.bincount(d, weights=v[inside], minlength=n_dom) for v in values]
+    out += [np.bincount(d, weights=v[inside], minlength=n_dom).astype(np.float64) for v in values]
     return out
 
 
@@ -170,9 +170,7 @@ def ratio(
     return _result(design, "ratio", keys, est, z, dom, vsrs, n, sw, is_proportion=False)
 
 
-def _item_weights(
-    items: list[str], item_weights: Mapping[str, float] | None
-) -> dict[str, float]:
+def _item_weights(items: list[str], item_weights: Mapping[str, float] | None) -> dict[str, float]:
     if item_weights is None:
         return {item: 1.0 / len(items) for item in items}
     if not isinstance(item_weights, Mapping):
@@ -257,6 +255,14 @@ def satisfaction_index(
     u[inside] = z[inside] * sw[dom[inside]] / w[inside]
     vsrs = _srs_variance(w, u, dom, n_dom, n, sw)
     return _result(
-        design, "satisfaction_index", keys, est, z, dom, vsrs, n, sw,
+        design,
+        "satisfaction_index",
+        keys,
+        est,
+        z,
+        dom,
+        vsrs,
+        n,
+        sw,
         is_proportion=threshold is not None,
     )

@@ -90,7 +90,12 @@ class Estimates:
             ``logit`` for proportions and ``wald`` otherwise. All use ``t`` with ``df``.
         """
         lo, hi = interval(
-            method, self.estimate, self.se, self.df, self.n, alpha,
+            method,
+            self.estimate,
+            self.se,
+            self.df,
+            self.n,
+            alpha,
             is_proportion=self.is_proportion,
         )
         return np.column_stack([lo, hi])

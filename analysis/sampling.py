@@ -43,7 +43,7 @@ def sample_size_proportion(
     rule used in Vietnamese official guidance, equal to Cochran at p = 0.5, z = 2 roughly).
     The result is divided by ``response_rate`` and rounded up.
     """
-    method = check_choice(method, ("cochran", "slovin"), "method")
+    check_choice(method, ("cochran", "slovin"), "method")
     if not 0 < margin < 1:
         raise ValueError("margin must be in (0, 1)")
     if not 0 < p < 1:
@@ -103,7 +103,7 @@ def allocate(
         Integer sizes summing to ``n`` (largest-remainder rounding), with bounds met by
         fixing the strata that hit a bound and re-allocating the rest (recursive Neyman).
     """
-    method = check_choice(method, ("proportional", "neyman", "equal", "power"), "method")
+    check_choice(method, ("proportional", "neyman", "equal", "power"), "method")
     keys = list(population)
     if not keys:
         raise ValueError("population must not be empty")

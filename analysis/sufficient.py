@@ -144,15 +144,16 @@ def index_from_sufficient(
     dom, keys = group_codes(cells, by_cols)
     n_dom, ns = len(keys), len(strata)
     m1 = cells[[f"w:{x}" for x in names]].to_numpy(np.float64)
-    n = np.bincount(dom, weights=cells["n"].to_numpy(np.float64), minlength=n_dom)
-    sw = np.bincount(dom, weights=cells["sw"].to_numpy(np.float64), minlength=n_dom)
+    n = np.bincount(dom, weights=cells["n"].to_numpy(np.float64), minlength=n_dom).astype(float)
+    sw = np.bincount(dom, weights=cells["sw"].to_numpy(np.float64), minlength=n_dom).astype(float)
     tot = np.column_stack([np.bincount(dom, weights=m1[:, j], minlength=n_dom) for j in range(k)])
     j = len(cols)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = tot[:, :j] / tot[:, j:]
         c = a / tot[:, j:]
-    est = (a * p).sum(axis=1)
-    beta = np.column_stack([c, -c * p])  # one row per domain
+    est = np.where(a > 0, a * p, 0.0).sum(axis=1)  # NaN when an item has no answer
+    # such an item has no row with r_j = 1 in the domain, so it adds nothing to z
+    beta = np.nan_to_num(np.column_stack([c, -c * p]), nan=0.0, posinf=0.0, neginf=0.0)
     bc = beta[dom]
     key = dom * ns + st_codes
     has_psu = "psu" in cells.columns
@@ -161,14 +162,20 @@ def index_from_sufficient(
         s2_cell = t * t
     else:
         s2_cell = _quad(cells, names, "w2", bc)
-    s1 = np.bincount(key, weights=t, minlength=n_dom * ns).reshape(n_dom, ns)
-    s2 = np.bincount(key, weights=s2_cell, minlength=n_dom * ns).reshape(n_dom, ns)
+    s1 = np.bincount(key, weights=t, minlength=n_dom * ns).astype(np.float64).reshape(n_dom, ns)
+    s2 = np.bincount(key, weights=s2_cell, minlength=n_dom * ns).astype(np.float64)
+    s2 = s2.reshape(n_dom, ns)
     present = np.bincount(key, minlength=n_dom * ns).reshape(n_dom, ns) > 0
     pop = strata["population"].to_numpy(np.float64)
     n_psu = strata["n_psu"].to_numpy(np.int64)
     fpc = np.where(np.isnan(pop), 1.0, (pop - n_psu) / np.where(np.isnan(pop), 1.0, pop))
     var = combine_strata(
-        s1, s2, present, n_psu=n_psu, fpc_factor=fpc, lonely_psu=lonely_psu,
+        s1,
+        s2,
+        present,
+        n_psu=n_psu,
+        fpc_factor=fpc,
+        lonely_psu=lonely_psu,
         labels=list(strata["stratum"]),
     )
     psus = np.bincount(dom, weights=np.ones(len(dom)) if has_psu else cells["n"], minlength=n_dom)
@@ -176,10 +183,17 @@ def index_from_sufficient(
     swu2 = np.bincount(dom, weights=_quad(cells, names, "w1", bc), minlength=n_dom) * sw**2
     with np.errstate(divide="ignore", invalid="ignore"):
         vsrs = n / (n - 1) * swu2 / sw * (sw - n) / (sw * n)
-        deff = np.where(sw >= n, var / vsrs, np.nan)
+        deff = np.where((sw >= n) & (n > 1), var / vsrs, np.nan)
     return Estimates(
-        statistic="satisfaction_index", keys=keys, estimate=est, se=np.sqrt(var), df=df,
-        n=n, deff=deff, sum_weights=sw, is_proportion=is_proportion,
+        statistic="satisfaction_index",
+        keys=keys,
+        estimate=est,
+        se=np.sqrt(var),
+        df=df,
+        n=n,
+        deff=deff,
+        sum_weights=sw,
+        is_proportion=is_proportion,
     )
 
 

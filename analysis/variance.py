@@ -61,18 +61,19 @@ def _sparse_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: 
     inside = dom >= 0
     d_in = dom[inside]
     z_in = z[inside]
+    t: FloatArray
     if design.has_psu:
         n_psu_all = len(design.psu_stratum)
         key_p = d_in * n_psu_all + design.psu_codes[inside]
         uk, inv = np.unique(key_p, return_inverse=True)
-        t = np.bincount(inv.ravel(), weights=z_in, minlength=len(uk))
+        t = np.bincount(inv.ravel(), weights=z_in, minlength=len(uk)).astype(np.float64)
         key = (uk // n_psu_all) * ns + design.psu_stratum[uk % n_psu_all]
     else:
         t = z_in
         key = d_in * ns + design.strata_codes[inside]
     size = n_dom * ns
-    s1 = np.bincount(key, weights=t, minlength=size).reshape(n_dom, ns)
-    s2 = np.bincount(key, weights=t * t, minlength=size).reshape(n_dom, ns)
+    s1 = np.bincount(key, weights=t, minlength=size).astype(np.float64).reshape(n_dom, ns)
+    s2 = np.bincount(key, weights=t * t, minlength=size).astype(np.float64).reshape(n_dom, ns)
     present = np.bincount(key, minlength=size).reshape(n_dom, ns) > 0
     return _combine(design, s1, s2, present)
 
@@ -113,10 +114,17 @@ def _dense_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: i
     return out
 
 
-def _combine(design: SurveyDesign, s1: FloatArray, s2: FloatArray, present: BoolArray) -> FloatArray:
+def _combine(
+    design: SurveyDesign, s1: FloatArray, s2: FloatArray, present: BoolArray
+) -> FloatArray:
     return combine_strata(
-        s1, s2, present, n_psu=design.n_psu, fpc_factor=design.fpc_factor,
-        lonely_psu=design.lonely_psu, labels=design.strata_labels,
+        s1,
+        s2,
+        present,
+        n_psu=design.n_psu,
+        fpc_factor=design.fpc_factor,
+        lonely_psu=design.lonely_psu,
+        labels=list(design.strata_labels),
     )
 
 

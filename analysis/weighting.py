@@ -79,8 +79,14 @@ def weight_diagnostics(weights: npt.ArrayLike) -> WeightDiagnostics:
     s, s2 = float(w.sum()), float((w * w).sum())
     cv = float(w.std() / w.mean())
     return WeightDiagnostics(
-        n=len(w), total=s, min=float(w.min()), max=float(w.max()), mean=float(w.mean()),
-        cv=cv, kish_deff=len(w) * s2 / s**2, n_effective=s**2 / s2,
+        n=len(w),
+        total=s,
+        min=float(w.min()),
+        max=float(w.max()),
+        mean=float(w.mean()),
+        cv=cv,
+        kish_deff=len(w) * s2 / s**2,
+        n_effective=s**2 / s2,
     )
 
 
@@ -124,7 +130,7 @@ def nonresponse_adjustment(
         raise ValueError("classes: missing values")
     all_w = np.bincount(codes, weights=w)
     resp_w = np.bincount(codes, weights=np.where(resp, w, 0.0), minlength=len(labels))
-    empty = [labels[i] for i in np.nonzero(resp_w <= 0)[0]]
+    empty = [labels[int(i)] for i in np.nonzero(resp_w <= 0)[0]]
     if empty:
         raise ValueError(f"classes: no respondent in class(es) {empty[:5]}")
     return np.where(resp, w * (all_w / resp_w)[codes], 0.0)
@@ -242,13 +248,15 @@ def rake(
             sums = np.bincount(codes, weights=w, minlength=len(pop))
             w = w * np.where(sums > 0, pop / np.where(sums > 0, sums, 1.0), 1.0)[codes]
         err = max(
-            float(np.max(np.abs(np.bincount(c, weights=w, minlength=len(p)) - p) / np.maximum(p, 1)))
+            float(np.max(np.abs(np.bincount(c, w, len(p)) - p) / np.maximum(p, 1)))
             for c, p in parts
         )
         if err < tol:
             break
     else:
-        raise ConvergenceError(f"rake: no convergence in {max_iter} sweeps (max rel. error {err:.3g})")
+        raise ConvergenceError(
+            f"rake: no convergence in {max_iter} sweeps (max relative error {err:.3g})"
+        )
     x = sparse.hstack([_indicator(c, len(p)) for c, p in parts], format="csr")
     return _calibrated(design, w, x)
 

@@ -13,8 +13,9 @@ REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
 def read_reference(name: str) -> pd.DataFrame:
     """Read one CSV written by the R script."""
-    return pd.read_csv(REFERENCE / name, skipinitialspace=True, keep_default_na=False,
-                       na_values=["NA", "NaN"])
+    return pd.read_csv(
+        REFERENCE / name, skipinitialspace=True, keep_default_na=False, na_values=["NA", "NaN"]
+    )
 
 
 @pytest.fixture(scope="session")

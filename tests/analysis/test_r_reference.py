@@ -28,7 +28,8 @@ def _cases(
     d1 = SurveyDesign(apiclus1, psu="dnum", weights="pw", fpc="fpc")
     d2 = SurveyDesign(apiclus2, psu="dnum", weights="pw", fpc="fpc1")
     ps1 = d1.poststratify("stype", {"E": 4421, "H": 755, "M": 1018})
-    rk1 = d1.rake({"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"Yes": 5122, "No": 1072}})
+    stype = {"E": 4421, "H": 755, "M": 1018}
+    rk1 = d1.rake({"stype": stype, "sch.wide": {"Yes": 5122, "No": 1072}})
     da = SurveyDesign(syn, strata="stratum", fpc="n_pop")
     cells = {(r.sex, r.age): r.Freq for r in totals.itertuples()}
     sex = totals.groupby("sex")["Freq"].sum().to_dict()
@@ -102,8 +103,12 @@ def _python_frame(result: Estimates, method: str) -> pd.DataFrame:
     ci = result.conf_int(0.05, method)  # type: ignore[arg-type]
     frame = pd.DataFrame(
         {
-            "estimate": result.estimate, "se": result.se, "df": result.df,
-            "deff": result.deff, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
+            "estimate": result.estimate,
+            "se": result.se,
+            "df": result.df,
+            "deff": result.deff,
+            "ci_low": ci[:, 0],
+            "ci_high": ci[:, 1],
         }
     )
     keys = result.keys
@@ -121,7 +126,8 @@ def test_agrees_with_r(case: str, cases: dict[str, Builder], r_reference: pd.Dat
         # R's svyciprop(method="beta") uses nrow(design) = the full sample on calibrated
         # designs (out-of-domain rows are kept with weight 0); analysis uses the domain n.
         lo, hi = ci.beta(result.estimate, result.se, result.df, np.full(len(result), 992.0), 0.05)
-        got["ci_low"], got["ci_high"] = pd.Series(lo, index=got.index), pd.Series(hi, index=got.index)
+        got["ci_low"] = pd.Series(lo, index=got.index)
+        got["ci_high"] = pd.Series(hi, index=got.index)
     rtol = 1e-7 if r_method == "logit" else RTOL  # R's logit goes through glm iterations
     cols = ["estimate", "se", "df", "deff"] + (["ci_low", "ci_high"] if r_method else [])
     for col in cols:
