@@ -172,3 +172,42 @@ def login(client: FlaskClient) -> Callable[[str, str], Any]:
         return response
 
     return do
+
+
+# --- browser tests -------------------------------------------------------------------
+CHROMIUM = os.environ.get("SIPAS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("SIPAS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests are mandatory here but {CHROMIUM} is missing")
+        pytest.skip(f"NOTICE: browser tests skipped: {CHROMIUM} not installed "
+                    "(apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a thread for the browser."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
