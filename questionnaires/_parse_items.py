@@ -43,6 +43,32 @@ IDENTIFIER_PHRASES = (
     "date_of_birth",
     "ngay_sinh",
 )
+#: Phrases that show a free-text or number item asking for a personal identifier.
+IDENTIFIER_WORDING = (
+    "họ tên",
+    "họ và tên",
+    "số điện thoại",
+    "số di động",
+    "email",
+    "e-mail",
+    "thư điện tử",
+    "căn cước",
+    "cccd",
+    "cmnd",
+    "chứng minh nhân dân",
+    "hộ chiếu",
+    "địa chỉ",
+    "số nhà",
+    "full name",
+    "your name",
+    "phone number",
+    "mobile number",
+    "identity card",
+    "id number",
+    "passport",
+    "home address",
+    "street address",
+)
 MAX_TEXT_LENGTH = 5000
 
 
@@ -156,6 +182,11 @@ class ItemParser:
             source=r.string("source", required=False),
             note=r.string("note", required=False),
         )
+        if itype in ("text", "number"):
+            wording = f"{text.vi} / {text.en}".casefold()
+            asked = next((w for w in IDENTIFIER_WORDING if w in wording), None)
+            if asked is not None:
+                r.fail(f"asks for a personal identifier ({asked!r}); not allowed", "text")
         item = replace(item, **self.type_fields(r, itype))
         item = self.extras(r, item, profile)
         r.done()

@@ -85,3 +85,24 @@ def test_shipped_profiles_use_allowed_fields_only() -> None:
                     assert item.type != "text"
                 else:
                     assert item.profile_field is None
+
+
+@pytest.mark.parametrize(
+    ("vi", "en", "asked"),
+    [
+        ("Họ và tên của Ông/Bà", "Your name", "họ và tên"),
+        ("Số điện thoại liên hệ", "Contact", "số điện thoại"),
+        ("Ghi chú", "Your e-mail", "e-mail"),
+        ("Số căn cước công dân", "Citizen ID", "căn cước"),
+        ("Địa chỉ nơi ở", "Where you live", "địa chỉ"),
+    ],
+)
+def test_free_text_items_cannot_ask_identifiers(vi: str, en: str, asked: str) -> None:
+    data = minimal()
+    data["sections"][1]["items"][8]["text"] = {"vi": vi, "en": en}
+    with pytest.raises(DefinitionError) as info:
+        parse_definition(data, source="demo/v1.json")
+    assert str(info.value) == (
+        f"demo/v1.json: sections[1].items[8].text: asks for a personal identifier ({asked!r}); "
+        "not allowed"
+    )
