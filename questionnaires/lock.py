@@ -52,6 +52,17 @@ def read_lock(root: Path | str | None = None) -> LockEntries:
     return files
 
 
+def _broken(locked: LockEntries, actual: LockEntries) -> list[str]:
+    """Return the problems with locked entries (changed or missing files)."""
+    problems = []
+    for name, entry in sorted(locked.items()):
+        if name not in actual:
+            problems.append(f"{name}: locked but missing (or turned back into a draft)")
+        elif actual[name] != entry:
+            problems.append(f"{name}: changed since it was locked; publish a new version instead")
+    return problems
+
+
 def check_lock(root: Path | str | None = None) -> list[str]:
     """Compare the files with the lock; return the problems (empty if all is well).
 
@@ -59,15 +70,8 @@ def check_lock(root: Path | str | None = None) -> list[str]:
     the lock, are problems.
     """
     locked, actual = read_lock(root), compute_lock(root)
-    problems = []
-    for name, entry in sorted(locked.items()):
-        if name not in actual:
-            problems.append(f"{name}: locked but missing (or turned back into a draft)")
-        elif actual[name] != entry:
-            problems.append(f"{name}: changed since it was locked; publish a new version instead")
-    for name in sorted(set(actual) - set(locked)):
-        problems.append(f"{name}: published but not in {LOCK_NAME}")
-    return problems
+    unlocked = [f"{n}: published but not in {LOCK_NAME}" for n in sorted(set(actual) - set(locked))]
+    return _broken(locked, actual) + unlocked
 
 
 def update_lock(root: Path | str | None = None) -> list[str]:
@@ -84,10 +88,10 @@ def update_lock(root: Path | str | None = None) -> list[str]:
         If a locked file changed or disappeared.
     """
     base = Path(root) if root is not None else DEFAULT_ROOT
-    changed = [p for p in check_lock(base) if "not in" not in p]
-    if changed:
-        raise LockError("; ".join(changed))
     locked, actual = read_lock(base), compute_lock(base)
+    broken = _broken(locked, actual)
+    if broken:
+        raise LockError("; ".join(broken))
     added = sorted(set(actual) - set(locked))
     merged = {**locked, **{name: actual[name] for name in added}}
     text = json.dumps({"files": merged, "format": 1}, indent=2, sort_keys=True)

@@ -208,13 +208,12 @@ def score_response(defn: Definition, answers: Mapping[str, object]) -> dict[str,
         if item.type not in SCORED_TYPES:
             continue
         answer = answers.get(item.id)
-        valid = (
-            item.id in shown
-            and not _is_blank(answer)
-            and answer != NOT_APPLICABLE
-            and _check(defn, item, answer) is None
-        )
-        out[item.id] = float(answer) if valid else None  # type: ignore[arg-type]
+        # bool is an int, so a yes/no answer scores 1.0 / 0.0; "na" and blanks are not numbers.
+        visible = item.id in shown
+        if visible and isinstance(answer, int | float) and _check(defn, item, answer) is None:
+            out[item.id] = float(answer)
+        else:
+            out[item.id] = None
     return out
 
 
