@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from ._base import Provenance, Text
 from .errors import AnswerError, DefinitionError, LockError, NotFlattenableError
+from .forms import answers_from_form
 from .index_tree import Flattening, IndexNode, IndexTree
 from .loader import DEFAULT_ROOT, load, load_all, load_definition, parse_definition
 from .lock import check_lock, compute_lock, update_lock
@@ -98,6 +99,7 @@ __all__ = [
     "ShowIf",
     "Text",
     "YES_NO_LABELS",
+    "answers_from_form",
     "check_lock",
     "comprehensive_indicator",
     "compute_lock",
