@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as WResponse
@@ -17,8 +26,9 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None, default: str) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
-        return target
+    if target and target.startswith("/") and not target.startswith("//"):
+        if not urlsplit(target).netloc:
+            return target
     return default
 
 

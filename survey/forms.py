@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from survey.models import Role, Sector, UnitKind
+from survey.models import Role, Sector
 
 KIND_LABELS = {
     "province": _l("Province"),
@@ -84,8 +84,8 @@ class UnitForm(Form):
     name = StringField(_l("Name (Vietnamese)"), validators=[DataRequired(REQUIRED),
                                                            Length(max=255)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
-    kind = SelectField(_l("Kind"), choices=choices((k.value, KIND_LABELS[k.value]) for k in UnitKind))
-    sector = SelectField(_l("Sector"), choices=choices((s.value, SECTOR_LABELS[s.value]) for s in Sector))
+    kind = SelectField(_l("Kind"), choices=choices(KIND_LABELS.items()))
+    sector = SelectField(_l("Sector"), choices=choices(SECTOR_LABELS.items()))
     code = StringField(_l("Official code"), validators=[Optional(), Length(max=32)])
     parent_id = SelectField(_l("Parent unit"), coerce=int, validate_choice=True)
     valid_from = DateField(_l("Valid from"), validators=[Optional()])

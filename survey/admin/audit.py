@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import abort, render_template, request
 from sqlalchemy import select
 
 from survey.admin import bp
 from survey.extensions import db
 from survey.models import AuditLog
 from survey.services.scope import current_scope
-from flask import abort
 
 
 @bp.route("/audit")

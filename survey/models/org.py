@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from survey.extensions import db
 
 
-class UnitKind(str, enum.Enum):
+class UnitKind(enum.StrEnum):
     province = "province"
     department = "department"
     service_centre = "service_centre"
@@ -22,7 +22,7 @@ class UnitKind(str, enum.Enum):
     other = "other"
 
 
-class Sector(str, enum.Enum):
+class Sector(enum.StrEnum):
     administrative = "administrative"
     health = "health"
     education = "education"
@@ -68,7 +68,9 @@ class Unit(db.Model):  # type: ignore[name-defined,misc]
     children: Mapped[list[Unit]] = relationship(
         foreign_keys=[parent_id], back_populates="parent", order_by="Unit.name"
     )
-    successor: Mapped[Unit | None] = relationship(remote_side="Unit.id", foreign_keys=[successor_id])
+    successor: Mapped[Unit | None] = relationship(
+        remote_side="Unit.id", foreign_keys=[successor_id]
+    )
     service_points: Mapped[list[ServicePoint]] = relationship(
         back_populates="unit", order_by="ServicePoint.name"
     )

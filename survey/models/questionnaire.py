@@ -14,7 +14,7 @@ from survey.models.org import _in
 from survey.models.util import utcnow
 
 
-class QuestionnaireStatus(str, enum.Enum):
+class QuestionnaireStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
     retired = "retired"

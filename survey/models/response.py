@@ -22,7 +22,7 @@ from survey.models.org import _in
 from survey.models.util import utcnow
 
 
-class Channel(str, enum.Enum):
+class Channel(enum.StrEnum):
     desk_qr = "desk_qr"
     kiosk = "kiosk"
     token = "token"

@@ -16,7 +16,7 @@ from survey.models.org import Sector, Unit, _in
 from survey.models.util import utcnow
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """Roles from the widest to the narrowest. Scope comes from the assignment."""
 
     administrator = "administrator"

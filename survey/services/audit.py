@@ -96,7 +96,7 @@ def _write_audit_rows(session: Session, flush_context: Any) -> None:
                 "entity_id": _entity_id(obj),
                 "before": before,
                 "after": after,
-                "at": dt.datetime.now(dt.timezone.utc),
+                "at": dt.datetime.now(dt.UTC),
             }
         )
 

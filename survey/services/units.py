@@ -44,7 +44,8 @@ def _commit() -> None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise ServiceError(_("The change conflicts with existing data; nothing was saved.")) from exc
+        message = _("The change conflicts with existing data; nothing was saved.")
+        raise ServiceError(message) from exc
 
 
 def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:

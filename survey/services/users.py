@@ -64,7 +64,8 @@ def _commit() -> None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise ServiceError(_("The change conflicts with existing data; nothing was saved.")) from exc
+        message = _("The change conflicts with existing data; nothing was saved.")
+        raise ServiceError(message) from exc
 
 
 def create_user(
@@ -115,8 +116,9 @@ def set_password(user: User, password: str) -> None:
 def add_role(scope: Scope | None, user: User, role: str, unit: Unit | None,
              sector: str | None) -> RoleAssignment:
     parsed = _check_role(scope, role, unit, sector)
+    wanted = (parsed.value, unit.id if unit else None, sector)
     for existing in user.roles:
-        if existing.role == parsed.value and existing.unit_id == unit.id and existing.sector == sector:  # type: ignore[union-attr]
+        if (existing.role, existing.unit_id, existing.sector) == wanted:
             raise ServiceError(_("The account already holds this role."), "role")
     assignment = RoleAssignment(role=parsed.value, unit=unit, sector=sector)
     user.roles.append(assignment)

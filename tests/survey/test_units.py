@@ -50,7 +50,8 @@ BAD_UNITS = [
       "valid_to": "2024-01-01"}, "Ngày hết hiệu lực không được trước ngày bắt đầu hiệu lực."),
     ({"name": "X", "kind": "commune", "sector": "administrative", "valid_from": "1/7/2025"},
      "Ngày không hợp lệ"),
-    ({"name": "X" * 300, "kind": "commune", "sector": "administrative"}, "Không được dài quá 255 ký tự."),
+    ({"name": "X" * 300, "kind": "commune", "sector": "administrative"},
+     "Không được dài quá 255 ký tự."),
 ]
 
 
@@ -74,7 +75,8 @@ def test_parent_outside_scope_is_refused(client: Any, db: Any, make_unit: Any,
     login("a")
     response = client.post("/staff/units/new", data={
         "name": "Lạc", "kind": "commune", "sector": "administrative", "parent_id": other.id})
-    assert response.status_code == 200 and "Lựa chọn không hợp lệ." in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Lựa chọn không hợp lệ." in response.get_data(as_text=True)
     assert db.session.scalar(select(Unit).where(Unit.name == "Lạc")) is None
 
 
