@@ -89,6 +89,7 @@ class ServicePoint(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "service_point"
     __audited__ = True
+    __audit_exclude__ = ("kiosk_pin_hash",)
     __table_args__ = (UniqueConstraint("unit_id", "name", name="uq_service_point_unit_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,6 +97,9 @@ class ServicePoint(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(255))
     name_en: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # The questionnaire its QR opens (latest published version of that key).
+    questionnaire_key: Mapped[str | None] = mapped_column(String(64))
+    kiosk_pin_hash: Mapped[str | None] = mapped_column(String(255))
 
     unit: Mapped[Unit] = relationship(back_populates="service_points")
 

@@ -39,6 +39,10 @@ class Response(db.Model):  # type: ignore[name-defined,misc]
         CheckConstraint(_in("channel", Channel), name="channel"),
         Index("ix_response_unit_submitted", "unit_id", "submitted_at"),
         Index("ix_response_questionnaire", "questionnaire_key", "questionnaire_version"),
+        Index("ix_response_link_submitted", "link_id", "submitted_at"),
+        CheckConstraint(
+            "review_status IN ('ok', 'flagged', 'accepted', 'rejected')", name="review_status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +55,20 @@ class Response(db.Model):  # type: ignore[name-defined,misc]
     campaign_id: Mapped[int | None] = mapped_column(index=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     client_submission_id: Mapped[str] = mapped_column(String(64))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("point_link.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("dossier_token.id"))
+    # 1 for open links; 1/k for a token drawn 1-in-k (the design weight's inverse).
+    selection_probability: Mapped[float | None] = mapped_column(Float)
+    # Salted with the day's random salt; never the raw IP or device cookie.
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    device_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    answers_hash: Mapped[str | None] = mapped_column(String(64))
+    flags: Mapped[str] = mapped_column(String(255), default="")
+    review_status: Mapped[str] = mapped_column(String(16), default="ok")
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"
