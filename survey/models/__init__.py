@@ -5,6 +5,7 @@ from survey.models.collection import ApiKey, DailySalt, DossierToken, PointLink
 from survey.models.org import Sector, ServicePoint, Unit, UnitKind
 from survey.models.questionnaire import QuestionnaireStatus, QuestionnaireVersion
 from survey.models.response import Answer, Channel, Response
+from survey.models.sampling import TokenSampler
 from survey.models.user import Role, RoleAssignment, User
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "RoleAssignment",
     "Sector",
     "ServicePoint",
+    "TokenSampler",
     "Unit",
     "UnitKind",
     "User",
