@@ -266,9 +266,9 @@ def trim_weights(
 ) -> SurveyDesign:
     """Trim weights to ``[lower, upper]`` and spread the trimmed amount (R ``trimWeights``).
 
-    The weight cut from trimmed units (or added to them) is redistributed proportionally over
-    the untrimmed units, so the total is kept; with ``strict=True`` this repeats until no
-    weight is outside the bounds. Variances treat the trimmed weights as fixed (earlier
+    The weight cut from trimmed units (or added to them) is shared equally among the
+    untrimmed units, so the total is kept (R survey 4.1); with ``strict=True`` this repeats
+    until no weight is outside the bounds. Variances treat the trimmed weights as fixed (earlier
     calibrations are kept).
     """
     if not lower < upper:
@@ -279,8 +279,10 @@ def trim_weights(
         if not outside.any():
             break
         clipped = np.clip(pw, lower, upper)
-        gap = float((pw - clipped).sum() / clipped[~outside].sum())
-        pw = clipped + clipped * gap * (~outside)
+        if outside.all():
+            raise ValueError("upper/lower: every weight is outside the bounds")
+        share = float((pw - clipped).sum() / (~outside).sum())
+        pw = np.where(outside, clipped, clipped + share)
         if not strict:
             break
     return design._with(weights=pw)

@@ -37,6 +37,9 @@ def _cases(
     dps = da.poststratify(["sex", "age"], cells)
     drk = da.rake({"sex": sex, "age": age})
     items = ["q1", "q2", "q3", "q4", "q5"]
+    upper = float(np.quantile(da.weights, 0.9))
+    dtr = da.trim_weights(upper=upper)
+    dtrs = da.trim_weights(upper=upper, strict=True)
     cases: dict[str, Builder] = {
         "strat_mean_api00": lambda: ds.mean("api00"),
         "strat_total_enroll": lambda: ds.total("enroll"),
@@ -71,6 +74,9 @@ def _cases(
         "syn_ps_item_q1": lambda: dps.satisfaction_index("q1", by="agency"),
         "syn_rake_index_q1_q5": lambda: drk.satisfaction_index(items, by="agency"),
         "syn_rake_item_q1": lambda: drk.satisfaction_index("q1", by="agency"),
+        "syn_trim_item_q1": lambda: dtr.satisfaction_index("q1", by="agency"),
+        "syn_trim_index_q1_q5": lambda: dtr.satisfaction_index(items, by="agency"),
+        "syn_trim_strict_index_q1_q5": lambda: dtrs.satisfaction_index(items, by="agency"),
     }
     for opt in ("adjust", "remove", "certainty", "average"):
         db = SurveyDesign(syn, strata="stratum", psu="hh", fpc="n_hh_pop", lonely_psu=opt)
@@ -78,7 +84,9 @@ def _cases(
         cases[f"syn_hh_{opt}_total_q1_overall"] = lambda db=db: db.total("q1")
         cases[f"syn_hh_{opt}_index_q1_q5"] = lambda db=db: db.satisfaction_index(items, by="agency")
     for name in list(cases):
-        if name.startswith(("syn_item", "syn_ps_item", "syn_rake_item", "clus1_prop")):
+        if name.startswith(
+            ("syn_item", "syn_ps_item", "syn_rake_item", "syn_trim_item", "clus1_prop")
+        ):
             cases[name + "_ci"] = cases[name]
     return cases
 

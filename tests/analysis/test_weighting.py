@@ -105,8 +105,8 @@ def test_trim_weights_keeps_the_total_and_bounds(design: SurveyDesign) -> None:
 def test_trim_matches_r_trimweights_rule() -> None:
     data = pd.DataFrame({"w": [1.0, 2.0, 3.0, 10.0], "y": [1.0, 0.0, 1.0, 0.0]})
     d = SurveyDesign(data, weights="w").trim_weights(upper=5.0)
-    # the 5 cut from the last weight is spread over the untrimmed 1+2+3 proportionally
-    expected = [1 + 5 / 6, 2 * (1 + 5 / 6), 3 * (1 + 5 / 6), 5.0]
+    # the 5 cut from the last weight is shared equally by the three untrimmed units (as R)
+    expected = [1 + 5 / 3, 2 + 5 / 3, 3 + 5 / 3, 5.0]
     np.testing.assert_allclose(d.weights, expected, rtol=1e-12)
 
 

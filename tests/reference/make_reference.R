@@ -188,6 +188,14 @@ des_rk <- prep(calibrate(des_a, ~sex + age, pop_rk, calfun = "raking", epsilon =
 index_ref("syn_rake_index_q1_q5", des_rk, 1:5, rep(1, 5))
 item_ref("syn_rake_item_q1", des_rk)
 
+# trimming (weights treated as fixed afterwards), once and until no weight is outside
+upper <- quantile(weights(des_a), 0.9, names = FALSE)
+des_tr <- trimWeights(des_a, upper = upper)
+item_ref("syn_trim_item_q1", des_tr)
+index_ref("syn_trim_index_q1_q5", des_tr, 1:5, rep(1, 5))
+des_trs <- trimWeights(des_a, upper = upper, strict = TRUE)
+index_ref("syn_trim_strict_index_q1_q5", des_trs, 1:5, rep(1, 5))
+
 # household (PSU) design with a lonely stratum, under each lonely-PSU option
 for (opt in c("adjust", "remove", "certainty", "average")) {
   options(survey.lonely.psu = opt)
