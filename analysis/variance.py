@@ -71,11 +71,27 @@ def _sparse_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: 
     else:
         t = z_in
         key = d_in * ns + design.strata_codes[inside]
-    size = n_dom * ns
-    s1 = np.bincount(key, weights=t, minlength=size).astype(np.float64).reshape(n_dom, ns)
-    s2 = np.bincount(key, weights=t * t, minlength=size).astype(np.float64).reshape(n_dom, ns)
-    present = np.bincount(key, minlength=size).reshape(n_dom, ns) > 0
-    return _combine(design, s1, s2, present)
+    if n_dom * ns <= _DENSE_CELLS:  # dense bins are faster than sorting the keys
+        size = n_dom * ns
+        present = np.bincount(key, minlength=size) > 0
+        pairs = np.nonzero(present)[0]
+        s1 = np.bincount(key, weights=t, minlength=size)[pairs].astype(np.float64)
+        s2 = np.bincount(key, weights=t * t, minlength=size)[pairs].astype(np.float64)
+    else:
+        pairs, inv = np.unique(key, return_inverse=True)
+        s1 = np.bincount(inv.ravel(), weights=t, minlength=len(pairs)).astype(np.float64)
+        s2 = np.bincount(inv.ravel(), weights=t * t, minlength=len(pairs)).astype(np.float64)
+    return combine_pairs(
+        pairs // ns,
+        pairs % ns,
+        s1,
+        s2,
+        n_dom,
+        n_psu=design.n_psu,
+        fpc_factor=design.fpc_factor,
+        lonely_psu=design.lonely_psu,
+        labels=list(design.strata_labels),
+    )
 
 
 def _calibration_residuals(design: SurveyDesign, e: FloatArray) -> FloatArray:
@@ -138,34 +154,64 @@ def combine_strata(
     lonely_psu: str,
     labels: Sequence[object],
 ) -> FloatArray:
-    """Variance per domain from per-(domain, stratum) sums of PSU totals and of their squares.
+    """Variance per domain from dense (domain x stratum) sums; see :func:`combine_pairs`.
 
-    ``v_d = sum_h f_h n_h/(n_h - 1) (S2_dh - S1_dh^2 / n_h)`` where ``n_h`` counts every PSU
-    of stratum ``h`` (PSUs outside the domain have total 0), plus the lonely-PSU rule.
     ``present[d, h]`` tells whether domain ``d`` has rows in stratum ``h``.
     """
-    nh = n_psu.astype(np.float64)
-    f = fpc_factor
-    active = f >= _TINY_FPC
+    d, h = np.nonzero(present)
+    return combine_pairs(
+        d,
+        h,
+        s1[d, h],
+        s2[d, h],
+        s1.shape[0],
+        n_psu=n_psu,
+        fpc_factor=fpc_factor,
+        lonely_psu=lonely_psu,
+        labels=labels,
+    )
+
+
+def combine_pairs(
+    d: IntArray,
+    h: IntArray,
+    s1: FloatArray,
+    s2: FloatArray,
+    n_dom: int,
+    *,
+    n_psu: IntArray,
+    fpc_factor: FloatArray,
+    lonely_psu: str,
+    labels: Sequence[object],
+) -> FloatArray:
+    """Variance per domain from the (domain, stratum) pairs where the domain has rows.
+
+    ``v_d = sum_h f_h n_h/(n_h - 1) (S2_dh - S1_dh^2 / n_h)``, with ``S1``, ``S2`` the sums of
+    the domain's PSU totals and of their squares in stratum ``h`` and ``n_h`` every PSU of
+    the stratum (PSUs outside the domain have total 0), plus the lonely-PSU rule of R's
+    ``onestrat``/``onestage``: ``adjust`` adds ``f_h S1^2``, ``average`` scales by
+    ``strata present / strata with more than one PSU``, ``remove``/``certainty`` add 0.
+    """
+    nh = n_psu.astype(np.float64)[h]
+    f = fpc_factor[h]
+    active = f >= _TINY_FPC  # R: a stratum with fpc ~ 0 (census) contributes exactly 0
     regular = (nh > 1) & active
     lonely = (nh == 1) & active
     safe = np.where(regular, nh - 1, 1.0)
     contrib = np.where(regular, f * nh / safe * (s2 - s1 * s1 / np.maximum(nh, 1)), 0.0)
     contrib = np.maximum(contrib, 0.0)  # rounding can give -1e-30
-    rule = lonely_psu
-    hit = present & lonely[None, :]
-    if rule == "fail" and hit.any():
-        label = labels[int(np.nonzero(hit.any(axis=0))[0][0])]
+    if lonely_psu == "fail" and lonely.any():
+        label = labels[int(h[np.nonzero(lonely)[0][0]])]
         raise ValueError(
             f"stratum {label!r} has only one PSU; choose lonely_psu= "
             "'adjust', 'remove', 'certainty' or 'average' in SurveyDesign"
         )
-    if rule == "adjust":
-        contrib = contrib + np.where(lonely[None, :], f * s1 * s1, 0.0)
-    v = np.asarray(contrib.sum(axis=1), dtype=np.float64)
-    if rule == "average":
-        n_present = present.sum(axis=1)
-        n_ok = n_present - hit.sum(axis=1)
+    if lonely_psu == "adjust":
+        contrib = contrib + np.where(lonely, f * s1 * s1, 0.0)
+    v = np.bincount(d, weights=contrib, minlength=n_dom).astype(np.float64)
+    if lonely_psu == "average":
+        n_present = np.bincount(d, minlength=n_dom)
+        n_ok = n_present - np.bincount(d[lonely], minlength=n_dom)
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.where(n_ok > 0, v * n_present / np.maximum(n_ok, 1), np.nan)
     return v
@@ -177,8 +223,15 @@ def domain_df(design: SurveyDesign, dom: IntArray, n_dom: int) -> FloatArray:
     d_in = dom[inside]
     n_psu_all = len(design.psu_stratum)
     ns = len(design.strata_labels)
-    psu_keys = np.unique(d_in * n_psu_all + design.psu_codes[inside])
-    str_keys = np.unique(d_in * ns + design.strata_codes[inside])
-    psus = np.bincount(psu_keys // n_psu_all, minlength=n_dom)
-    strata = np.bincount(str_keys // ns, minlength=n_dom)
-    return (psus - strata).astype(np.float64)
+    if design.has_psu:
+        psu_keys = np.unique(d_in * n_psu_all + design.psu_codes[inside])
+        psus = np.bincount(psu_keys // n_psu_all, minlength=n_dom)
+    else:  # every row is its own PSU
+        psus = np.bincount(d_in, minlength=n_dom)
+    str_key = d_in * ns + design.strata_codes[inside]
+    if n_dom * ns <= _DENSE_CELLS:
+        seen = np.bincount(str_key, minlength=n_dom * ns).reshape(n_dom, ns) > 0
+        strata = seen.sum(axis=1)
+    else:
+        strata = np.bincount(np.unique(str_key) // ns, minlength=n_dom)
+    return np.asarray(psus - strata, dtype=np.float64)

@@ -187,3 +187,18 @@ def test_ratio_and_total_relations(design: SurveyDesign, synthetic: pd.DataFrame
     np.testing.assert_allclose(r.se, m.se, rtol=1e-12)
     t = d.total("one")
     assert t.estimate[0] == pytest.approx(d.weights.sum())
+
+
+@pytest.mark.parametrize("psu", [None, "hh"])
+def test_sorted_key_path_equals_dense_bins(
+    synthetic: pd.DataFrame, psu: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many domains x strata switch from dense bins to sorted keys: same numbers."""
+    import analysis.variance as variance
+
+    d = SurveyDesign(synthetic, strata="stratum", psu=psu, lonely_psu="average")
+    dense = d.satisfaction_index(ITEMS, by=["agency", "sex"])
+    monkeypatch.setattr(variance, "_DENSE_CELLS", 1)
+    keyed = d.satisfaction_index(ITEMS, by=["agency", "sex"])
+    np.testing.assert_array_equal(dense.se, keyed.se)
+    np.testing.assert_array_equal(dense.df, keyed.df)
