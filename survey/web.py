@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(__import__("survey.api", fromlist=["bp"]).bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:
