@@ -42,7 +42,7 @@ class Comparison:
 
     @property
     def statistic(self) -> FloatArray:
-        """t statistics ``difference / se``."""
+        """The t statistics ``difference / se``."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.asarray(self.difference / self.se, dtype=np.float64)
 

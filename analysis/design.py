@@ -190,6 +190,7 @@ class SurveyDesign:
         return new
 
     def __repr__(self) -> str:
+        """Summarise the design: rows, strata, PSUs, calibrations."""
         return (
             f"SurveyDesign(n={self.n}, strata={len(self.strata_labels)}, "
             f"psus={int(self.n_psu.sum())}, calibrations={len(self.calibrations)}, "

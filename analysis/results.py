@@ -64,13 +64,19 @@ class Estimates:
     linearization: Linearization | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Store the arrays as read-only float64 copies."""
         for name in ("estimate", "se", "df", "n", "deff", "sum_weights"):
             arr = np.array(getattr(self, name), dtype=np.float64)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
     def __len__(self) -> int:
+        """Return the number of domains."""
         return len(self.estimate)
+
+    def _repr_html_(self) -> str:
+        """Show the summary table in notebooks."""
+        return str(self.summary_frame(flags=True).to_html(index=False))
 
     @property
     def variance(self) -> FloatArray:

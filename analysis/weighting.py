@@ -91,7 +91,7 @@ def weight_diagnostics(weights: npt.ArrayLike) -> WeightDiagnostics:
 
 
 def base_weights(strata: npt.ArrayLike, population: Mapping[Hashable, float]) -> FloatArray:
-    """Base weights ``N_h / n_h`` for stratified simple random sampling.
+    """Compute base weights ``N_h / n_h`` for stratified simple random sampling.
 
     Parameters
     ----------

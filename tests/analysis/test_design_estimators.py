@@ -202,3 +202,17 @@ def test_sorted_key_path_equals_dense_bins(
     keyed = d.satisfaction_index(ITEMS, by=["agency", "sex"])
     np.testing.assert_array_equal(dense.se, keyed.se)
     np.testing.assert_array_equal(dense.df, keyed.df)
+
+
+def test_package_exports_everything_public() -> None:
+    import analysis
+
+    for name in analysis.__all__:
+        assert hasattr(analysis, name), name
+    for name in ("SurveyDesign", "Estimates", "poststratify", "rake", "summary_frame"):
+        assert name in analysis.__all__ or hasattr(analysis.Estimates, name)
+
+
+def test_notebook_html(design: SurveyDesign) -> None:
+    html = design.satisfaction_index("q1", by="agency")._repr_html_()
+    assert "<table" in html and "ci_low" in html
