@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(__import__("survey.collect", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("survey.api", fromlist=["bp"]).bp)
 
 
