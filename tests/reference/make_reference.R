@@ -206,6 +206,24 @@ for (opt in c("adjust", "remove", "certainty", "average")) {
        svytotal(~q1, subset(des_b, !is.na(q1))), degf(dv))
   index_ref(paste0("syn_hh_", opt, "_index_q1_q5"), des_b, 1:5, rep(1, 5))
 }
+
+# differences between domains of one design: delta method on the four totals
+# (sum of a1 and of b1 in each domain), the same linearisation as svyby(covmat = TRUE)
+contrast_ref <- function(case, des, by, first, second) {
+  g <- des$variables[[by]]
+  des$variables$y_1 <- des$variables$a1 * (g == first)
+  des$variables$n_1 <- des$variables$b1 * (g == first)
+  des$variables$y_2 <- des$variables$a1 * (g == second)
+  des$variables$n_2 <- des$variables$b1 * (g == second)
+  est <- svycontrast(svytotal(~y_1 + n_1 + y_2 + n_2, des), quote(y_1 / n_1 - y_2 / n_2))
+  emit(case, paste(first, second, sep = "-"), coef(est)[1], SE(est)[1])
+}
+options(survey.lonely.psu = "adjust")
+des_b <- prep(svydesign(id = ~hh, strata = ~stratum, fpc = ~n_hh_pop, data = syn))
+contrast_ref("cmp_hh_sex_q1", des_b, "sex", "F", "M")
+contrast_ref("cmp_ps_agency_q1", des_ps, "agency", "A01", "A02")
+contrast_ref("cmp_rk_agency_q1", des_rk, "agency", "A03", "A07")
+contrast_ref("cmp_a_agency_q1", des_a, "agency", "A01", "A05")
 options(survey.lonely.psu = "fail")
 
 res <- do.call(rbind, rows)
