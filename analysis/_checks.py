@@ -45,7 +45,10 @@ def numeric_column(data: pd.DataFrame, col: str, name: str) -> FloatArray:
 
 def check_alpha(alpha: float) -> float:
     """Validate a significance level in (0, 1)."""
-    a = float(alpha)
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}") from exc
     if not 0.0 < a < 1.0:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     return a
