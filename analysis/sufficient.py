@@ -21,6 +21,19 @@ by...`` gives the cells; :func:`index_from_sufficient` then returns exactly the 
 :meth:`SurveyDesign.satisfaction_index` (and of ``mean`` for a single item with
 ``threshold=None``) for designs without calibration.
 
+Example for two items ``q1``, ``q2`` with threshold 4, no PSUs, by agency (``v`` columns
+``y.q1 = (q1 >= 4)``, ``y.q2``, ``r.q1 = (q1 IS NOT NULL)``, ``r.q2``; only respondents who
+answered at least one item, with non-zero weight)::
+
+    SELECT stratum, agency, COUNT(*) AS "n", SUM(w) AS "sw",
+           SUM(w * y_q1) AS "w:y.q1", ...,
+           SUM(w * y_q1 * r_q2) AS "w1:y.q1:r.q2", ...,
+           SUM(w * w * y_q1 * r_q2) AS "w2:y.q1:r.q2", ...
+    FROM (SELECT *, CASE WHEN q1 >= 4 THEN 1 ELSE 0 END AS y_q1,
+                    CASE WHEN q1 IS NULL THEN 0 ELSE 1 END AS r_q1, ... FROM answers) a
+    WHERE (q1 IS NOT NULL OR q2 IS NOT NULL) AND w <> 0
+    GROUP BY stratum, agency
+
 References
 ----------
 Lohr, S. L. (2022). *Sampling*, sec. 9.1 (linearisation), 3.2 (stratified variance).
