@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Role, Sector, Unit
-from survey.services import demo, users
+from survey.services import demo, questionnaire_versions, users
 from survey.services.audit import acting_as
 from survey.services.errors import ServiceError
 from survey.services.official_units import import_province
@@ -17,6 +17,21 @@ from survey.services.official_units import import_province
 users_cli = AppGroup("users", help="Staff accounts.")
 units_cli = AppGroup("units", help="The organisation tree.")
 demo_cli = AppGroup("demo", help="The demo province.")
+questionnaires_cli = AppGroup("questionnaires", help="Questionnaire versions.")
+
+
+@questionnaires_cli.command("sync")
+def sync_questionnaires() -> None:
+    """Load the shipped questionnaire files into the database (new versions, statuses)."""
+    with acting_as(None, "cli:questionnaires sync"):
+        try:
+            report = questionnaire_versions.sync()
+        except ServiceError as err:
+            _fail(err)
+    click.echo(f"{len(report.created)} created, {len(report.updated)} updated, "
+               f"{len(report.unchanged)} unchanged.")
+    for ref in report.created + report.updated:
+        click.echo(f"  {ref}")
 
 
 def _fail(err: ServiceError) -> None:
@@ -65,7 +80,11 @@ def import_official(code: str) -> None:
 
 @demo_cli.command("seed")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the database has units already.")
-def seed(if_empty: bool) -> None:
+@click.option("--responses/--no-responses", default=True,
+              help="Also submit a few months of demo responses (default: yes).")
+@click.option("--response-scale", type=click.FloatRange(0.01, 10), default=1.0,
+              help="Multiply the number of demo responses (1 gives about 1,900).")
+def seed(if_empty: bool, responses: bool, response_scale: float) -> None:
     """Build the demo province (Tây Ninh) with demo accounts for every role."""
     if not demo.is_empty():
         if not if_empty:
@@ -73,7 +92,7 @@ def seed(if_empty: bool) -> None:
         click.echo("The database already has data; demo seed skipped.")
     else:
         with acting_as(None, "cli:demo seed"):
-            demo.seed()
+            demo.seed(responses=responses, response_scale=response_scale)
         click.echo("Demo province Tây Ninh created.")
     accounts = demo.existing_accounts()
     if accounts:
@@ -86,3 +105,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(units_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(questionnaires_cli)

@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -21,11 +22,24 @@ def select_locale() -> str:
     return lang if lang in current_app.config["LANGUAGES"] else "vi"
 
 
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    # WAL lets citizens' submissions and staff pages proceed together on the embedded
+    # database; synchronous=NORMAL is the safe setting for WAL (no corruption on crash).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 def init_extensions(app: Flask) -> None:
     from survey import models  # noqa: F401  (register the tables)
     from survey.services import audit  # noqa: F401  (register the audit hook)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -66,11 +80,13 @@ def init_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from survey.admin import bp as admin_bp
     from survey.auth import bp as auth_bp
+    from survey.public import bp as public_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(__import__("survey.collect", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("survey.api", fromlist=["bp"]).bp)
+    app.register_blueprint(public_bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:

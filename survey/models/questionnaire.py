@@ -31,7 +31,8 @@ class QuestionnaireVersion(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[int]
-    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Deferred: the parsed definition is cached by hash, so rows load without it.
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=QuestionnaireStatus.draft.value)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

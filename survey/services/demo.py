@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from survey.extensions import db
 from survey.models import Role, RoleAssignment, Sector, ServicePoint, Unit, UnitKind, User
+from survey.services import demo_responses, links, questionnaire_versions
 from survey.services.official_units import import_province
 
 PROVINCE_CODE = "80"
@@ -85,8 +87,39 @@ def is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(Unit))
 
 
-def seed() -> list[DemoUser]:
-    """Build the demo province in one transaction; returns the demo accounts."""
+KIOSK_PIN = "2468"
+
+
+def _questionnaire_key(point: ServicePoint, unit: Unit, level: str | None) -> str:
+    if unit.kind == UnitKind.hospital.value:
+        return "health_outpatient" if point.name == "Khoa Khám bệnh" else "health_inpatient"
+    if unit.kind == UnitKind.school.value and level in LEVEL_QUESTIONNAIRES:
+        return LEVEL_QUESTIONNAIRES[level]
+    return "desk_rating"
+
+
+LEVEL_QUESTIONNAIRES = {"preschool": "edu_parents_preschool", "primary": "edu_parents_primary",
+                        "lower_secondary": "edu_parents_lower_secondary"}
+
+
+def _configure_collection() -> None:
+    """Questionnaire per point, a poster link per point, kiosk links at the centre."""
+    levels = {f"80.TH{i + 1:02d}": level for i, (_n, level, _c) in enumerate(SCHOOLS)}
+    points = db.session.scalars(select(ServicePoint).order_by(ServicePoint.id)).all()
+    for point in points:
+        point.questionnaire_key = _questionnaire_key(point, point.unit,
+                                                     levels.get(point.unit.code or ""))
+        links.create_link(point, commit=False)
+        if point.unit.kind == UnitKind.service_centre.value:
+            links.create_link(point, "kiosk", commit=False)
+            point.kiosk_pin_hash = generate_password_hash(KIOSK_PIN)
+
+
+def seed(*, responses: bool = True, response_scale: float = 1.0) -> list[DemoUser]:
+    """Build the demo province; returns the demo accounts. Questionnaires are synced,
+    every point gets its questionnaire and QR link, and (``responses``) a few months of
+    answers go through the submission service."""
+    questionnaire_versions.sync()
     report = import_province(PROVINCE_CODE, commit=False)
     root = report.province
     communes = sorted((u for u in root.children if u.kind == UnitKind.commune.value),
@@ -114,7 +147,11 @@ def seed() -> list[DemoUser]:
         user.set_password(DEMO_PASSWORD)
         user.roles.append(RoleAssignment(role=spec.role.value, unit=unit, sector=spec.sector))
         db.session.add(user)
+    db.session.flush()
+    _configure_collection()
     db.session.commit()
+    if responses:
+        demo_responses.seed_responses(scale=response_scale)
     return users
 
 

@@ -31,7 +31,7 @@ ALL_USERS = ["admin", "soyte", "sogddt", "benhvien", "xa", "phantich", "phantich
 def demo_app(_schema: None, database_url: str, tmp_path_factory: Any) -> Iterator[Flask]:
     app = make_app(database_url, Path(tmp_path_factory.mktemp("inst")))
     with twin_context(app):
-        demo.seed()
+        demo.seed(responses=False)
         yield app
 
 

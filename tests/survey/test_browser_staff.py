@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_staff_sign_in_and_browse(live_server: str, browser: Any, tmp_path: Path) -> None:
-    demo.seed()
+    demo.seed(responses=False)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server}/staff/")
     assert page.locator("h1").inner_text() == "Đăng nhập dành cho cán bộ"

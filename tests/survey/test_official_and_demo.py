@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from survey.models import RoleAssignment, ServicePoint, Unit, User
+from survey.models import PointLink, Response, RoleAssignment, ServicePoint, Unit, User
 from survey.services import demo
 
 
@@ -37,7 +37,7 @@ def test_import_official_bad_code_writes_nothing(runner: Any, db: Any) -> None:
 
 
 def test_demo_seed(runner: Any, db: Any) -> None:
-    result = runner.invoke(args=["demo", "seed"])
+    result = runner.invoke(args=["demo", "seed", "--response-scale", "0.05"])
     assert result.exit_code == 0, result.output
     assert "admin" in result.output and demo.DEMO_PASSWORD in result.output
     kinds = dict(db.session.execute(select(Unit.kind, func.count()).group_by(Unit.kind)).all())
@@ -49,6 +49,13 @@ def test_demo_seed(runner: Any, db: Any) -> None:
     # Each role can sign in with the documented password.
     assert db.session.scalar(select(User).where(User.username == "admin")).check_password(
         demo.DEMO_PASSWORD)
+    stored = db.session.scalars(select(Response)).all()
+    assert len(stored) > 50
+    assert {r.channel for r in stored} == {"desk_qr"}
+    assert sum(r.review_status == "flagged" for r in stored) >= 9  # the planted bursts
+    assert {"burst_device", "off_hours"} <= {f for r in stored for f in r.flags.split(",")}
+    links = db.session.scalars(select(PointLink)).all()
+    assert sum(lk.kind == "poster" for lk in links) == n(db, ServicePoint)
     refused = runner.invoke(args=["demo", "seed"])
     assert refused.exit_code != 0 and "not empty" in refused.output
     skipped = runner.invoke(args=["demo", "seed", "--if-empty"])
@@ -57,11 +64,11 @@ def test_demo_seed(runner: Any, db: Any) -> None:
 
 
 def test_demo_is_deterministic(db: Any) -> None:
-    demo.seed()
+    demo.seed(responses=False)
     first = [(u.code, u.name, u.path) for u in db.session.scalars(select(Unit).order_by(Unit.id))]
     from tests.conftest import empty_tables
 
     empty_tables()
-    demo.seed()
+    demo.seed(responses=False)
     second = [(u.code, u.name) for u in db.session.scalars(select(Unit).order_by(Unit.id))]
     assert [(c, nm) for c, nm, _ in first] == second

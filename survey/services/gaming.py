@@ -1,0 +1,102 @@
+"""Flags for responses that look like gaming: bursts from one device or one link,
+identical answers in a burst, submissions outside opening hours.
+
+``Response.flags`` holds a comma-separated list. Flagged responses are kept but
+excluded from indices until a staff member accepts them.
+Thresholds come from the configuration (``GAMING_*``); the defaults suit a busy desk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select, update
+
+from survey.extensions import db
+from survey.models import Response
+
+DEFAULTS: dict[str, Any] = {
+    "GAMING_DEVICE_WINDOW_SECONDS": 120,
+    "GAMING_DEVICE_MAX": 2,  # more than this many from one device in the window
+    "GAMING_LINK_WINDOW_SECONDS": 30,
+    "GAMING_LINK_MAX": 4,
+    "GAMING_IDENTICAL_WINDOW_SECONDS": 600,
+    "GAMING_IDENTICAL_MAX": 2,
+    # Opening hours by ISO weekday (1 = Monday): (open, close) in local time.
+    "OPENING_HOURS": {1: ("07:00", "17:30"), 2: ("07:00", "17:30"), 3: ("07:00", "17:30"),
+                      4: ("07:00", "17:30"), 5: ("07:00", "17:30"), 6: ("07:30", "11:30")},
+    "OPENING_GRACE_MINUTES": 120,
+}
+OPEN_CHANNELS = {"desk_qr", "kiosk"}
+
+
+def _count(*conditions: Any) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Response).where(*conditions))
+               or 0)
+
+
+def outside_hours(when: dt.datetime, config: Mapping[str, Any], timezone: str) -> bool:
+    local = when.astimezone(ZoneInfo(timezone))
+    hours = config["OPENING_HOURS"].get(local.isoweekday())
+    if hours is None:
+        return True
+    start = dt.time.fromisoformat(hours[0])
+    end = (dt.datetime.combine(local.date(), dt.time.fromisoformat(hours[1]))
+           + dt.timedelta(minutes=config["OPENING_GRACE_MINUTES"])).time()
+    return not (start <= local.time() <= end)
+
+
+def flags_for(response: Response, config: Mapping[str, Any], timezone: str) -> list[str]:
+    """Flags of a response about to be stored, from the responses stored before it."""
+    cfg = {**DEFAULTS, **{k: config[k] for k in DEFAULTS if k in config}}
+    now = response.submitted_at
+    flags: list[str] = []
+    if response.device_hash:
+        since = now - dt.timedelta(seconds=cfg["GAMING_DEVICE_WINDOW_SECONDS"])
+        if _count(Response.device_hash == response.device_hash, Response.submitted_at >= since,
+                  Response.submitted_at <= now) >= cfg["GAMING_DEVICE_MAX"]:
+            flags.append("burst_device")
+    if response.link_id is not None:
+        since = now - dt.timedelta(seconds=cfg["GAMING_LINK_WINDOW_SECONDS"])
+        if _count(Response.link_id == response.link_id, Response.submitted_at >= since,
+                  Response.submitted_at <= now) >= cfg["GAMING_LINK_MAX"]:
+            flags.append("burst_link")
+        since = now - dt.timedelta(seconds=cfg["GAMING_IDENTICAL_WINDOW_SECONDS"])
+        if _count(Response.link_id == response.link_id, Response.submitted_at >= since,
+                  Response.submitted_at <= now,
+                  Response.answers_hash == response.answers_hash) >= cfg["GAMING_IDENTICAL_MAX"]:
+            flags.append("identical_burst")
+    if response.channel in OPEN_CHANNELS and outside_hours(now, cfg, timezone):
+        flags.append("off_hours")
+    return flags
+
+
+def flag_burst_companions(response: Response, flags: list[str],
+                          config: Mapping[str, Any]) -> None:
+    """A burst is flagged as a whole: earlier responses of the same burst get the flag."""
+    cfg = {**DEFAULTS, **{k: config[k] for k in DEFAULTS if k in config}}
+    rules = {
+        "burst_device": (Response.device_hash == response.device_hash,
+                         cfg["GAMING_DEVICE_WINDOW_SECONDS"]),
+        "burst_link": (Response.link_id == response.link_id, cfg["GAMING_LINK_WINDOW_SECONDS"]),
+        "identical_burst": ((Response.link_id == response.link_id)
+                            & (Response.answers_hash == response.answers_hash),
+                            cfg["GAMING_IDENTICAL_WINDOW_SECONDS"]),
+    }
+    for flag in flags:
+        if flag not in rules:
+            continue
+        condition, seconds = rules[flag]
+        since = response.submitted_at - dt.timedelta(seconds=seconds)
+        db.session.execute(
+            update(Response)
+            .where(condition, Response.submitted_at >= since,
+                   Response.submitted_at <= response.submitted_at, Response.review_status == "ok",
+                   ~Response.flags.contains(flag))
+            .values(review_status="flagged",
+                    flags=case((Response.flags == "", flag), else_=Response.flags + "," + flag))
+            .execution_options(synchronize_session=False)
+        )
