@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from survey.extensions import db as _db
 from survey.models import ApiKey, AuditLog, DossierToken, TokenSampler
 from survey.services import apikeys, links, tokens
 from tests.conftest import make_app
@@ -45,6 +48,18 @@ def setup(db: Any, make_unit: Any) -> dict[str, Any]:
             "unit_id": centre.id, "desk_id": desk.id, "far_id": far.id}
 
 
+@contextmanager
+def variant(app: Flask, **overrides: Any) -> Iterator[Flask]:
+    """Another app on the same database with other settings; its connections are closed
+    at the end (PostgreSQL would otherwise see them garbage-collected mid-suite)."""
+    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path), **overrides)
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            _db.engine.dispose()
+
+
 def post(client: Any, body: Any, key: str | None, **kwargs: Any) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     if isinstance(body, (bytes, str)):
@@ -74,9 +89,8 @@ def test_issue_one_token(client: Any, db: Any, app: Flask, setup: dict[str, Any]
 
 
 def test_token_ttl_is_configurable(app: Flask, db: Any, setup: dict[str, Any]) -> None:
-    other = make_app(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path),
-                     TOKEN_TTL_DAYS=7)
-    response = post(other.test_client(), dossier(), setup["key"])
+    with variant(app, TOKEN_TTL_DAYS=7) as other:
+        response = post(other.test_client(), dossier(), setup["key"])
     expires = dt.datetime.fromisoformat(response.json["token"]["expires_at"])
     now = dt.datetime.now(dt.UTC)
     assert dt.timedelta(days=7) - dt.timedelta(minutes=1) < expires - now <= dt.timedelta(days=7)
@@ -238,19 +252,18 @@ def test_sampler_setting_is_audited_but_its_counter_is_not(db: Any,
 
 
 def test_rate_limit_json_and_no_csrf_needed(app: Flask, db: Any, setup: dict[str, Any]) -> None:
-    limited = make_app(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path),
-                       RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True,
-                       API_RATE_LIMIT="2 per minute", MAX_CONTENT_LENGTH=20000)
-    client = limited.test_client()
-    assert post(client, dossier(1), setup["key"]).status_code == 201  # no CSRF token needed
-    assert post(client, dossier(2), setup["key"]).status_code == 201
-    response = post(client, dossier(3), setup["key"])
-    assert response.status_code == 429 and response.json["error"]["code"] == "rate_limited"
-    assert count(db, DossierToken) == 2
-    other_key = apikeys.create_key(setup["centre"], "Khóa khác")[1]
-    big = {"tokens": [dossier(i) for i in range(200)]}
-    response = post(client, big, other_key)
-    assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
+    with variant(app, RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=True,
+                 API_RATE_LIMIT="2 per minute", MAX_CONTENT_LENGTH=20000) as limited:
+        client = limited.test_client()
+        assert post(client, dossier(1), setup["key"]).status_code == 201  # no CSRF token
+        assert post(client, dossier(2), setup["key"]).status_code == 201
+        response = post(client, dossier(3), setup["key"])
+        assert response.status_code == 429 and response.json["error"]["code"] == "rate_limited"
+        assert count(db, DossierToken) == 2
+        other_key = apikeys.create_key(setup["centre"], "Khóa khác")[1]
+        big = {"tokens": [dossier(i) for i in range(200)]}
+        response = post(client, big, other_key)
+        assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
     assert count(db, DossierToken) == 2
 
 
