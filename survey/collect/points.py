@@ -12,7 +12,7 @@ from survey.collect import bp
 from survey.collect.forms import ActionForm, PinForm, QuestionnaireForm
 from survey.collect.helpers import paper_size, show_service_error
 from survey.extensions import db
-from survey.forms import SECTOR_LABELS, choices
+from survey.forms import SECTOR_LABELS, SelectChoice, choices
 from survey.models import ServicePoint, Unit
 from survey.qr import posters_pdf, qr_png, qr_svg
 from survey.services import collect, links
@@ -43,12 +43,17 @@ def index() -> str:
                            can_print_sector=collect.can_print_sector(scope))
 
 
-def _questionnaire_form(point: ServicePoint) -> QuestionnaireForm:
-    form = QuestionnaireForm(prefix=f"q{point.id}", obj=point)
+def _questionnaire_choices() -> list[SelectChoice]:
     titles = collect.questionnaire_titles(str(get_locale()))
-    form.questionnaire_key.choices = choices(
+    return choices(
         [("", _("Default for the unit's sector"))]
         + [(k, f"{k} – {titles[k]}" if k in titles else k) for k in collect.questionnaire_keys()])
+
+
+def _questionnaire_form(point: ServicePoint,
+                        options: list[SelectChoice] | None = None) -> QuestionnaireForm:
+    form = QuestionnaireForm(prefix=f"q{point.id}", obj=point)
+    form.questionnaire_key.choices = options if options is not None else _questionnaire_choices()
     return form
 
 
@@ -57,7 +62,8 @@ def _render_unit(unit: Unit, failed: QuestionnaireForm | PinForm | None = None,
     """The unit's page; a form that failed is shown again with its errors beside the field."""
     points = unit.service_points
     found = collect.ensure_poster_links(points)
-    q_forms = {p.id: _questionnaire_form(p) for p in points}
+    options = _questionnaire_choices()  # one query for the whole page
+    q_forms = {p.id: _questionnaire_form(p, options) for p in points}
     pin_forms = {p.id: PinForm(prefix=f"k{p.id}", formdata=None) for p in points}
     if failed_point is not None:
         (q_forms if isinstance(failed, QuestionnaireForm) else pin_forms)[failed_point] = failed

@@ -6,7 +6,6 @@ decision writes its audit row here, in the same transaction as the decision.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,7 +80,3 @@ def summarise(answers: Sequence[Answer], limit: int = 80) -> list[AnswerLine]:
             value = text if len(text) <= limit else text[: limit - 1] + "…"
         lines.append(AnswerLine(answer.item_id, value))
     return lines
-
-
-def submitted_local(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
