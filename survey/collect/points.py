@@ -65,8 +65,10 @@ def _render_unit(unit: Unit, failed: QuestionnaireForm | PinForm | None = None,
     options = _questionnaire_choices()  # one query for the whole page
     q_forms = {p.id: _questionnaire_form(p, options) for p in points}
     pin_forms = {p.id: PinForm(prefix=f"k{p.id}", formdata=None) for p in points}
-    if failed_point is not None:
-        (q_forms if isinstance(failed, QuestionnaireForm) else pin_forms)[failed_point] = failed
+    if failed_point is not None and isinstance(failed, QuestionnaireForm):
+        q_forms[failed_point] = failed
+    elif failed_point is not None and isinstance(failed, PinForm):
+        pin_forms[failed_point] = failed
     return render_template(
         "collect/unit.html", unit=unit, points=points, posters=found, link_url=links.link_url,
         kiosks={p.id: links.active_link(p, "kiosk") for p in points}, action=ActionForm(),

@@ -89,23 +89,27 @@ def _text(raw: Mapping[str, Any], name: str, required: bool, limit: int) -> str 
     return value.strip()
 
 
+def _read_time(value: str, allow_local: bool) -> dt.datetime | None:
+    formats = _LOCAL_FORMATS if allow_local else ()
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    return None
+
+
 def parse_time(value: str, *, allow_local: bool = False) -> dt.datetime:
     """ISO 8601 with an offset; with ``allow_local`` (CSV files from spreadsheets) also a
     time without offset or ``dd/mm/yyyy [HH:MM]``, read in the platform's time zone."""
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        moment = None
-        if allow_local:
-            for fmt in _LOCAL_FORMATS:
-                try:
-                    moment = dt.datetime.strptime(value, fmt)
-                    break
-                except ValueError:
-                    continue
-        if moment is None:
-            raise ItemProblem("completed_at", _l(
-                "Not a valid time; write it as 2026-11-20T14:30:00+07:00.")) from None
+    moment = _read_time(value, allow_local)
+    if moment is None:
+        raise ItemProblem("completed_at", _l(
+            "Not a valid time; write it as 2026-11-20T14:30:00+07:00."))
     if moment.tzinfo is None:
         if not allow_local:
             raise ItemProblem("completed_at", _l(
