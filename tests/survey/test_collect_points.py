@@ -181,6 +181,14 @@ def test_index_lists_units_with_points_in_scope(client: Any, login: Any,
     html = client.get("/staff/collect/").get_data(as_text=True)
     assert "Bệnh viện Thử" in html and "Trường Thử" not in html
     assert "Áp phích của cả một lĩnh vực" not in html
+    client.get("/lang/en")
+    pages_en = {"/staff/collect/": "Units with service points",
+                f"/staff/collect/units/{tree['hospital']}": "Revoke and issue a new link",
+                f"/staff/collect/units/{tree['hospital']}/tokens": "Upload completed dossiers",
+                "/staff/collect/reviews": "No flagged response to review."}
+    for url, text in pages_en.items():
+        response = client.get(url)
+        assert response.status_code == 200 and text in response.get_data(as_text=True), url
 
 
 def test_other_unit_manager_gets_404_and_analyst_403(client: Any, db: Any, login: Any,
