@@ -87,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(__import__("survey.collect", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("survey.api", fromlist=["bp"]).bp)
     app.register_blueprint(public_bp)
+    app.register_blueprint(__import__("survey.qadmin", fromlist=["bp"]).bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:
