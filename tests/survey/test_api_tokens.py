@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from survey.extensions import db as _db
 from survey.models import ApiKey, AuditLog, DossierToken, TokenSampler
 from survey.services import apikeys, links, tokens
-from tests.conftest import make_app
+from tests.conftest import is_postgres, make_app
 
 NOW = "2026-11-20T14:30:00+07:00"
 
@@ -270,3 +270,26 @@ def test_rate_limit_json_and_no_csrf_needed(app: Flask, db: Any, setup: dict[str
 def test_unknown_api_route_and_method_are_json(client: Any, setup: dict[str, Any]) -> None:
     response = client.get("/api/v1/tokens")
     assert response.status_code == 405 and response.json["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.skipif(not is_postgres(), reason="concurrent writers need PostgreSQL")
+def test_concurrent_batches_keep_one_systematic_sequence(app: Flask, db: Any,
+                                                         setup: dict[str, Any]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tokens.configure_sampler(setup["centre"], 4)
+    # Several keys of one unit (one key's calls queue on its last_used_at row anyway).
+    keys = [setup["key"]] + [apikeys.create_key(setup["centre"], f"Khóa {i}")[1]
+                             for i in range(7)]
+
+    def send(chunk: int) -> list[dict[str, Any]]:
+        body = {"tokens": [dossier(chunk * 20 + i) for i in range(20)]}
+        response = post(app.test_client(), body, keys[chunk % 8])
+        assert response.status_code == 201, response.json
+        return list(response.json["tokens"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = [t for batch in pool.map(send, range(16)) for t in batch]
+    # Without the row lock, overlapping batches read the same counter: lost updates.
+    assert len(got) == 320 and sum(t["selected"] for t in got) == 80
+    assert db.session.scalar(select(TokenSampler.counter)) == 320
