@@ -18,14 +18,6 @@ def show_service_error(form: FlaskForm | None, error: ServiceError) -> None:
     flash(error.message, "error")
 
 
-def flash_form_errors(form: FlaskForm) -> None:
-    """For forms posted from a page that redirects back: their errors as messages."""
-    for name, errors in form.errors.items():
-        label = form[name].label.text if name in form else ""
-        for message in errors:
-            flash(f"{label}: {message}" if label else str(message), "error")
-
-
 def paper_size() -> Literal["A4", "A5"]:
     size = request.args.get("size", "A4")
     if size not in ("A4", "A5"):
