@@ -1,4 +1,24 @@
-"""``POST /api/v1/tokens``: one dossier, or ``{"tokens": [...]}`` (up to 500, atomic)."""
+"""``POST /api/v1/tokens``: one dossier, or ``{"tokens": [...]}`` (up to 500, atomic).
+
+Request (``Authorization: Bearer <prefix>.<secret>``, a key of the issuing unit)::
+
+    {"dossier_hash": "<sha256 hex of the dossier code>", "procedure_field": "Hộ tịch",
+     "channel": "direct|online|postal", "completed_at": "2026-11-20T14:30:00+07:00",
+     "service_point_id": 12,            # optional, within the key's unit subtree
+     "questionnaire_key": "desk_rating"}  # optional; default: the point's
+
+Answer 201 (200 when every dossier was already recorded)::
+
+    {"token": {"url": "https://.../t/<secret>" | null, "expires_at": "..." | null,
+               "selected": true, "selection_probability": 0.25, "already_issued": false}}
+
+(``{"tokens": [...]}`` in the same order for a batch). ``url`` is only in the answer
+that issued the token; a resend answers ``already_issued: true`` without it. Errors:
+``{"error": {"code", "message" (Vietnamese), "message_en", "field"}}`` with 400
+(invalid JSON), 401 (key), 403 (service point outside the unit), 409 (a concurrent call
+recorded the same dossier: send again), 413, 422 (``field`` names the field, e.g.
+``tokens[3].completed_at``) or 429; nothing is written when the answer is an error.
+"""
 
 from __future__ import annotations
 
