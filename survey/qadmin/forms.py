@@ -92,10 +92,10 @@ class NewSectionForm(SectionForm):
 class ItemForm(Form):
     text_vi, text_en = _text_fields(_l("Question (Vietnamese)"), _l("Question (English)"))
     type = SelectField(_l("Type"), choices=choices((t, TYPE_LABELS[t]) for t in q.ITEM_TYPES))
-    scale = SelectField(_l("Answer scale (choice types)"))
+    scale = SelectField(_l("Answer scale (choice types)"), default="")
     required = BooleanField(_l("Required"))
     not_applicable = BooleanField(_l("Allows “not applicable”"))
-    show_if_item = SelectField(_l("Show only if this earlier question…"))
+    show_if_item = SelectField(_l("Show only if this earlier question…"), default="")
     show_if_values = StringField(_l("…was answered with one of (values, comma-separated)"),
                                  validators=[Length(max=200)])
     min = FloatField(_l("Minimum (number)"), validators=[Optional()])
@@ -105,7 +105,7 @@ class ItemForm(Form):
     max_choices = IntegerField(_l("Maximum selections (multiple choice)"),
                                validators=[Optional()])
     code = StringField(_l("Code on the official form"), validators=[Length(max=32)])
-    profile_field = SelectField(_l("Profile field (profile sections only)"))
+    profile_field = SelectField(_l("Profile field (profile sections only)"), default="")
     provenance = SelectField(_l("Provenance"), choices=choices(PROVENANCE_LABELS.items()))
     submit = SubmitField(_l("Save question"))
 

@@ -71,8 +71,10 @@ def import_json() -> str | WResponse:
     require("manage_questionnaires")
     form = ImportForm()
     if form.validate_on_submit():
+        with form.file.data.stream as upload:  # large uploads are spooled to a temp file
+            raw = upload.read(drafts.MAX_IMPORT_BYTES + 1)
         try:
-            row = drafts.import_json(form.file.data.read(drafts.MAX_IMPORT_BYTES + 1))
+            row = drafts.import_json(raw)
         except ServiceError as err:
             show_error(form, err)
         else:

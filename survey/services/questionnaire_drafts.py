@@ -28,7 +28,7 @@ from survey.services.questionnaire_versions import definition_of
 DRAFT = QuestionnaireStatus.draft.value
 PUBLISHED = QuestionnaireStatus.published.value
 RETIRED = QuestionnaireStatus.retired.value
-MAX_IMPORT_BYTES = 512 * 1024
+MAX_IMPORT_BYTES = 256 * 1024  # four times the largest shipped file
 
 
 class DraftInvalid(ServiceError):

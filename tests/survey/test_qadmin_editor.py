@@ -1,0 +1,232 @@
+"""The form-based draft editor: a whole edit → publish cycle, round trips through the
+forms, and bad edits and imports that are refused with a clear message and write nothing."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from typing import Any
+
+import pytest
+
+import questionnaires as q
+from survey.services import links, questionnaire_versions, units
+from survey.services import questionnaire_drafts as drafts
+from tests.survey.qadmin_helpers import BASE, item_post, node_post, row_of, snapshot
+
+
+@pytest.fixture
+def signed_in(db: Any, make_unit: Any, make_user: Any, login: Any) -> dict[str, Any]:
+    province = make_unit("Tỉnh Thử", code="99")
+    make_user("quantri", "administrator", province)
+    login("quantri")
+    return {"province": province}
+
+
+@pytest.fixture
+def admin(signed_in: dict[str, Any]) -> dict[str, Any]:
+    questionnaire_versions.sync()
+    return signed_in
+
+
+def draft_of(client: Any, db: Any, key: str) -> Any:
+    source = row_of(db, key, 1)
+    assert client.post(f"{BASE}/{source.id}/clone", data={"new_key": ""}).status_code == 302
+    return row_of(db, key, 2)
+
+
+def stored(db: Any, key: str, version: int = 2) -> dict[str, Any]:
+    return copy.deepcopy(row_of(db, key, version).definition)
+
+
+NEW_ITEM = {"type": "yes_no", "provenance": "inferred", "show_if_values": "", "code": ""}
+
+
+def test_edit_cycle_then_publish_serves_the_new_version(client: Any, db: Any,
+                                                         admin: dict[str, Any]) -> None:
+    draft = draft_of(client, db, "desk_rating")
+    url = f"{BASE}/{draft.id}"
+    assert "Sửa bản nháp" in client.get(f"{url}/edit").get_data(as_text=True)
+    first = stored(db, "desk_rating")["sections"][1]["items"][0]
+    changed = {**item_post(first), "text_vi": "Ông/bà hài lòng đến đâu?"}
+    assert client.post(f"{url}/sections/1/items/0", data=changed).status_code == 302
+    for item_id, text in (("them_mot", "Câu thêm một"), ("them_hai", "Câu thêm hai")):
+        response = client.post(f"{url}/sections/1/items/new", data={
+            **NEW_ITEM, "id": item_id, "text_vi": text, "text_en": f"Extra {item_id}"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    assert client.post(f"{url}/sections/1/items/3/up").status_code == 302
+    assert client.post(f"{url}/sections/1/items/3/delete").status_code == 302  # them_mot
+    assert client.post(f"{url}/sections/1/items/2/up").status_code == 302
+    assert client.post(f"{url}/sections/1/up").status_code == 302
+    client.post(f"{url}/meta", data={"title_vi": "Phiếu đánh giá (sửa)", "title_en": "Desk (ed.)",
+                                     "sector": "administrative", "provenance": "secondary",
+                                     "text_status": "verbatim", "decisions": "QĐ 1\nQĐ 2"})
+    data = stored(db, "desk_rating")
+    assert [s["id"] for s in data["sections"]] == ["danh_gia_chung", "chi_so"]
+    assert [i["id"] for i in data["sections"][0]["items"]] == ["muc_do_hai_long", "them_hai",
+                                                               "gop_y"]
+    assert data["sections"][0]["items"][0]["text"]["vi"] == "Ông/bà hài lòng đến đâu?"
+    assert data["title"]["vi"] == "Phiếu đánh giá (sửa)" and data["decisions"] == ["QĐ 1", "QĐ 2"]
+    assert client.post(f"{url}/publish").status_code == 302
+    latest = questionnaire_versions.latest_published("desk_rating")
+    assert latest.version == 2 and latest.status == "published"
+    province = admin["province"]
+    point = units.create_point(province, "Quầy 1")
+    point.questionnaire_key = "desk_rating"
+    db.session.commit()
+    page = client.get(f"/q/{links.create_link(point).token}", follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert "Câu thêm hai" in html and "Ông/bà hài lòng đến đâu?" in html
+    assert "Câu thêm một" not in html
+    assert client.get(f"{url}/edit").status_code == 409
+
+
+def test_sipas_overall_weights_and_nodes(client: Any, db: Any, admin: dict[str, Any]) -> None:
+    draft = draft_of(client, db, "sipas_2023")
+    url = f"{BASE}/{draft.id}/nodes/sipas"
+    html = client.get(url).get_data(as_text=True)
+    assert 'name="w_chinh_sach"' in html and 'name="w_dich_vu"' in html
+    node = stored(db, "sipas_2023")["index"]["nodes"][11]
+    assert node["id"] == "sipas"
+    response = client.post(url, data={**node_post(node), "w_chinh_sach": "0.4",
+                                      "w_dich_vu": "0.6"})
+    assert response.status_code == 302
+    defn = questionnaire_versions.definition_of(row_of(db, "sipas_2023", 2))
+    assert defn.index.node("sipas").weights == (0.4, 0.6)
+    assert abs(sum(defn.index.leaf_weights("sipas").values()) - 1) < 1e-9
+    share = stored(db, "sipas_2023")["index"]["nodes"][0]
+    response = client.post(f"{BASE}/{draft.id}/nodes/{share['id']}",
+                           data={**node_post(share), "threshold": "5"})
+    assert response.status_code == 302
+    assert questionnaire_versions.definition_of(
+        row_of(db, "sipas_2023", 2)).index.node(share["id"]).threshold == 5
+
+
+@pytest.mark.parametrize(("key", "items"), [("desk_rating", True), ("health_inpatient", True),
+                                           ("sipas_2023", False)])
+def test_json_editor_json_round_trip(client: Any, db: Any, signed_in: dict[str, Any],
+                                     key: str, items: bool) -> None:
+    """Import a file, save every question (sipas_2023: the nodes only, to keep the test
+    fast) and node through the forms unchanged, export: the same JSON (but the status)."""
+    source = json.loads((q.DEFAULT_ROOT / f"{key}/v1.json").read_text("utf-8"))
+    source["version"] = 9
+    upload = io.BytesIO(json.dumps(source, ensure_ascii=False).encode("utf-8"))
+    assert client.post(f"{BASE}/import", data={"file": (upload, "x.json")},
+                       content_type="multipart/form-data").status_code == 302
+    row = row_of(db, key, 9)
+    url = f"{BASE}/{row.id}"
+    for s_index, section in enumerate(source["sections"]):
+        for i_index, item in enumerate(section["items"] if items else []):
+            response = client.post(f"{url}/sections/{s_index}/items/{i_index}",
+                                   data=item_post(item))
+            assert response.status_code == 302, (item["id"], response.get_data(as_text=True))
+        client.post(f"{url}/sections/{s_index}", data={
+            "title_vi": section["title"]["vi"], "title_en": section["title"]["en"],
+            "page": section["page"]})
+    for node in source["index"]["nodes"]:
+        response = client.post(f"{url}/nodes/{node['id']}", data=node_post(node))
+        assert response.status_code == 302, (node["id"], response.get_data(as_text=True))
+    exported = json.loads(client.get(f"{url}/export").get_data(as_text=True))
+    assert exported == {**source, "status": "draft"}
+
+
+def _item(db: Any, key: str, section: int, index: int) -> dict[str, Any]:
+    found: dict[str, Any] = stored(db, key)["sections"][section]["items"][index]
+    return found
+
+
+# (url under the draft, form values from the stored draft → posted data, expected text)
+BAD_EDITS: list[tuple[str, Any, str]] = [
+    ("sections/2/items/0", lambda db: {**item_post(_item(db, "sipas_2023", 2, 0)), "scale": ""},
+     "sections[2].items[0].scale: missing"),
+    ("sections/0/items/new", lambda db: {
+        **NEW_ITEM, "id": "so_tien", "type": "number", "text_vi": "Bao nhiêu?", "text_en": "How?",
+        "min": "10", "max": "5"}, "must be greater than min"),
+    ("sections/0/items/new", lambda db: {
+        **NEW_ITEM, "id": "lien_he", "type": "text", "max_length": "100",
+        "text_vi": "Số điện thoại của ông/bà", "text_en": "Your phone"},
+     "asks for a personal identifier"),
+    ("sections/3/items/1", lambda db: {**item_post(_item(db, "sipas_2023", 3, 1)),
+                                       "show_if_item": "gioi_tinh",
+                                       "show_if_values": "7"}, "is not a value of item"),
+    ("sections/4/items/0/delete", lambda db: {}, "refers to unknown item 'c9_01'"),
+    ("nodes/sipas", lambda db: {**node_post(stored(db, "sipas_2023")["index"]["nodes"][11]),
+                                "w_chinh_sach": "0.5", "w_dich_vu": "0.6"},
+     "weights sum to"),
+    ("nodes/cs_giai_trinh", lambda db: {
+        **node_post(stored(db, "sipas_2023")["index"]["nodes"][0]), "threshold": "7"},
+     "7 is not a value of item"),
+    ("sections/1/items/new", lambda db: {**NEW_ITEM, "id": "gioi_tinh", "text_vi": "Trùng",
+                                         "text_en": "Dup"}, "duplicate id 'gioi_tinh'"),
+    ("sections/4", lambda db: {"title_vi": "Phần", "title_en": "Part", "page": "1"},
+     "page 1 comes after page 2"),
+    ("sections/0/items/0", lambda db: {**item_post(_item(db, "sipas_2023", 0, 0)),
+                                       "text_vi": ""}, "Mục này bắt buộc."),
+    ("sections/0/items/new", lambda db: {**NEW_ITEM, "id": "Câu Mới", "text_vi": "x",
+                                         "text_en": "x"}, "snake_case"),
+    ("nodes/chinh_sach", lambda db: {
+        **node_post(stored(db, "sipas_2023")["index"]["nodes"][4]),
+        "children": "cs_giai_trinh\nc9_01"}, "takes nodes, 'c9_01' is an item"),
+]
+
+
+@pytest.mark.parametrize(("url", "make", "message"), BAD_EDITS)
+def test_bad_edits_are_refused_and_write_nothing(client: Any, db: Any, admin: dict[str, Any],
+                                                  url: str, make: Any, message: str) -> None:
+    draft = draft_of(client, db, "sipas_2023")
+    data = make(db)
+    before = snapshot(db)
+    response = client.post(f"{BASE}/{draft.id}/{url}", data=data, follow_redirects=True)
+    html = response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+    assert response.status_code == 200
+    assert message in html
+    if "[" in message or "'" in message or "must" in message or "sum" in message:
+        assert "Chưa lưu: bộ câu hỏi sẽ không hợp lệ tại" in html
+    assert snapshot(db) == before
+
+
+def _shipped(key: str = "desk_rating", **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((q.DEFAULT_ROOT / f"{key}/v1.json").read_text("utf-8"))
+    data.update(changes)
+    return data
+
+
+def _bytes(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def _no_scale() -> bytes:
+    data = _shipped(version=5)
+    del data["sections"][0]["items"][2]["scale"]
+    return _bytes(data)
+
+
+BAD_IMPORTS: list[tuple[Any, str]] = [
+    (lambda: _bytes(_shipped()), "desk_rating v1 đã có; phiên bản đã có không bao giờ bị ghi đè"),
+    (lambda: _bytes(_shipped(status="draft")), "desk_rating v1 đã có"),
+    (_no_scale, "sections[0].items[2].scale: missing"),
+    (lambda: b'{"key": "desk_rating", "title": "caf\xe9"}',
+     "Tệp không phải văn bản UTF-8."),
+    (lambda: b"{\"key\": ", "Tệp không phải JSON hợp lệ"),
+    (lambda: b"[1, 2]", "Tệp phải chứa đúng một đối tượng JSON."),
+    (lambda: _bytes(_shipped(version=3, sector="military")), "sector: 'military' is not one of"),
+    (lambda: _bytes(_shipped(version=3, extra=1)), "extra: unknown field"),
+    (lambda: b" " * (300 * 1024), "Tệp lớn hơn 256 KB."),
+    (lambda: _bytes(_shipped(version=3, format=2)), "format: unsupported format 2"),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), BAD_IMPORTS)
+def test_bad_imports_are_refused_and_write_nothing(client: Any, db: Any,
+                                                    signed_in: dict[str, Any],
+                                                    make: Any, message: str) -> None:
+    drafts.import_json(_bytes(_shipped()))
+    before = snapshot(db)
+    response = client.post(f"{BASE}/import", data={"file": (io.BytesIO(make()), "q.json")},
+                           content_type="multipart/form-data")
+    html = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 200
+    assert message in html
+    assert 'class="field has-error"' in html
+    assert snapshot(db) == before
