@@ -73,6 +73,16 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "SESSION_COOKIE_SECURE": env == "production",
         "REMEMBER_COOKIE_SECURE": env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Citizen pages
+        "DEFAULT_QUESTIONNAIRE": os.environ.get("SIPAS_DEFAULT_QUESTIONNAIRE", "desk_rating"),
+        "PUBLIC_MAX_CONTENT_LENGTH": int(os.environ.get("SIPAS_PUBLIC_MAX_CONTENT_LENGTH",
+                                                        64 * 1024)),
+        "SUBMIT_RATE_LIMIT": os.environ.get("SIPAS_SUBMIT_RATE_LIMIT", "20 per minute"),
+        "SUBMIT_IP_CEILING": os.environ.get("SIPAS_SUBMIT_IP_CEILING", "600 per hour"),
+        "KIOSK_RESET_SECONDS": int(os.environ.get("SIPAS_KIOSK_RESET_SECONDS", 10)),
+        "KIOSK_IDLE_SECONDS": int(os.environ.get("SIPAS_KIOSK_IDLE_SECONDS", 180)),
+        "TOKEN_TTL_DAYS": int(os.environ.get("SIPAS_TOKEN_TTL_DAYS", 30)),
+        "API_RATE_LIMIT": os.environ.get("SIPAS_API_RATE_LIMIT", "120 per minute;5000 per hour"),
     }
     cfg.update(overrides)
     if env == "production":
