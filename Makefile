@@ -24,6 +24,7 @@ translations: install
 # when the database is empty, and serves http://$(HOST):$(PORT).
 run: install translations
 	$(BIN)/flask db upgrade
+	$(BIN)/flask questionnaires sync
 	$(BIN)/flask demo seed --if-empty
 	@echo "SIPAS is starting on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
