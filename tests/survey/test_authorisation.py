@@ -164,3 +164,51 @@ def test_anonymous_is_sent_to_login(demo_app: Flask) -> None:
     for url in ["/staff/", "/staff/units", "/staff/users", "/staff/audit", "/staff/units/1"]:
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def _sample_url(rule: Any) -> str:
+    values = {}
+    for arg in rule.arguments:
+        converter = rule._converters[arg]
+        items = getattr(converter, "items", None)  # any(...) converters
+        values[arg] = sorted(items)[0] if items else 1
+    return rule.build(values)[1]
+
+
+def test_every_staff_endpoint_requires_sign_in(demo_app: Flask) -> None:
+    """A guard for endpoints added later: no /staff page answers an anonymous visitor."""
+    client = demo_app.test_client()
+    rules = [r for r in demo_app.url_map.iter_rules() if r.rule.startswith("/staff")]
+    assert len(rules) > 20
+    for rule in rules:
+        url = _sample_url(rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            assert response.status_code == 302, (method, url, response.status_code)
+            assert "/login" in response.headers["Location"]
+
+
+def test_every_staff_endpoint_refuses_a_signed_in_account_without_roles(
+        demo_app: Flask) -> None:
+    from survey.models import User as UserModel
+
+    user = UserModel(username="khongvaitro", full_name="Không vai trò")
+    user.set_password("mat-khau-123")
+    db.session.add(user)
+    db.session.commit()
+    client = demo_app.test_client()
+    client.post("/login", data={"username": "khongvaitro", "password": "mat-khau-123"})
+    try:
+        for rule in demo_app.url_map.iter_rules():
+            if not rule.rule.startswith("/staff") or rule.rule in ("/staff/",):
+                continue
+            url = _sample_url(rule)
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                status = client.open(url, method=method).status_code
+                if rule.rule.startswith("/staff/units") and rule.rule.count("/") <= 2 \
+                        and method == "GET":
+                    continue  # the (empty) lists of one's own units
+                assert status in (403, 404), (method, url, status)
+    finally:
+        db.session.delete(db.session.get(UserModel, user.id))
+        db.session.commit()
