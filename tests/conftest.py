@@ -43,7 +43,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url.get_backend_name() != "postgresql":
         yield url.render_as_string(hide_password=False)
         return
-    name = f"{url.database}_run_{os.getpid()}"
+    with private_postgres_database(url, f"{url.database}_run_{os.getpid()}") as private:
+        yield private
+
+
+@contextmanager
+def private_postgres_database(url: Any, name: str) -> Iterator[str]:
+    """Create database ``name`` on ``url``'s server, yield its URL, drop it afterwards."""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -9,3 +9,19 @@ class ServiceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+def commit_or_refuse() -> None:
+    """Commit the use case; a constraint the checks did not foresee (e.g. a concurrent
+    edit) becomes a clear refusal with nothing saved."""
+    from flask_babel import gettext as _
+    from sqlalchemy.exc import IntegrityError
+
+    from survey.extensions import db
+
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ServiceError(
+            _("The change conflicts with existing data; nothing was saved.")) from exc

@@ -7,11 +7,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import String, func, literal, select, update
-from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
 from survey.models import Response, RoleAssignment, ServicePoint, Unit
-from survey.services.errors import ServiceError
+from survey.services.errors import ServiceError, commit_or_refuse
 
 UNIT_FIELDS = ("kind", "sector", "code", "name", "name_en", "valid_from", "valid_to")
 
@@ -39,13 +38,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _commit() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        message = _("The change conflicts with existing data; nothing was saved.")
-        raise ServiceError(message) from exc
+_commit = commit_or_refuse
 
 
 def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:

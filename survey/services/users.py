@@ -6,11 +6,10 @@ import re
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from survey.extensions import db
 from survey.models import Role, RoleAssignment, Sector, Unit, User
-from survey.services.errors import ServiceError
+from survey.services.errors import ServiceError, commit_or_refuse
 from survey.services.scope import Scope
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -59,13 +58,7 @@ def _check_role(scope: Scope | None, role: str, unit: Unit | None, sector: str |
     return parsed
 
 
-def _commit() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        message = _("The change conflicts with existing data; nothing was saved.")
-        raise ServiceError(message) from exc
+_commit = commit_or_refuse
 
 
 def create_user(

@@ -10,11 +10,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from survey.extensions import db
-from tests.conftest import make_app
+from tests.conftest import make_app, private_postgres_database
 
 
 @pytest.fixture
@@ -23,16 +23,8 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     if url.get_backend_name() != "postgresql":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    name = f"sipas_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with private_postgres_database(url, f"sipas_mig_{uuid.uuid4().hex[:8]}") as private:
+        yield private
 
 
 def test_upgrade_downgrade_upgrade_and_models_agree(empty_database: str, tmp_path: Path) -> None:
