@@ -38,7 +38,6 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-_commit = commit_or_refuse
 
 
 def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:
@@ -47,7 +46,7 @@ def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
-    _commit()
+    commit_or_refuse()
     return unit
 
 
@@ -74,7 +73,7 @@ def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None) 
             .execution_options(synchronize_session=False)
         )
         db.session.expire_all()
-    _commit()
+    commit_or_refuse()
     return unit
 
 
@@ -82,7 +81,7 @@ def set_successor(unit: Unit, successor: Unit | None) -> None:
     if successor is not None and successor.id == unit.id:
         raise ServiceError(_("A unit cannot succeed itself."), "successor_id")
     unit.successor = successor
-    _commit()
+    commit_or_refuse()
 
 
 def delete_unit(unit: Unit) -> None:
@@ -101,7 +100,7 @@ def delete_unit(unit: Unit) -> None:
             )
         )
     db.session.delete(unit)
-    _commit()
+    commit_or_refuse()
 
 
 def _check_point(unit: Unit, name: str, point: ServicePoint | None) -> str:
@@ -120,7 +119,7 @@ def create_point(unit: Unit, name: str, name_en: str | None = None) -> ServicePo
     point = ServicePoint(unit=unit, name=_check_point(unit, name, None))
     point.name_en = (name_en or "").strip() or None
     db.session.add(point)
-    _commit()
+    commit_or_refuse()
     return point
 
 
@@ -128,7 +127,7 @@ def update_point(point: ServicePoint, name: str, name_en: str | None, active: bo
     point.name = _check_point(point.unit, name, point)
     point.name_en = (name_en or "").strip() or None
     point.active = active
-    _commit()
+    commit_or_refuse()
 
 
 def delete_point(point: ServicePoint) -> None:
@@ -138,4 +137,4 @@ def delete_point(point: ServicePoint) -> None:
             _("This service point has responses and cannot be deleted; deactivate it instead.")
         )
     db.session.delete(point)
-    _commit()
+    commit_or_refuse()

@@ -58,7 +58,6 @@ def _check_role(scope: Scope | None, role: str, unit: Unit | None, sector: str |
     return parsed
 
 
-_commit = commit_or_refuse
 
 
 def create_user(
@@ -87,7 +86,7 @@ def create_user(
     elif scope is not None and not scope.is_administrator:
         raise ServiceError(_("Give the new account a role within your scope."), "role")
     db.session.add(user)
-    _commit()
+    commit_or_refuse()
     return user
 
 
@@ -97,13 +96,13 @@ def update_user(user: User, *, full_name: str, email: str | None, active: bool) 
     user.full_name = full_name.strip()
     user.email = (email or "").strip() or None
     user.active = active
-    _commit()
+    commit_or_refuse()
 
 
 def set_password(user: User, password: str) -> None:
     check_password_strength(password)
     user.set_password(password)
-    _commit()
+    commit_or_refuse()
 
 
 def add_role(scope: Scope | None, user: User, role: str, unit: Unit | None,
@@ -115,7 +114,7 @@ def add_role(scope: Scope | None, user: User, role: str, unit: Unit | None,
             raise ServiceError(_("The account already holds this role."), "role")
     assignment = RoleAssignment(role=parsed.value, unit=unit, sector=sector)
     user.roles.append(assignment)
-    _commit()
+    commit_or_refuse()
     return assignment
 
 
@@ -128,4 +127,4 @@ def remove_role(scope: Scope, user: User, assignment_id: int, acting_user_id: in
     if user.id == acting_user_id and assignment.role == Role.administrator.value:
         raise ServiceError(_("You cannot remove your own administrator role."))
     user.roles.remove(assignment)
-    _commit()
+    commit_or_refuse()
