@@ -79,15 +79,18 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from survey.admin import bp as admin_bp
+    from survey.api import bp as api_bp
     from survey.auth import bp as auth_bp
+    from survey.collect import bp as collect_bp
     from survey.public import bp as public_bp
+    from survey.qadmin import bp as qadmin_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
-    app.register_blueprint(__import__("survey.collect", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("survey.api", fromlist=["bp"]).bp)
+    app.register_blueprint(collect_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(public_bp)
-    app.register_blueprint(__import__("survey.qadmin", fromlist=["bp"]).bp)
+    app.register_blueprint(qadmin_bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:

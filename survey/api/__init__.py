@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from flask.blueprints import BlueprintSetupState
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -15,13 +14,6 @@ from survey.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-
-@bp.record_once
-def _defaults(state: BlueprintSetupState) -> None:
-    # Days a one-time token stays usable, and the API's rate limit per key.
-    state.app.config.setdefault("TOKEN_TTL_DAYS", 30)
-    state.app.config.setdefault("API_RATE_LIMIT", "120 per minute;5000 per hour")
 
 
 def error(status: int, code: str, message: LazyString | str,

@@ -4,16 +4,9 @@ one-time tokens (sampling, CSV upload, API keys) and the review of flagged respo
 from __future__ import annotations
 
 from flask import Blueprint
-from flask.blueprints import BlueprintSetupState
 from flask_login import login_required
 
 bp = Blueprint("collect", __name__, url_prefix="/staff/collect")
-
-
-@bp.record_once
-def _defaults(state: BlueprintSetupState) -> None:
-    # Days a one-time token stays usable (the API sets the same default).
-    state.app.config.setdefault("TOKEN_TTL_DAYS", 30)
 
 
 @bp.before_request

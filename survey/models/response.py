@@ -7,6 +7,7 @@ import enum
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -28,6 +30,9 @@ class Channel(enum.StrEnum):
     token = "token"
     field = "field"
     paper = "paper"
+
+
+COUNTED_STATUSES = ("ok", "accepted")
 
 
 class Response(db.Model):  # type: ignore[name-defined,misc]
@@ -69,6 +74,16 @@ class Response(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @hybrid_property
+    def counts_in_indices(self) -> bool:
+        """Flagged (possible gaming) and rejected responses are kept but not counted."""
+        return self.review_status in COUNTED_STATUSES
+
+    @counts_in_indices.inplace.expression
+    @classmethod
+    def _counts_in_indices(cls) -> ColumnElement[bool]:
+        return cls.review_status.in_(COUNTED_STATUSES)
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="Answer.id"

@@ -79,9 +79,12 @@ class Scope:
     def has(self, permission: Permission) -> bool:
         return bool(self._grants(permission))
 
+    def has_role(self, *roles: Role) -> bool:
+        return any(gr.role in roles for gr in self.grants)
+
     @property
     def is_administrator(self) -> bool:
-        return any(gr.role is Role.administrator for gr in self.grants)
+        return self.has_role(Role.administrator)
 
     def unit_clause(self, permission: Permission = "view") -> ColumnElement[bool]:
         clauses = [gr.unit_clause() for gr in self._grants(permission)]

@@ -227,6 +227,12 @@ def test_bursts_from_one_device_are_flagged(client: Any, db: Any, desk: dict[str
     assert len(rows) == 3
     assert all(r.review_status == "flagged" for r in rows)
     assert "burst_device" in rows[-1].flags and "identical_burst" in rows[-1].flags
+    assert not any(r.counts_in_indices for r in rows)
+    counted = select(func.count()).select_from(Response).where(Response.counts_in_indices)
+    assert db.session.scalar(counted) == 0
+    rows[0].review_status = "accepted"
+    db.session.commit()
+    assert db.session.scalar(counted) == 1
 
 
 def test_request_too_large(database_url: str, tmp_path: Path, _schema: None) -> None:
