@@ -23,6 +23,7 @@ from survey.extensions import db
 from survey.models import QuestionnaireStatus, QuestionnaireVersion, Response, Unit
 from survey.models.util import utcnow
 from survey.services.errors import ServiceError
+from survey.services.questionnaire_messages import explain
 from survey.services.questionnaire_versions import definition_of
 
 DRAFT = QuestionnaireStatus.draft.value
@@ -36,7 +37,8 @@ class DraftInvalid(ServiceError):
 
     def __init__(self, error: q.DefinitionError, field: str | None = None) -> None:
         super().__init__(_("Not saved: the questionnaire would be invalid at %(path)s: "
-                           "%(message)s", path=error.path, message=error.message), field)
+                           "%(message)s", path=error.path, message=explain(error.message)),
+                         field)
         self.path = error.path
         self.detail = error.message
 
