@@ -18,7 +18,7 @@ from survey.services.errors import ServiceError
 
 def _earlier(data: dict[str, Any], section: int, index: int | None) -> list[tuple[str, str]]:
     """Choice questions before this one (show_if may only look back)."""
-    out = []
+    out: list[tuple[str, str]] = []
     for s_index, s in enumerate(data["sections"]):
         for i_index, item in enumerate(s["items"]):
             if s_index > section or (s_index == section and index is not None

@@ -13,6 +13,7 @@ from survey.qadmin.forms import (
     PROVENANCE_LABELS,
     RULE_LABELS,
     STATUS_LABELS,
+    TEXT_STATUS_LABELS,
     TYPE_LABELS,
     ActionForm,
     CloneForm,
@@ -25,7 +26,7 @@ from survey.services.questionnaire_versions import definition_of
 from survey.services.scope import require
 
 LABELS = {"types": TYPE_LABELS, "rules": RULE_LABELS, "provenance": PROVENANCE_LABELS,
-          "statuses": STATUS_LABELS, "sectors": SECTOR_LABELS}
+          "statuses": STATUS_LABELS, "sectors": SECTOR_LABELS, "wordings": TEXT_STATUS_LABELS}
 
 
 @bp.route("/")

@@ -37,6 +37,13 @@ DETAILS: list[tuple[re.Pattern[str], Any]] = [(re.compile(p), m) for p, m in (
      _l("the rule %(a)s takes questions; %(b)s is an index node")),
     (r"^'(?P<a>.*)' is not one of (?P<b>.+)$", _l("%(a)s is not one of: %(b)s")),
     (r"^unknown scale (?P<a>'.+')$", _l("there is no answer scale %(a)s")),
+    (r"^scale (?P<a>'.+') must have the values (?P<b>.+) for (?P<c>\w+)$",
+     _l("the scale %(a)s must have the values %(b)s for the type %(c)s")),
+    (r"^not allowed for type (?P<a>'.+')$", _l("not allowed for the type %(a)s")),
+    (r"^not allowed for rule (?P<a>'.+')$", _l("not allowed for the rule %(a)s")),
+    (r"^requires na_label in the definition$",
+     _l("needs a “not applicable” label in the questionnaire")),
+    (r"^(?P<a>'.+') is not a snake_case id$", _l("%(a)s is not a snake_case id")),
     (r"^unsupported format (?P<a>.+), expected 1$", _l("format %(a)s is not supported "
                                                      "(expected 1)")),
 )]
