@@ -9,8 +9,10 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 import questionnaires as q
+from survey.models import AuditLog
 from survey.services import links, questionnaire_versions, units
 from survey.services import questionnaire_drafts as drafts
 from tests.survey.qadmin_helpers import BASE, item_post, node_post, row_of, snapshot
@@ -80,6 +82,28 @@ def test_edit_cycle_then_publish_serves_the_new_version(client: Any, db: Any,
     assert "Câu thêm hai" in html and "Ông/bà hài lòng đến đâu?" in html
     assert "Câu thêm một" not in html
     assert client.get(f"{url}/edit").status_code == 409
+
+
+def test_add_and_delete_a_section(client: Any, db: Any, admin: dict[str, Any]) -> None:
+    draft = draft_of(client, db, "desk_rating")
+    url = f"{BASE}/{draft.id}"
+    response = client.post(f"{url}/sections/new", data={
+        "id": "bo_sung", "title_vi": "Phần bổ sung", "title_en": "Extra", "page": "2",
+        "item_id": "co_quay_lai", "item_text_vi": "Ông/bà có quay lại không?",
+        "item_text_en": "Would you come back?"})
+    assert response.status_code == 302
+    defn = questionnaire_versions.definition_of(row_of(db, "desk_rating", 2))
+    assert defn.pages == (1, 2) and defn.item("co_quay_lai").type == "yes_no"
+    preview = client.get(f"{url}/preview?page=2").get_data(as_text=True)
+    assert "Phần bổ sung" in preview and "Ông/bà có quay lại không?" in preview
+    assert client.post(f"{url}/sections/2/delete").status_code == 302
+    assert [s.id for s in questionnaire_versions.definition_of(
+        row_of(db, "desk_rating", 2)).sections] == ["chi_so", "danh_gia_chung"]
+    audit = db.session.scalars(select(AuditLog).where(
+        AuditLog.entity == "questionnaire_version", AuditLog.entity_id == str(draft.id))
+        .order_by(AuditLog.id)).all()
+    assert [a.action for a in audit] == ["create", "update", "update"]
+    assert all(a.actor_label == "quantri" for a in audit)
 
 
 def test_sipas_overall_weights_and_nodes(client: Any, db: Any, admin: dict[str, Any]) -> None:
