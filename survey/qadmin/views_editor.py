@@ -38,6 +38,7 @@ def _save(row: Any, change: Any, form: Any, fields: dict[str, str], anchor: str 
     """Apply ``change`` to a copy of the draft and save it; on refusal, show why."""
     data = drafts.draft_data(row)
     try:
+        drafts.require_unchanged(row, request.form.get("base_hash", ""))
         change(data)
         drafts.save_draft(row, data, fields)
     except ServiceError as err:

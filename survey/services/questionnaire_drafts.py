@@ -140,6 +140,15 @@ def require_draft(row: QuestionnaireVersion) -> None:
                             status=row.status))
 
 
+def require_unchanged(row: QuestionnaireVersion, base_hash: str) -> None:
+    """Refuse a change made on a page showing older content (another tab or colleague):
+    positions in the page's URLs may now name other questions."""
+    if base_hash and base_hash != row.hash:
+        raise ServiceError(_("The draft was changed in the meantime (in another tab or by a "
+                             "colleague). Nothing was saved: reload the page and redo your "
+                             "change."))
+
+
 def save_draft(row: QuestionnaireVersion, data: dict[str, Any],
                fields: dict[str, str] | None = None) -> q.Definition:
     """Validate ``data`` and store it as the draft's new content (one commit).

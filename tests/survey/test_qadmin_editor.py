@@ -84,6 +84,24 @@ def test_edit_cycle_then_publish_serves_the_new_version(client: Any, db: Any,
     assert client.get(f"{url}/edit").status_code == 409
 
 
+def test_a_change_on_a_stale_page_is_refused(client: Any, db: Any,
+                                              admin: dict[str, Any]) -> None:
+    draft = draft_of(client, db, "desk_rating")
+    url = f"{BASE}/{draft.id}"
+    page = client.get(f"{url}/edit").get_data(as_text=True)
+    assert f'name="base_hash" value="{draft.hash}"' in page
+    for form_page in ("meta", "sections/0", "sections/0/items/0", "nodes/hai_long"):
+        assert 'name="base_hash"' in client.get(f"{url}/{form_page}").get_data(as_text=True)
+    old_hash = draft.hash
+    assert client.post(f"{url}/sections/1/items/1/up", data={"base_hash": old_hash}
+                       ).status_code == 302
+    before = snapshot(db)
+    html = client.post(f"{url}/sections/1/items/0/delete", data={"base_hash": old_hash},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Bản nháp đã được thay đổi trong lúc đó" in html
+    assert snapshot(db) == before
+
+
 def test_add_and_delete_a_section(client: Any, db: Any, admin: dict[str, Any]) -> None:
     draft = draft_of(client, db, "desk_rating")
     url = f"{BASE}/{draft.id}"
