@@ -136,5 +136,12 @@ class NodeForm(Form):
     submit = SubmitField(_l("Save node"))
 
 
+class NewNodeForm(NodeForm):
+    id = StringField(_l("Node id"), validators=[DataRequired(REQUIRED), Length(max=64), ID])
+    provenance = SelectField(_l("Provenance"), choices=choices(PROVENANCE_LABELS.items()),
+                             default="inferred")
+    submit = SubmitField(_l("Add node"))
+
+
 def weight_field(label: str) -> FloatField:
     return FloatField(label, validators=[Optional(), NumberRange(min=0, max=1)])

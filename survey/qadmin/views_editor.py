@@ -15,6 +15,7 @@ from survey.qadmin.forms import (
     TYPE_LABELS,
     ActionForm,
     MetaForm,
+    NewNodeForm,
     NewSectionForm,
     NodeForm,
     SectionForm,
@@ -140,3 +141,25 @@ def edit_node(version_id: int, node_id: str) -> str | WResponse:
     return render_template("qadmin/node_form.html", row=row, form=form, node=node,
                            weight_fields=[f for f in form if f.name.startswith("w_")],
                            flat=defn.index.flatten(node_id), lang=lang())
+
+
+@bp.route("/<int:version_id>/nodes/new", methods=["GET", "POST"])
+def new_node(version_id: int) -> str | WResponse:
+    row = draft_or_409(version_id)
+    form = NewNodeForm()
+    if form.validate_on_submit():
+        done = _save(row, lambda d: edits.add_node(d, values(form)), form,
+                     {**edits.NODE_FIELDS, "id": "id"}, "index")
+        if done:
+            return done
+    return render_template("qadmin/node_form.html", row=row, form=form, node=None,
+                           weight_fields=[], flat=None, lang=lang())
+
+
+@bp.route("/<int:version_id>/nodes/<node_id>/delete", methods=["POST"])
+def delete_node(version_id: int, node_id: str) -> WResponse:
+    row = draft_or_409(version_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _save(row, lambda d: edits.delete_node(d, node_id), None, {}, "index") or \
+        to_editor(row, "index")

@@ -216,3 +216,15 @@ def set_node(node: JSON, values: JSON, weights: dict[str, float | None]) -> None
                              "child, save with the rule mean first, then set the weights.",
                              ids=", ".join(missing)), "children")
     node["weights"] = [weights[c] for c in children]
+
+
+def add_node(data: JSON, values: JSON) -> None:
+    """A new node (mean or an item rule; weights are set on its edit page afterwards)."""
+    node: JSON = {"id": values["id"], "provenance": values["provenance"]}
+    set_node(node, values, {})
+    data["index"]["nodes"].append(node)
+
+
+def delete_node(data: JSON, node_id: str) -> None:
+    node = node_at(data, node_id)
+    data["index"]["nodes"].remove(node)

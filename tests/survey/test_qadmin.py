@@ -142,11 +142,11 @@ def test_delete_draft_but_never_a_version_with_responses(client: Any, db: Any,
 def test_published_versions_cannot_be_edited(client: Any, db: Any, staff: dict[str, Any]) -> None:
     row = row_of(db, "sipas_2023", 1)
     before = snapshot(db)
-    for url in ("edit", "meta", "sections/0", "sections/0/items/0", "nodes/sipas"):
+    for url in ("edit", "meta", "sections/0", "sections/0/items/0", "nodes/sipas", "nodes/new"):
         assert client.get(f"{BASE}/{row.id}/{url}").status_code == 409
     for url in ("meta", "sections/0", "sections/0/items/0", "sections/0/items/0/delete",
                 "sections/0/items/0/up", "sections/0/down", "sections/new",
-                "sections/0/items/new", "nodes/sipas"):
+                "sections/0/items/new", "nodes/sipas", "nodes/new", "nodes/sipas/delete"):
         response = client.post(f"{BASE}/{row.id}/{url}", data={"title_vi": "Sửa"})
         assert response.status_code == 409, url
         assert "không bao giờ thay đổi" in response.get_data(as_text=True)
@@ -185,7 +185,8 @@ WRITES = [("post", "{id}/clone"), ("post", "{id}/publish"), ("post", "{id}/retir
           ("post", "{draft}/sections/0"), ("post", "{draft}/sections/0/up"),
           ("post", "{draft}/sections/new"), ("post", "{draft}/sections/0/items/0"),
           ("post", "{draft}/sections/0/items/0/delete"), ("post", "{draft}/sections/0/items/new"),
-          ("post", "{draft}/nodes/tong"), ("post", "import"), ("post", "{draft}/publish"),
+          ("post", "{draft}/nodes/hai_long"), ("post", "{draft}/nodes/new"),
+          ("post", "{draft}/nodes/hai_long/delete"), ("get", "import"), ("post", "import"), ("post", "{draft}/publish"),
           ("post", "{draft}/delete")]
 
 

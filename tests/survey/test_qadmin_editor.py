@@ -102,6 +102,27 @@ def test_a_change_on_a_stale_page_is_refused(client: Any, db: Any,
     assert snapshot(db) == before
 
 
+def test_add_and_delete_an_index_node(client: Any, db: Any, admin: dict[str, Any]) -> None:
+    draft = draft_of(client, db, "desk_rating")
+    url = f"{BASE}/{draft.id}"
+    assert 'name="id"' in client.get(f"{url}/nodes/new").get_data(as_text=True)
+    response = client.post(f"{url}/nodes/new", data={
+        "id": "tiep_nhan", "provenance": "inferred", "title_vi": "Tiếp nhận",
+        "title_en": "Reception", "rule": "share_at_least", "children": "mot_cua\nthai_do",
+        "threshold": "2", "pooling": "", "values": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    defn = questionnaire_versions.definition_of(row_of(db, "desk_rating", 2))
+    assert defn.index.leaf_weights("tiep_nhan") == {"mot_cua": 0.5, "thai_do": 0.5}
+    assert client.post(f"{url}/nodes/tiep_nhan/delete").status_code == 302
+    assert not questionnaire_versions.definition_of(
+        row_of(db, "desk_rating", 2)).index.is_node("tiep_nhan")
+    before = snapshot(db)
+    html = client.post(f"{url}/nodes/hai_long/delete", follow_redirects=True).get_data(
+        as_text=True).replace("&#39;", "'")
+    assert "Chưa lưu: bộ câu hỏi sẽ không hợp lệ tại index.overall" in html
+    assert snapshot(db) == before
+
+
 def test_add_and_delete_a_section(client: Any, db: Any, admin: dict[str, Any]) -> None:
     draft = draft_of(client, db, "desk_rating")
     url = f"{BASE}/{draft.id}"
