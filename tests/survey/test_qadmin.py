@@ -186,8 +186,8 @@ WRITES = [("post", "{id}/clone"), ("post", "{id}/publish"), ("post", "{id}/retir
           ("post", "{draft}/sections/new"), ("post", "{draft}/sections/0/items/0"),
           ("post", "{draft}/sections/0/items/0/delete"), ("post", "{draft}/sections/0/items/new"),
           ("post", "{draft}/nodes/hai_long"), ("post", "{draft}/nodes/new"),
-          ("post", "{draft}/nodes/hai_long/delete"), ("get", "import"), ("post", "import"), ("post", "{draft}/publish"),
-          ("post", "{draft}/delete")]
+          ("post", "{draft}/nodes/hai_long/delete"), ("get", "import"), ("post", "import"),
+          ("post", "{draft}/publish"), ("post", "{draft}/delete")]
 
 
 @pytest.mark.parametrize("username", ["phantich", "soyte"])
