@@ -81,6 +81,15 @@ def _entity_id(obj: Any) -> str | None:
     return ",".join(str(v) for v in key) if all(v is not None for v in key) else None
 
 
+@event.listens_for(Session, "before_flush")
+def _remember_deleted(session: Session, flush_context: Any, instances: Any) -> None:
+    # Read a deleted row's values (deferred columns included) while it can still load.
+    remembered = session.info.setdefault("sipas_audit_deleted", {})
+    for obj in session.deleted:
+        if getattr(obj, "__audited__", False):
+            remembered[id(obj)] = _snapshot(obj)
+
+
 @event.listens_for(Session, "after_flush")
 def _write_audit_rows(session: Session, flush_context: Any) -> None:
     rows: list[dict[str, Any]] = []
@@ -108,8 +117,9 @@ def _write_audit_rows(session: Session, flush_context: Any) -> None:
             before, after = _changes(obj)
             if after:
                 row("update", obj, before, after)
+    remembered = session.info.pop("sipas_audit_deleted", {})
     for obj in session.deleted:
         if getattr(obj, "__audited__", False):
-            row("delete", obj, _snapshot(obj), None)
+            row("delete", obj, remembered.get(id(obj)) or _snapshot(obj), None)
     if rows:
         session.connection().execute(insert(AuditLog), rows)

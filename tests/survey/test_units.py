@@ -145,3 +145,18 @@ def test_english_switch(client: Any, admin_tree: dict[str, Any]) -> None:
     client.get("/lang/en")
     html = client.get("/staff/units").get_data(as_text=True)
     assert "<h1>Units</h1>" in html and 'lang="en"' in html
+
+
+def test_deleting_a_row_with_a_deferred_column_is_audited(db: Any) -> None:
+    from survey.models import QuestionnaireVersion
+    from survey.services.audit import acting_as
+
+    db.session.add(QuestionnaireVersion(key="thu", version=1, definition={"a": 1}, hash="h"))
+    db.session.commit()
+    db.session.expunge_all()
+    row = db.session.scalar(select(QuestionnaireVersion))  # definition not loaded
+    with acting_as(None, "test"):
+        db.session.delete(row)
+        db.session.commit()
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "delete"))
+    assert audit.entity == "questionnaire_version" and audit.before["definition"] == {"a": 1}
