@@ -19,16 +19,32 @@ from survey.services import links, questionnaire_versions
 
 
 @dataclass(frozen=True)
+class Ref:
+    """What a page needs of a unit, a point or a link: plain values that can be cached
+    across requests (ORM objects cannot)."""
+
+    id: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    id: int
+    key: str
+    version: int
+
+
+@dataclass(frozen=True)
 class Target:
     """Where an answer goes: resolved from the URL, never from an editable parameter."""
 
     prefix: str  # "q", "k" or "t"
     key: str  # the link token or the token secret
-    unit: Unit
-    point: ServicePoint | None
-    link: PointLink | None
+    unit: Ref
+    point: Ref | None
+    link: Ref | None
     token: DossierToken | None
-    version: QuestionnaireVersion
+    version: VersionRef
     definition: q.Definition
 
     @property
@@ -48,7 +64,17 @@ def questionnaire_for(point: ServicePoint | None, override: str | None,
     return questionnaire_versions.latest_published(key)
 
 
-def target_for_link(prefix: str, token: str, default_key: str) -> Target | None:
+def _target(prefix: str, key: str, point: ServicePoint | None, unit: Unit,
+            link: PointLink | None, token: DossierToken | None,
+            version: QuestionnaireVersion) -> Target:
+    return Target(prefix, key, Ref(unit.id, unit.name),
+                  Ref(point.id, point.name) if point else None,
+                  Ref(link.id) if link else None, token,
+                  VersionRef(version.id, version.key, version.version),
+                  questionnaire_versions.definition_of(version))
+
+
+def _load_link_target(prefix: str, token: str, default_key: str) -> Target | None:
     link = links.resolve_link(token)
     if link is None or (prefix == "k") != (link.kind == "kiosk"):
         return None
@@ -56,8 +82,12 @@ def target_for_link(prefix: str, token: str, default_key: str) -> Target | None:
     version = questionnaire_for(point, link.questionnaire_key, default_key)
     if version is None:
         return None
-    return Target(prefix, token, point.unit, point, link, None, version,
-                  questionnaire_versions.definition_of(version))
+    return _target(prefix, token, point, point.unit, link, None, version)
+
+
+def target_for_link(prefix: str, token: str, default_key: str) -> Target | None:
+    return links.cached(f"link:{prefix}:{default_key}", token,
+                        lambda: _load_link_target(prefix, token, default_key))
 
 
 def target_for_token(secret: str, token: DossierToken, default_key: str) -> Target | None:
@@ -68,8 +98,7 @@ def target_for_token(secret: str, token: DossierToken, default_key: str) -> Targ
     version = questionnaire_for(point, token.questionnaire_key, default_key)
     if version is None:
         return None
-    return Target("t", secret, token.unit, point, None, token, version,
-                  questionnaire_versions.definition_of(version))
+    return _target("t", secret, point, token.unit, None, token, version)
 
 
 # --- state in the session cookie -----------------------------------------------------

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as WResponse
 import questionnaires as q
 from survey.extensions import db, limiter
 from survey.formbuilder import CitizenForm, form_class, page_context
+from survey.models import ServicePoint
 from survey.public import bp, flow
 from survey.services import links, submission
 from survey.services.errors import ServiceError
@@ -186,13 +187,15 @@ def kiosk_exit(prefix: str, key: str) -> str | WResponse:
     target = _resolve("k", key)
     wrong = False
     if request.method == "POST":
-        pin_hash = target.point.kiosk_pin_hash if target.point else None
+        point = db.session.get(ServicePoint, target.point.id) if target.point else None
+        pin_hash = point.kiosk_pin_hash if point else None
         if pin_hash and check_password_hash(pin_hash, request.form.get("pin", "")):
             flow.forget(target)
             return render_template("public/kiosk_exited.html")
         wrong = True
+    point = db.session.get(ServicePoint, target.point.id) if target.point else None
     return render_template("public/kiosk_exit.html", key=key, wrong=wrong,
-                           has_pin=bool(target.point and target.point.kiosk_pin_hash))
+                           has_pin=bool(point and point.kiosk_pin_hash))
 
 
 submit_limits = [

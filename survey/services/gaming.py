@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, false, func, or_, select, update
 
 from survey.extensions import db
 from survey.models import Response
@@ -33,11 +33,6 @@ DEFAULTS: dict[str, Any] = {
 OPEN_CHANNELS = {"desk_qr", "kiosk"}
 
 
-def _count(*conditions: Any) -> int:
-    return int(db.session.scalar(select(func.count()).select_from(Response).where(*conditions))
-               or 0)
-
-
 def outside_hours(when: dt.datetime, config: Mapping[str, Any], timezone: str) -> bool:
     local = when.astimezone(ZoneInfo(timezone))
     hours = config["OPENING_HOURS"].get(local.isoweekday())
@@ -53,22 +48,37 @@ def flags_for(response: Response, config: Mapping[str, Any], timezone: str) -> l
     """Flags of a response about to be stored, from the responses stored before it."""
     cfg = {**DEFAULTS, **{k: config[k] for k in DEFAULTS if k in config}}
     now = response.submitted_at
+
+    def since(key: str) -> dt.datetime:
+        return now - dt.timedelta(seconds=cfg[key])
+
+    # "== None" would mean IS NULL in SQL: a response without device or link has no burst.
+    same_device = (Response.device_hash == response.device_hash) if response.device_hash \
+        else false()
+    same_link = (Response.link_id == response.link_id) if response.link_id is not None \
+        else false()
+    # One query counts all three windows (the earliest window bounds the scan).
+    earliest = min(since("GAMING_DEVICE_WINDOW_SECONDS"), since("GAMING_LINK_WINDOW_SECONDS"),
+                   since("GAMING_IDENTICAL_WINDOW_SECONDS"))
+    device_n, link_n, identical_n = db.session.execute(
+        select(
+            func.count().filter(same_device,
+                                Response.submitted_at >= since("GAMING_DEVICE_WINDOW_SECONDS")),
+            func.count().filter(same_link,
+                                Response.submitted_at >= since("GAMING_LINK_WINDOW_SECONDS")),
+            func.count().filter(same_link, Response.answers_hash == response.answers_hash,
+                                Response.submitted_at
+                                >= since("GAMING_IDENTICAL_WINDOW_SECONDS")),
+        ).where(Response.submitted_at >= earliest, Response.submitted_at <= now,
+                or_(same_device, same_link))
+    ).one()
     flags: list[str] = []
-    if response.device_hash:
-        since = now - dt.timedelta(seconds=cfg["GAMING_DEVICE_WINDOW_SECONDS"])
-        if _count(Response.device_hash == response.device_hash, Response.submitted_at >= since,
-                  Response.submitted_at <= now) >= cfg["GAMING_DEVICE_MAX"]:
-            flags.append("burst_device")
-    if response.link_id is not None:
-        since = now - dt.timedelta(seconds=cfg["GAMING_LINK_WINDOW_SECONDS"])
-        if _count(Response.link_id == response.link_id, Response.submitted_at >= since,
-                  Response.submitted_at <= now) >= cfg["GAMING_LINK_MAX"]:
-            flags.append("burst_link")
-        since = now - dt.timedelta(seconds=cfg["GAMING_IDENTICAL_WINDOW_SECONDS"])
-        if _count(Response.link_id == response.link_id, Response.submitted_at >= since,
-                  Response.submitted_at <= now,
-                  Response.answers_hash == response.answers_hash) >= cfg["GAMING_IDENTICAL_MAX"]:
-            flags.append("identical_burst")
+    if response.device_hash and device_n >= cfg["GAMING_DEVICE_MAX"]:
+        flags.append("burst_device")
+    if response.link_id is not None and link_n >= cfg["GAMING_LINK_MAX"]:
+        flags.append("burst_link")
+    if response.link_id is not None and identical_n >= cfg["GAMING_IDENTICAL_MAX"]:
+        flags.append("identical_burst")
     if response.channel in OPEN_CHANNELS and outside_hours(now, cfg, timezone):
         flags.append("off_hours")
     return flags

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from survey.extensions import db
 from survey.models import DossierToken, PointLink, ServicePoint
@@ -15,6 +19,7 @@ from survey.models.util import utcnow
 from survey.services.errors import ServiceError
 
 LINK_KINDS = ("poster", "kiosk")
+T = TypeVar("T")
 
 
 def new_secret() -> str:
@@ -82,3 +87,46 @@ def resolve_token(secret: str) -> DossierToken | None:
     return db.session.scalar(
         select(DossierToken).where(DossierToken.token_hash == hash_secret(secret))
     )
+
+
+# --- a short-lived cache of resolved links ----------------------------------------------
+# Every citizen request starts by resolving its link (link → point → unit → questionnaire
+# version): four queries for data that changes a few times a year. Resolutions are kept
+# for LINK_CACHE_SECONDS in each process; any commit in this process that touches a link,
+# a point, a unit or a questionnaire version empties the cache at once, and other worker
+# processes follow within LINK_CACHE_SECONDS (so a revoked QR code stops working there
+# after at most that long).
+_RESOLVED: dict[tuple[str, str], tuple[float, object]] = {}
+_WATCHED = ("point_link", "service_point", "unit", "questionnaire_version")
+
+
+def cached(kind: str, key: str, load: Callable[[], T | None]) -> T | None:
+    ttl = float(current_app.config.get("LINK_CACHE_SECONDS", 30))
+    now = time.monotonic()
+    hit = _RESOLVED.get((kind, key))
+    if hit is not None and hit[0] > now:
+        return hit[1]  # type: ignore[return-value]
+    value = load()
+    if value is not None and ttl > 0:
+        if len(_RESOLVED) > 10_000:
+            _RESOLVED.clear()
+        _RESOLVED[(kind, key)] = (now + ttl, value)
+    return value
+
+
+def invalidate() -> None:
+    _RESOLVED.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _watch(session: Session, flush_context: object) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in _WATCHED:
+            session.info["sipas_links_changed"] = True
+            return
+
+
+@event.listens_for(Session, "after_commit")
+def _forget(session: Session) -> None:
+    if session.info.pop("sipas_links_changed", False):
+        invalidate()

@@ -1,6 +1,7 @@
 """No raw IP address or device cookie is ever stored: only an HMAC with a random salt
 of the day. Hashes can be compared within a day (bursts from one device) and not
-linked across days; salts older than two days are deleted."""
+linked across days; salts older than two days are deleted. The day is the local day
+of the platform's time zone, so the salt rotates at midnight, not when desks open."""
 
 from __future__ import annotations
 
@@ -10,28 +11,37 @@ import hmac
 import secrets
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.extensions import db
 from survey.models import DailySalt
 
 KEEP_DAYS = 2
+# Salts already read by this process, by (database URL, day): one query per day, not per
+# submission. Salts never change once written, so the cache cannot go stale.
+_CACHE: dict[tuple[str, dt.date], str] = {}
 
 
 def _salt(day: dt.date) -> str:
-    row = db.session.get(DailySalt, day)
-    if row is not None:
-        return row.salt
-    # Create today's salt in its own short transaction; a concurrent worker may win.
-    with db.engine.begin() as conn:
-        try:
-            conn.execute(DailySalt.__table__.insert().values(day=day,
-                                                             salt=secrets.token_hex(32)))
-        except IntegrityError:
-            pass
-        conn.execute(delete(DailySalt).where(DailySalt.day < day - dt.timedelta(days=KEEP_DAYS)))
+    key = (str(db.engine.url), day)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
     salt = db.session.scalar(select(DailySalt.salt).where(DailySalt.day == day))
+    if salt is None:
+        # Its own short transaction; of concurrent workers the first insert wins.
+        insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+        with db.engine.begin() as conn:
+            conn.execute(insert(DailySalt).values(day=day, salt=secrets.token_hex(32))
+                         .on_conflict_do_nothing(index_elements=["day"]))
+            conn.execute(delete(DailySalt).where(
+                DailySalt.day < day - dt.timedelta(days=KEEP_DAYS)))
+            salt = conn.execute(select(DailySalt.salt).where(DailySalt.day == day)).scalar()
     assert salt is not None
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    _CACHE[key] = salt
     return salt
 
 

@@ -10,7 +10,8 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 import questionnaires as q
 from survey.extensions import db
-from survey.models import Answer, DossierToken, QuestionnaireVersion, Response
+from survey.models import Answer, DossierToken, Response
 from survey.models.util import utcnow
 from survey.services import gaming, privacy
 from survey.services.errors import ServiceError
@@ -41,9 +42,19 @@ class TokenUnavailable(ServiceError):
         self.reason = reason
 
 
+class VersionLike(Protocol):
+    """A questionnaire version row, or any plain reference to one."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Submission:
-    version: QuestionnaireVersion
+    version: VersionLike
     definition: q.Definition
     unit_id: int
     channel: str
@@ -148,7 +159,8 @@ def submit(sub: Submission) -> Outcome:
         raise SubmissionRejected(errors)
     rows = answer_rows(sub.definition, sub.answers)
     stored = {r.item_id: (r.value_num, r.value_text, r.not_applicable) for r in rows}
-    day = sub.submitted_at.date()
+    config: dict[str, Any] = current_app.config
+    day = sub.submitted_at.astimezone(ZoneInfo(config["BABEL_DEFAULT_TIMEZONE"])).date()
     response = Response(
         questionnaire_key=sub.version.key, questionnaire_version=sub.version.version,
         channel=sub.channel, unit_id=sub.unit_id, service_point_id=sub.service_point_id,
@@ -163,12 +175,12 @@ def submit(sub: Submission) -> Outcome:
     try:
         if sub.token is not None:
             _claim_token(sub.token, sub.submitted_at)
-        config: dict[str, Any] = current_app.config
         flags = gaming.flags_for(response, config, config["BABEL_DEFAULT_TIMEZONE"])
         response.flags = ",".join(flags)
         response.review_status = "flagged" if flags else "ok"
         db.session.add(response)
         db.session.flush()
+        response_id = response.id  # read now: after the commit it would be reloaded
         gaming.flag_burst_companions(response, flags, config)
         db.session.commit()
     except IntegrityError:
@@ -181,4 +193,4 @@ def submit(sub: Submission) -> Outcome:
     except BaseException:
         db.session.rollback()
         raise
-    return Outcome(response.id, False, tuple(flags))
+    return Outcome(response_id, False, tuple(flags))
