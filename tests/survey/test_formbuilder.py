@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 import pytest
-import questionnaires as q
 from sqlalchemy import select
 
+import questionnaires as q
 from survey.formbuilder import FIELD_BUILDERS
 from survey.models import QuestionnaireVersion, Response
 from survey.services import links, questionnaire_versions, units
