@@ -12,7 +12,7 @@ from survey.collect.forms import ReviewForm
 from survey.collect.helpers import show_service_error
 from survey.extensions import db
 from survey.models import Response, Unit
-from survey.services import review
+from survey.services import gaming, review
 from survey.services.errors import ServiceError
 from survey.services.scope import require
 
@@ -32,6 +32,7 @@ def reviews() -> str:
         "collect/reviews.html", page=page, unit=unit, flag=flag, units=units,
         names={u.id: u.name for u in units},
         flags=review.flag_names(scope.responses()), summarise=review.summarise,
+        flag_labels=gaming.FLAG_LABELS,
         form=ReviewForm(formdata=None))
 
 

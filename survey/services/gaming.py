@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, false, func, or_, select, update
 
 from survey.extensions import db
@@ -31,6 +32,12 @@ DEFAULTS: dict[str, Any] = {
     "OPENING_GRACE_MINUTES": 120,
 }
 OPEN_CHANNELS = {"desk_qr", "kiosk"}
+FLAG_LABELS = {
+    "burst_device": _l("Many responses from one device in a short time"),
+    "burst_link": _l("Many responses on one link in a short time"),
+    "identical_burst": _l("Identical answers repeated on one link"),
+    "off_hours": _l("Submitted outside opening hours"),
+}
 
 
 def outside_hours(when: dt.datetime, config: Mapping[str, Any], timezone: str) -> bool:

@@ -32,7 +32,8 @@ def setup(db: Any, make_unit: Any, make_user: Any, login: Any) -> dict[str, Any]
         db.session.commit()
         return r.id
 
-    ids = {"burst": response(hospital, "burst", text="Bác sĩ tận tình " * 10),
+    ids = {"real": response(hospital, "burst_device,off_hours"),
+           "burst": response(hospital, "burst", text="Bác sĩ tận tình " * 10),
            "both": response(hospital, "burst,same_answers"),
            "commune": response(commune, "same_answers"),
            "ok": response(hospital, "", status="ok")}
@@ -50,6 +51,9 @@ def test_list_and_filters(client: Any, setup: dict[str, Any]) -> None:
     assert f"#{ids['burst']}" in html and f"#{ids['both']}" in html
     assert f"#{ids['commune']}" not in html and f"#{ids['ok']}" not in html
     assert "Bác sĩ tận tình" in html and "…" in html  # text shortened
+    # the service's flags are explained in words; unknown ones are shown as they are
+    assert "Nhiều phiếu từ một thiết bị trong thời gian ngắn" in html
+    assert "Gửi ngoài giờ làm việc" in html and "burst_device" not in html.split("<tbody>")[-1]
     html = client.get("/staff/collect/reviews?flag=same_answers").get_data(as_text=True)
     assert f"#{ids['both']}" in html and f"#{ids['burst']}" not in html
     html = client.get(f"/staff/collect/reviews?unit={setup['hospital']}&flag=burst"
