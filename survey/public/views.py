@@ -21,7 +21,6 @@ from survey.services import links, submission
 from survey.services.errors import ServiceError
 
 DEVICE_COOKIE = "sipas_d"
-PREFIXES = ("q", "k", "t")
 
 
 def _lang() -> str:
@@ -62,9 +61,11 @@ def _resolve(prefix: str, key: str) -> flow.Target:
     if prefix == "t":
         token = links.resolve_token(key)
         if token is None:
-            abort(404)
+            abort(_page("public/unknown_link.html", 404))
         if token.used_at is not None:
             abort(_page("public/token_used.html", 200))
+        if submission.token_expired(token):
+            abort(_page("public/token_expired.html", 410))
         target = flow.target_for_token(key, token, default)
     else:
         target = flow.target_for_link(prefix, key, default)
@@ -86,8 +87,6 @@ def _first_page(target: flow.Target) -> int:
 
 def start(prefix: str, key: str) -> WResponse:
     target = _resolve(prefix, key)
-    if prefix == "t" and target.token is not None and submission.token_expired(target.token):
-        return _page("public/token_expired.html", 410)
     if prefix == "k" or request.args.get("reset"):
         flow.forget(target)
     return redirect(url_for("public.page", prefix=prefix, key=key, page=_first_page(target)))
@@ -185,17 +184,16 @@ def thanks(prefix: str, key: str) -> str:
 
 def kiosk_exit(prefix: str, key: str) -> str | WResponse:
     target = _resolve("k", key)
+    point = db.session.get(ServicePoint, target.point.id) if target.point else None
+    pin_hash = point.kiosk_pin_hash if point else None
     wrong = False
     if request.method == "POST":
-        point = db.session.get(ServicePoint, target.point.id) if target.point else None
-        pin_hash = point.kiosk_pin_hash if point else None
         if pin_hash and check_password_hash(pin_hash, request.form.get("pin", "")):
             flow.forget(target)
             return render_template("public/kiosk_exited.html")
         wrong = True
-    point = db.session.get(ServicePoint, target.point.id) if target.point else None
     return render_template("public/kiosk_exit.html", key=key, wrong=wrong,
-                           has_pin=bool(point and point.kiosk_pin_hash))
+                           has_pin=bool(pin_hash))
 
 
 submit_limits = [

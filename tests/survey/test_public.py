@@ -190,8 +190,9 @@ def test_one_time_token(client: Any, db: Any, desk: dict[str, Any]) -> None:
     assert db.session.scalar(select(DossierToken)).used_at is not None
     again = client.get(f"/t/{secret}")
     assert again.status_code == 200 and "đã được trả lời" in again.get_data(as_text=True)
-    other = desk["app_client"] if "app_client" in desk else client
-    assert other.get("/t/unknown-secret").status_code == 404
+    unknown = client.get("/t/unknown-secret")
+    assert unknown.status_code == 404
+    assert "Đường dẫn khảo sát không hợp lệ" in unknown.get_data(as_text=True)
     assert n_responses(db) == 1
 
 
@@ -199,6 +200,9 @@ def test_expired_token(client: Any, db: Any, desk: dict[str, Any]) -> None:
     secret = _token(db, desk, expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     response = client.get(f"/t/{secret}")
     assert response.status_code == 410 and "hết hạn" in response.get_data(as_text=True)
+    assert client.get(f"/t/{secret}/p/1").status_code == 410
+    assert client.post(f"/t/{secret}/p/1", data=DESK_OK).status_code == 410
+    assert n_responses(db) == 0
 
 
 def test_database_outage_gives_retry_page_and_loses_nothing_silently(
