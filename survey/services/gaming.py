@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, update
 
 from survey.extensions import db
 from survey.models import Response
@@ -51,62 +52,66 @@ def outside_hours(when: dt.datetime, config: Mapping[str, Any], timezone: str) -
     return not (start <= local.time() <= end)
 
 
-def flags_for(response: Response, config: Mapping[str, Any], timezone: str) -> list[str]:
-    """Flags of a response about to be stored, from the responses stored before it."""
-    cfg = {**DEFAULTS, **{k: config[k] for k in DEFAULTS if k in config}}
-    now = response.submitted_at
+@dataclass(frozen=True)
+class Flagging:
+    """The flags of a new response, and those of its bursts whose earlier responses still
+    need the flag (the first response that makes a burst flags the whole burst)."""
 
-    def since(key: str) -> dt.datetime:
-        return now - dt.timedelta(seconds=cfg[key])
+    flags: list[str]
+    companions: list[str]
 
+
+def _rules(response: Response, cfg: Mapping[str, Any]
+           ) -> dict[str, tuple[ColumnElement[bool], int, int]]:
     # "== None" would mean IS NULL in SQL: a response without device or link has no burst.
     same_device = (Response.device_hash == response.device_hash) if response.device_hash \
         else false()
     same_link = (Response.link_id == response.link_id) if response.link_id is not None \
         else false()
-    # One query counts all three windows (the earliest window bounds the scan).
-    earliest = min(since("GAMING_DEVICE_WINDOW_SECONDS"), since("GAMING_LINK_WINDOW_SECONDS"),
-                   since("GAMING_IDENTICAL_WINDOW_SECONDS"))
-    device_n, link_n, identical_n = db.session.execute(
-        select(
-            func.count().filter(same_device,
-                                Response.submitted_at >= since("GAMING_DEVICE_WINDOW_SECONDS")),
-            func.count().filter(same_link,
-                                Response.submitted_at >= since("GAMING_LINK_WINDOW_SECONDS")),
-            func.count().filter(same_link, Response.answers_hash == response.answers_hash,
-                                Response.submitted_at
-                                >= since("GAMING_IDENTICAL_WINDOW_SECONDS")),
-        ).where(Response.submitted_at >= earliest, Response.submitted_at <= now,
-                or_(same_device, same_link))
+    return {
+        "burst_device": (same_device, cfg["GAMING_DEVICE_WINDOW_SECONDS"],
+                         cfg["GAMING_DEVICE_MAX"]),
+        "burst_link": (same_link, cfg["GAMING_LINK_WINDOW_SECONDS"], cfg["GAMING_LINK_MAX"]),
+        "identical_burst": (and_(same_link, Response.answers_hash == response.answers_hash),
+                            cfg["GAMING_IDENTICAL_WINDOW_SECONDS"], cfg["GAMING_IDENTICAL_MAX"]),
+    }
+
+
+def flags_for(response: Response, config: Mapping[str, Any], timezone: str) -> Flagging:
+    """Flags of a response about to be stored, from the responses stored before it, in
+    one query (two counts per rule: all, and those not yet flagged)."""
+    cfg = {**DEFAULTS, **{k: config[k] for k in DEFAULTS if k in config}}
+    now = response.submitted_at
+    rules = _rules(response, cfg)
+    columns = []
+    for condition, seconds, _limit in rules.values():
+        window = Response.submitted_at >= now - dt.timedelta(seconds=seconds)
+        columns += [func.count().filter(condition, window),
+                    func.count().filter(condition, window, Response.review_status == "ok")]
+    earliest = now - dt.timedelta(seconds=max(seconds for _c, seconds, _l in rules.values()))
+    counts = db.session.execute(
+        select(*columns).where(Response.submitted_at >= earliest, Response.submitted_at <= now,
+                               or_(*(condition for condition, _s, _l in rules.values())))
     ).one()
     flags: list[str] = []
-    if response.device_hash and device_n >= cfg["GAMING_DEVICE_MAX"]:
-        flags.append("burst_device")
-    if response.link_id is not None and link_n >= cfg["GAMING_LINK_MAX"]:
-        flags.append("burst_link")
-    if response.link_id is not None and identical_n >= cfg["GAMING_IDENTICAL_MAX"]:
-        flags.append("identical_burst")
+    companions: list[str] = []
+    for i, (name, (_condition, _seconds, limit)) in enumerate(rules.items()):
+        if counts[2 * i] >= limit:
+            flags.append(name)
+            if counts[2 * i + 1]:
+                companions.append(name)
     if response.channel in OPEN_CHANNELS and outside_hours(now, cfg, timezone):
         flags.append("off_hours")
-    return flags
+    return Flagging(flags, companions)
 
 
-def flag_burst_companions(response: Response, flags: list[str],
+def flag_burst_companions(response: Response, flagging: Flagging,
                           config: Mapping[str, Any]) -> None:
     """A burst is flagged as a whole: earlier responses of the same burst get the flag."""
     cfg = {**DEFAULTS, **{k: config[k] for k in DEFAULTS if k in config}}
-    rules = {
-        "burst_device": (Response.device_hash == response.device_hash,
-                         cfg["GAMING_DEVICE_WINDOW_SECONDS"]),
-        "burst_link": (Response.link_id == response.link_id, cfg["GAMING_LINK_WINDOW_SECONDS"]),
-        "identical_burst": ((Response.link_id == response.link_id)
-                            & (Response.answers_hash == response.answers_hash),
-                            cfg["GAMING_IDENTICAL_WINDOW_SECONDS"]),
-    }
-    for flag in flags:
-        if flag not in rules:
-            continue
-        condition, seconds = rules[flag]
+    rules = _rules(response, cfg)
+    for flag in flagging.companions:
+        condition, seconds, _limit = rules[flag]
         since = response.submitted_at - dt.timedelta(seconds=seconds)
         db.session.execute(
             update(Response)

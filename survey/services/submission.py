@@ -175,13 +175,14 @@ def submit(sub: Submission) -> Outcome:
     try:
         if sub.token is not None:
             _claim_token(sub.token, sub.submitted_at)
-        flags = gaming.flags_for(response, config, config["BABEL_DEFAULT_TIMEZONE"])
+        flagging = gaming.flags_for(response, config, config["BABEL_DEFAULT_TIMEZONE"])
+        flags = flagging.flags
         response.flags = ",".join(flags)
         response.review_status = "flagged" if flags else "ok"
         db.session.add(response)
         db.session.flush()
         response_id = response.id  # read now: after the commit it would be reloaded
-        gaming.flag_burst_companions(response, flags, config)
+        gaming.flag_burst_companions(response, flagging, config)
         db.session.commit()
     except IntegrityError:
         # A double tap raced us to the same client submission id: one response is stored.
