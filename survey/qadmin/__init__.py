@@ -1,5 +1,5 @@
 """Staff pages for questionnaires as versioned data: list, preview, structure, drafts
-(clone, form-based editor, publish, retire, delete) and JSON import/export."""
+(clone, form-based editor with answer scales, publish, retire, delete) and JSON import/export."""
 
 from __future__ import annotations
 
@@ -15,4 +15,9 @@ def _require_login() -> None:
     """Every page of this blueprint needs a signed-in staff member."""
 
 
-from survey.qadmin import views_editor, views_items, views_list  # noqa: E402,F401
+from survey.qadmin import (  # noqa: E402,F401
+    views_editor,
+    views_items,
+    views_list,
+    views_scales,
+)

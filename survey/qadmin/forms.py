@@ -74,9 +74,16 @@ class MetaForm(Form):
     submit = SubmitField(_l("Save"))
 
 
+def _optional_texts(label_vi: str, label_en: str) -> tuple[TextAreaField, TextAreaField]:
+    return (TextAreaField(label_vi, validators=[Length(max=5000)]),
+            TextAreaField(label_en, validators=[Length(max=5000)]))
+
+
 class SectionForm(Form):
     title_vi, title_en = _text_fields(_l("Title (Vietnamese)"), _l("Title (English)"))
     page = IntegerField(_l("Page"), validators=[DataRequired(REQUIRED), NumberRange(min=1)])
+    intro_vi, intro_en = _optional_texts(_l("Introduction (Vietnamese, optional)"),
+                                         _l("Introduction (English, optional)"))
     submit = SubmitField(_l("Save section"))
 
 
@@ -107,6 +114,8 @@ class ItemForm(Form):
     code = StringField(_l("Code on the official form"), validators=[Length(max=32)])
     profile_field = SelectField(_l("Profile field (profile sections only)"), default="")
     provenance = SelectField(_l("Provenance"), choices=choices(PROVENANCE_LABELS.items()))
+    source = StringField(_l("Source of the wording (optional)"), validators=[Length(max=2000)])
+    note = TextAreaField(_l("Note for staff (optional)"), validators=[Length(max=5000)])
     submit = SubmitField(_l("Save question"))
 
     def fill_choices(self, scales: list[str], earlier: list[tuple[str, str]]) -> None:
@@ -145,3 +154,45 @@ class NewNodeForm(NodeForm):
 
 def weight_field(label: str) -> FloatField:
     return FloatField(label, validators=[Optional(), NumberRange(min=0, max=1)])
+
+
+class NotesForm(Form):
+    na_label_vi = StringField(_l("“Not applicable” answer (Vietnamese)"),
+                              validators=[Length(max=2000)])
+    na_label_en = StringField(_l("“Not applicable” answer (English)"),
+                              validators=[Length(max=2000)])
+    gaps = TextAreaField(_l("Known gaps against the official form (one per line)"),
+                         validators=[Length(max=20000)])
+    notes = TextAreaField(_l("Notes (one per line)"), validators=[Length(max=20000)])
+    submit = SubmitField(_l("Save"))
+
+
+class ScaleForm(Form):
+    """An answer scale; the view adds ``value_N``, ``vi_N`` and ``en_N`` per option row."""
+
+    submit = SubmitField(_l("Save scale"))
+
+
+class NewScaleForm(ScaleForm):
+    id = StringField(_l("Scale id"), validators=[DataRequired(REQUIRED), Length(max=64), ID])
+    submit = SubmitField(_l("Add scale"))
+
+
+def scale_form(base: type[ScaleForm], rows: int, data: dict[str, str] | None = None
+               ) -> ScaleForm:
+    """``base`` with three fields per option row (value, Vietnamese and English label).
+
+    The value is a text field: what is not a whole number is passed on as typed, so that
+    the questionnaire loader refuses it and names its path.
+    """
+    extra: dict[str, StringField] = {}
+    for n in range(rows):
+        extra[f"value_{n}"] = StringField(_l("Value of option %(n)d", n=n + 1),
+                                          validators=[Length(max=20)])
+        extra[f"vi_{n}"] = StringField(_l("Label of option %(n)d (Vietnamese)", n=n + 1),
+                                       validators=[Length(max=2000)])
+        extra[f"en_{n}"] = StringField(_l("Label of option %(n)d (English)", n=n + 1),
+                                       validators=[Length(max=2000)])
+    cls = type("ScaleRowsForm", (base,), extra)
+    form: ScaleForm = cls(data=data)
+    return form

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -58,3 +58,10 @@ def to_editor(row: QuestionnaireVersion, anchor: str = "") -> WResponse:
 
 def values(form: FlaskForm, skip: tuple[str, ...] = ("submit", "csrf_token")) -> dict[str, Any]:
     return {name: field.data for name, field in form._fields.items() if name not in skip}
+
+
+def posted(form: FlaskForm, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """:func:`values`, without the ``optional`` fields the request did not send: a client
+    that does not know a field (an older page, a script) leaves its content unchanged."""
+    return {name: value for name, value in values(form).items()
+            if name not in optional or name in request.form}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, render_template, request
+from flask import abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
@@ -18,10 +18,11 @@ from survey.qadmin.forms import (
     NewNodeForm,
     NewSectionForm,
     NodeForm,
+    NotesForm,
     SectionForm,
     weight_field,
 )
-from survey.qadmin.helpers import draft_or_409, lang, show_error, to_editor, values
+from survey.qadmin.helpers import draft_or_409, lang, posted, show_error, to_editor, values
 from survey.services import questionnaire_drafts as drafts
 from survey.services import questionnaire_edits as edits
 from survey.services.errors import ServiceError
@@ -35,8 +36,10 @@ def editor(version_id: int) -> str:
                            action_form=ActionForm(), types=TYPE_LABELS, rules=RULE_LABELS)
 
 
-def _save(row: Any, change: Any, form: Any, fields: dict[str, str], anchor: str = "") -> Any:
-    """Apply ``change`` to a copy of the draft and save it; on refusal, show why."""
+def _save(row: Any, change: Any, form: Any, fields: dict[str, str], anchor: str = "",
+          target: str | None = None) -> Any:
+    """Apply ``change`` to a copy of the draft and save it; on refusal, show why.
+    Saved: back to the editor (at ``anchor``) or to ``target``."""
     data = drafts.draft_data(row)
     try:
         drafts.require_unchanged(row, request.form.get("base_hash", ""))
@@ -46,7 +49,7 @@ def _save(row: Any, change: Any, form: Any, fields: dict[str, str], anchor: str 
         show_error(form, err)
         return None
     flash(_("Changes saved."), "success")
-    return to_editor(row, anchor)
+    return redirect(target) if target else to_editor(row, anchor)
 
 
 @bp.route("/<int:version_id>/meta", methods=["GET", "POST"])
@@ -62,6 +65,22 @@ def edit_meta(version_id: int) -> str | WResponse:
     return render_template("qadmin/meta_form.html", row=row, form=form)
 
 
+@bp.route("/<int:version_id>/notes", methods=["GET", "POST"])
+def edit_notes(version_id: int) -> str | WResponse:
+    row = draft_or_409(version_id)
+    data = drafts.draft_data(row)
+    label = data.get("na_label") or {}
+    form = NotesForm(data={"na_label_vi": label.get("vi", ""), "na_label_en": label.get("en", ""),
+                           "gaps": "\n".join(data.get("gaps", [])),
+                           "notes": "\n".join(data.get("notes", []))})
+    if form.validate_on_submit():
+        done = _save(row, lambda d: edits.set_notes(d, values(form)), form, edits.NOTES_FIELDS,
+                     "notes")
+        if done:
+            return done
+    return render_template("qadmin/notes_form.html", row=row, form=form)
+
+
 @bp.route("/<int:version_id>/sections/<int:section>", methods=["GET", "POST"])
 def edit_section(version_id: int, section: int) -> str | WResponse:
     row = draft_or_409(version_id)
@@ -69,10 +88,14 @@ def edit_section(version_id: int, section: int) -> str | WResponse:
     if not 0 <= section < len(data["sections"]):
         abort(404)
     current = data["sections"][section]
+    intro = current.get("intro") or {}
     form = SectionForm(data={"title_vi": current["title"]["vi"],
-                             "title_en": current["title"]["en"], "page": current["page"]})
+                             "title_en": current["title"]["en"], "page": current["page"],
+                             "intro_vi": intro.get("vi", ""), "intro_en": intro.get("en", "")})
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.set_section(d, section, values(form)), form,
+        done = _save(row, lambda d: edits.set_section(d, section,
+                                                      posted(form, edits.SECTION_OPTIONAL)),
+                     form,
                      edits.SECTION_FIELDS, f"s{section}")
         if done:
             return done

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from survey.qadmin import bp
 from survey.qadmin.forms import ActionForm, ItemForm, NewItemForm
-from survey.qadmin.helpers import draft_or_409, to_editor, values
+from survey.qadmin.helpers import draft_or_409, posted, to_editor, values
 from survey.qadmin.views_editor import _save
 from survey.services import questionnaire_drafts as drafts
 from survey.services import questionnaire_edits as edits
@@ -46,7 +46,7 @@ def edit_item(version_id: int, section: int, index: int) -> str | WResponse:
     _fill(form, data, section, index)
     if form.validate_on_submit():
         done = _save(row, lambda d: edits.set_item(edits.item_at(d, section, index),
-                                                   values(form)),
+                                                   posted(form, edits.ITEM_OPTIONAL)),
                      form, edits.ITEM_FIELDS, f"i-{item['id']}")
         if done:
             return done

@@ -27,9 +27,17 @@ ITEM_FIELDS = {"id": "id", "type": "type", "text.vi": "text_vi", "text.en": "tex
                "show_if": "show_if_values", "in": "show_if_values", "min": "min",
                "max": "max", "max_length": "max_length", "code": "code",
                "provenance": "provenance", "profile_field": "profile_field",
-               "max_choices": "max_choices", "integer": "integer"}
+               "max_choices": "max_choices", "integer": "integer", "source": "source",
+               "note": "note"}
 SECTION_FIELDS = {"title.vi": "title_vi", "title.en": "title_en", "title": "title_vi",
-                  "page": "page", "id": "id"}
+                  "page": "page", "id": "id", "intro.vi": "intro_vi", "intro.en": "intro_en",
+                  "intro": "intro_vi"}
+#: The optional texts of a form; a client that does not send them leaves them unchanged.
+ITEM_OPTIONAL = ("source", "note")
+SECTION_OPTIONAL = ("intro_vi", "intro_en")
+NOTES_FIELDS = {"na_label.vi": "na_label_vi", "na_label.en": "na_label_en",
+                "na_label": "na_label_vi", "not_applicable": "na_label_vi", "gaps": "gaps",
+                "notes": "notes"}
 META_FIELDS = {"title.vi": "title_vi", "title.en": "title_en", "title": "title_vi",
                "sector": "sector", "provenance": "provenance", "decisions": "decisions",
                "text_status": "text_status"}
@@ -64,8 +72,28 @@ def set_meta(data: JSON, values: JSON) -> None:
     data["sector"] = values["sector"]
     data["provenance"] = values["provenance"]
     data["text_status"] = values["text_status"]
-    data["decisions"] = [line.strip() for line in values["decisions"].splitlines()
-                         if line.strip()]
+    data["decisions"] = _lines(values["decisions"])
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _optional_text(out: JSON, key: str, vi: str | None, en: str | None) -> None:
+    """A bilingual text that may be absent: both empty → dropped; one empty → kept
+    empty so that the loader names the missing language."""
+    vi, en = (vi or "").strip(), (en or "").strip()
+    if vi or en:
+        out[key] = {"vi": vi, "en": en}
+    else:
+        out.pop(key, None)
+
+
+def set_notes(data: JSON, values: JSON) -> None:
+    """The "not applicable" label, the known gaps and the staff notes."""
+    _optional_text(data, "na_label", values.get("na_label_vi"), values.get("na_label_en"))
+    for key in ("gaps", "notes"):
+        _set(data, key, _lines(values.get(key)) or None)
 
 
 # --- sections ----------------------------------------------------------------------
@@ -73,16 +101,20 @@ def set_section(data: JSON, index: int, values: JSON) -> None:
     section = _at(data["sections"], index, _("section"))
     section["title"] = {"vi": values["title_vi"], "en": values["title_en"]}
     section["page"] = values["page"]
+    if "intro_vi" in values or "intro_en" in values:
+        _optional_text(section, "intro", values.get("intro_vi"), values.get("intro_en"))
 
 
 def add_section(data: JSON, values: JSON) -> None:
     """A section at the end with its first item (a section is never empty)."""
-    data["sections"].append({
+    section: JSON = {
         "id": values["id"], "title": {"vi": values["title_vi"], "en": values["title_en"]},
         "page": values["page"],
         "items": [{"id": values["item_id"], "type": "yes_no",
                    "text": {"vi": values["item_text_vi"], "en": values["item_text_en"]},
-                   "required": False, "provenance": "inferred"}]})
+                   "required": False, "provenance": "inferred"}]}
+    _optional_text(section, "intro", values.get("intro_vi"), values.get("intro_en"))
+    data["sections"].append(section)
 
 
 def move_section(data: JSON, index: int, step: int) -> None:
@@ -99,6 +131,7 @@ def item_values(item: JSON) -> JSON:
     """The form values of an item (the inverse of :func:`set_item`)."""
     show_if = item.get("show_if") or {}
     return {**item, "text_vi": item["text"]["vi"], "text_en": item["text"]["en"],
+            "source": item.get("source", ""), "note": item.get("note", ""),
             "show_if_item": show_if.get("item", ""),
             "show_if_values": ", ".join(json_value(v) for v in show_if.get("in", []))}
 
@@ -134,6 +167,9 @@ def set_item(item: JSON, values: JSON) -> None:
     _set(item, "code", (values.get("code") or "").strip())
     _set(item, "not_applicable", bool(values.get("not_applicable")))
     _set(item, "profile_field", values.get("profile_field") or None)
+    for key in ITEM_OPTIONAL:
+        if key in values:
+            _set(item, key, (values[key] or "").strip())
     for key, types in TYPE_FIELDS.items():
         _set(item, key, values.get(key) if values["type"] in types else None)
     for key in ("min", "max"):
@@ -228,3 +264,84 @@ def add_node(data: JSON, values: JSON) -> None:
 def delete_node(data: JSON, node_id: str) -> None:
     node = node_at(data, node_id)
     data["index"]["nodes"].remove(node)
+
+
+# --- answer scales -----------------------------------------------------------------
+#: One option row of the scale form: (value, Vietnamese label, English label) as typed.
+Row = tuple[str, str, str]
+
+
+def scale_rows(data: JSON, scale_id: str) -> list[Row]:
+    """The option rows of a scale, as the form shows them."""
+    return [(str(o["value"]), o["label"]["vi"], o["label"]["en"])
+            for o in scale_at(data, scale_id)["options"]]
+
+
+def scale_at(data: JSON, scale_id: str) -> JSON:
+    found = data["scales"].get(scale_id)
+    if found is None:
+        raise ServiceError(_("There is no answer scale %(id)s.", id=scale_id))
+    scale: JSON = found
+    return scale
+
+
+def scale_users(data: JSON, scale_id: str) -> list[str]:
+    """The ids of the questions answered on the scale."""
+    return [item["id"] for section in data["sections"] for item in section["items"]
+            if item.get("scale") == scale_id]
+
+
+def kept_rows(rows: list[Row]) -> list[int]:
+    """Positions of the rows that are options (an entirely empty row is no option)."""
+    return [n for n, row in enumerate(rows) if any(part.strip() for part in row)]
+
+
+def row_action(rows: list[Any], action: str) -> list[Any]:
+    """``up-N``, ``down-N`` or ``delete-N`` on the option rows (anything else: none)."""
+    name, _sep, number = action.partition("-")
+    if name not in ("up", "down", "delete") or not number.isdigit():
+        return rows
+    rows = list(rows)
+    index = int(number)
+    if name == "delete":
+        _at(rows, index, _("option"))
+        del rows[index]
+    else:
+        _move(rows, index, -1 if name == "up" else 1)
+    return rows
+
+
+def _option_value(text: str) -> object:
+    """A whole number, or the text as typed so that the loader refuses it by its path."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return text.strip()
+
+
+def _options(rows: list[Row]) -> list[JSON]:
+    return [{"value": _option_value(rows[n][0]),
+             "label": {"vi": rows[n][1].strip(), "en": rows[n][2].strip()}}
+            for n in kept_rows(rows)]
+
+
+def set_scale(data: JSON, scale_id: str, rows: list[Row]) -> None:
+    """Replace the options of a scale by the non-empty rows, in their order."""
+    scale_at(data, scale_id)["options"] = _options(rows)
+
+
+def add_scale(data: JSON, scale_id: str, rows: list[Row]) -> None:
+    if scale_id in data["scales"]:
+        raise ServiceError(_("The answer scale %(id)s already exists.", id=scale_id), "id")
+    data["scales"][scale_id] = {"options": _options(rows)}
+
+
+def delete_scale(data: JSON, scale_id: str) -> None:
+    """Delete a scale no question uses (refused, naming the questions, otherwise)."""
+    scale_at(data, scale_id)
+    users = scale_users(data, scale_id)
+    if users:
+        raise ServiceError(_("The answer scale %(id)s is still used by the questions "
+                             "%(items)s: give them another scale first.", id=scale_id,
+                             items=", ".join(users)))
+    del data["scales"][scale_id]

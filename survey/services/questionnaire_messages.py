@@ -16,6 +16,9 @@ DETAILS: list[tuple[re.Pattern[str], Any]] = [(re.compile(p), m) for p, m in (
     (r"^must not be empty$", _l("must not be empty")),
     (r"^unknown field$", _l("field not supported")),
     (r"^expected integer$", _l("must be a whole number")),
+    (r"^expected string$", _l("must be a text")),
+    (r"^duplicate value (?P<a>.+)$", _l("the value %(a)s is used by another option")),
+    (r"^a scale needs at least 2 options$", _l("a scale needs at least 2 options")),
     (r"^duplicate id (?P<a>'.+')$", _l("the id %(a)s is already used")),
     (r"^refers to unknown item (?P<a>'.+')$", _l("refers to the question %(a)s, which "
                                                  "does not exist")),
