@@ -321,3 +321,36 @@ def test_only_administrators_and_only_drafts(client: Any, db: Any, admin: dict[s
         if not path.endswith("delete"):
             assert client.get(f"{BASE}/{draft.id}/{path}").status_code == 403, path
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("key", ["health_inpatient", "sipas_2023"])
+def test_saving_unchanged_forms_keeps_the_json(client: Any, db: Any, admin: dict[str, Any],
+                                               key: str) -> None:
+    """Every scale (option order kept, e.g. 3, 2, 1), every section with its introduction,
+    the notes page and (health_inpatient) every question with its source and note saved
+    unchanged through the forms: the same JSON."""
+    draft = draft_of(client, db, key)
+    url = f"{BASE}/{draft.id}"
+    source = exported(client, draft)
+    for scale_id, scale in source["scales"].items():
+        options = [(o["value"], o["label"]["vi"], o["label"]["en"]) for o in scale["options"]]
+        response = client.post(f"{url}/scales/{scale_id}", data=rows_post(options))
+        assert response.status_code == 302, (scale_id, text(response))
+    for n, section in enumerate(source["sections"]):
+        intro = section.get("intro", {})
+        response = client.post(f"{url}/sections/{n}", data={
+            "title_vi": section["title"]["vi"], "title_en": section["title"]["en"],
+            "page": section["page"], "intro_vi": intro.get("vi", ""),
+            "intro_en": intro.get("en", "")})
+        assert response.status_code == 302, (section["id"], text(response))
+        for i, item in enumerate(section["items"] if key == "health_inpatient" else []):
+            response = client.post(f"{url}/sections/{n}/items/{i}", data={
+                **item_post(item), "source": item.get("source", ""),
+                "note": item.get("note", "")})
+            assert response.status_code == 302, (item["id"], text(response))
+    label = source.get("na_label", {})
+    assert client.post(f"{url}/notes", data={
+        "na_label_vi": label.get("vi", ""), "na_label_en": label.get("en", ""),
+        "gaps": "\n".join(source.get("gaps", [])),
+        "notes": "\n".join(source.get("notes", []))}).status_code == 302
+    assert exported(client, row_of(db, key, 2)) == source
