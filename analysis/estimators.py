@@ -92,6 +92,19 @@ def _sums(dom: IntArray, n_dom: int, *values: FloatArray) -> list[FloatArray]:
     return out
 
 
+def _column_sums(
+    design: SurveyDesign, var: str, by: str | Sequence[str] | None
+) -> tuple[FloatArray, pd.DataFrame, IntArray, FloatArray, FloatArray, list[FloatArray]]:
+    """``var`` with its domains (missing values outside), weights, the variable with zeros
+    outside the domains, and per-domain ``n, sum w, sum w y``."""
+    y = numeric_column(design.data, var, "var")
+    codes, keys = _domains(design, by)
+    dom = _valid_domain(design, codes, ~np.isnan(y))
+    w = design.weights
+    y0 = np.where(dom >= 0, y, 0.0)
+    return y, keys, dom, w, y0, _sums(dom, len(keys), w, w * y0)
+
+
 def mean(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
     """Weighted mean ``sum w y / sum w`` of ``var`` per domain, as R's ``svymean``.
 
@@ -106,12 +119,7 @@ def mean(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = Non
     by : str or list of str, optional
         Domain columns; rows with a missing key belong to no domain.
     """
-    y = numeric_column(design.data, var, "var")
-    codes, keys = _domains(design, by)
-    dom = _valid_domain(design, codes, ~np.isnan(y))
-    w = design.weights
-    y0 = np.where(dom >= 0, y, 0.0)
-    n, sw, swy = _sums(dom, len(keys), w, w * y0)
+    y, keys, dom, w, y0, (n, sw, swy) = _column_sums(design, var, by)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = swy / sw
     inside = dom >= 0
@@ -127,12 +135,7 @@ def mean(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = Non
 
 def total(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
     """Weighted total ``sum w y`` of ``var`` per domain, as R's ``svytotal``."""
-    y = numeric_column(design.data, var, "var")
-    codes, keys = _domains(design, by)
-    dom = _valid_domain(design, codes, ~np.isnan(y))
-    w = design.weights
-    y0 = np.where(dom >= 0, y, 0.0)
-    n, sw, swy = _sums(dom, len(keys), w, w * y0)
+    y, keys, dom, w, y0, (n, sw, swy) = _column_sums(design, var, by)
     inside = dom >= 0
     with np.errstate(divide="ignore", invalid="ignore"):
         ybar = swy / sw

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from ._base import PROVENANCES, Provenance, Text
 from .index_tree import IndexTree
@@ -47,16 +47,7 @@ Sector = Literal["administrative", "health", "education"]
 Status = Literal["draft", "published", "retired"]
 TextStatus = Literal["verbatim", "summary"]
 
-ITEM_TYPES: Final = (
-    "likert5",
-    "single_choice",
-    "multiple_choice",
-    "yes_no",
-    "number",
-    "text",
-    "points",
-    "percentage",
-)
+ITEM_TYPES: Final[tuple[str, ...]] = get_args(ItemType)
 SECTORS: Final = ("administrative", "health", "education")
 STATUSES: Final = ("draft", "published", "retired")
 TEXT_STATUSES: Final = ("verbatim", "summary")
