@@ -84,3 +84,22 @@ def test_kiosk_returns_to_a_blank_form(app: Flask, db: Any, desk: dict[str, Any]
     assert page.locator("#q-muc_do_hai_long input:checked").count() == 0
     assert db.session.scalar(select(Response)).channel == "kiosk"
     page.close()
+
+
+def test_kiosk_idle_reset_waits_while_someone_is_answering(
+        app: Flask, db: Any, desk: dict[str, Any], live_server: str, browser: Any) -> None:
+    app.config.update(KIOSK_IDLE_SECONDS=2)
+    kiosk = links.create_link(desk["point"], "kiosk")
+    page = browser.new_page(viewport={"width": 800, "height": 1280})
+    page.goto(f"{live_server}/k/{kiosk.token}")
+    first = page.url
+    for _ in range(4):  # keeps answering for about 3 s: no reset
+        page.locator("#q-tong_thoi_gian label.opt").first.click()
+        page.wait_for_timeout(700)
+    assert page.url == first
+    assert page.locator("#q-tong_thoi_gian input:checked").count() == 1
+    page.wait_for_url("**/p/1", timeout=10_000)  # then idle: back to a blank form
+    page.wait_for_load_state()
+    page.wait_for_function("document.querySelectorAll('input:checked').length === 0",
+                           timeout=10_000)
+    page.close()
