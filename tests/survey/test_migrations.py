@@ -42,3 +42,27 @@ def test_upgrade_downgrade_upgrade_and_models_agree(empty_database: str, tmp_pat
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
         db.engine.dispose()
+
+
+def test_existing_responses_survive_the_collection_migration(empty_database: str,
+                                                             tmp_path: Path) -> None:
+    """Rows written before the collection migration get its defaults (no flag, ok)."""
+    from sqlalchemy import text
+
+    app = make_app(empty_database, tmp_path / "instance")
+    with app.app_context():
+        upgrade(revision="61c4669aeba0")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO unit (id, kind, sector, name, path) "
+                "VALUES (1, 'province', 'administrative', 'Tỉnh', '/1/')"))
+            conn.execute(text(
+                "INSERT INTO response (id, questionnaire_key, questionnaire_version, channel, "
+                "unit_id, submitted_at, client_submission_id) VALUES (1, 'desk_rating', 1, "
+                "'desk_qr', 1, CURRENT_TIMESTAMP, 'before-migration')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT flags, review_status, link_id FROM response WHERE id = 1")).one()
+        assert tuple(row) == ("", "ok", None)
+        db.engine.dispose()
