@@ -25,6 +25,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     overrides = {k: v for k, v in (config or {}).items() if k != "INSTANCE_PATH"}
     app.config.update(build_config(Path(app.instance_path), overrides))
 
+    hops = int(app.config.get("TRUSTED_PROXIES", 0))
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     from survey import web
 
     web.init_extensions(app)

@@ -82,6 +82,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "KIOSK_RESET_SECONDS": int(os.environ.get("SIPAS_KIOSK_RESET_SECONDS", 10)),
         "KIOSK_IDLE_SECONDS": int(os.environ.get("SIPAS_KIOSK_IDLE_SECONDS", 180)),
         "TOKEN_TTL_DAYS": int(os.environ.get("SIPAS_TOKEN_TTL_DAYS", 30)),
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+        # (gunicorn behind nginx: 1). Without it every citizen seems to come from the proxy.
+        "TRUSTED_PROXIES": int(os.environ.get("SIPAS_TRUSTED_PROXIES", 0)),
         "API_RATE_LIMIT": os.environ.get("SIPAS_API_RATE_LIMIT", "120 per minute;5000 per hour"),
     }
     cfg.update(overrides)

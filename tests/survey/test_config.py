@@ -49,3 +49,19 @@ def test_production_accepts_real_settings(monkeypatch: pytest.MonkeyPatch, tmp_p
     cfg = build_config(tmp_path)
     assert cfg["PUBLIC_BASE_URL"] == "https://khaosat.tayninh.gov.vn"
     assert cfg["SESSION_COOKIE_SECURE"] is True
+
+
+def test_trusted_proxy_gives_the_citizens_address(tmp_path: Path) -> None:
+    from flask import request
+
+    from survey import create_app
+
+    seen: list[str | None] = []
+    for hops in (0, 1):
+        app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "INSTANCE_PATH": str(tmp_path),
+                          "TRUSTED_PROXIES": hops, "SECRET_KEY": "k" * 40})
+        app.add_url_rule("/ip", "ip", lambda: request.remote_addr or "")
+        seen.append(app.test_client().get(
+            "/ip", headers={"X-Forwarded-For": "198.51.100.7"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True))
+    assert seen == ["127.0.0.1", "198.51.100.7"]
