@@ -15,10 +15,10 @@ from werkzeug.security import generate_password_hash
 
 import questionnaires
 from survey.extensions import db
-from survey.models import PointLink, QuestionnaireStatus, QuestionnaireVersion, Role, ServicePoint
+from survey.models import PointLink, Role, ServicePoint
 from survey.models.util import utcnow
 from survey.qr import Poster
-from survey.services import links
+from survey.services import links, questionnaire_versions
 from survey.services.errors import ServiceError
 from survey.services.scope import Scope
 
@@ -39,10 +39,7 @@ def _shipped() -> tuple[tuple[str, str, str, bool], ...]:
 
 def questionnaire_keys() -> list[str]:
     """Keys a point may use: those published in the database, else the shipped ones."""
-    keys = list(db.session.scalars(
-        select(QuestionnaireVersion.key)
-        .where(QuestionnaireVersion.status == QuestionnaireStatus.published.value)
-        .distinct().order_by(QuestionnaireVersion.key)))
+    keys = questionnaire_versions.published_keys()
     if keys:
         return keys
     shipped = _shipped()
