@@ -88,6 +88,7 @@ class UnitForm(Form):
     sector = SelectField(_l("Sector"), choices=choices(SECTOR_LABELS.items()))
     code = StringField(_l("Official code"), validators=[Optional(), Length(max=32)])
     parent_id = SelectField(_l("Parent unit"), coerce=int, validate_choice=True)
+    successor_id = SelectField(_l("Succeeded by"), coerce=int, validate_choice=True)
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
     valid_to = DateField(_l("Valid until"), validators=[Optional()])
     submit = SubmitField(_l("Save"))

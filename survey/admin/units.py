@@ -66,10 +66,17 @@ def _parent_choices(current: Unit | None) -> list[SelectChoice]:
     return choices(pairs)
 
 
+def _successor_choices(unit: Unit) -> list[SelectChoice]:
+    units = db.session.scalars(current_scope().units().order_by(Unit.path)).all()
+    return choices([(0, _("No successor"))] + [(u.id, _label(u)) for u in units
+                                              if u.id != unit.id])
+
+
 @bp.route("/units/new", methods=["GET", "POST"])
 def unit_create() -> str | WResponse:
     require("manage_units")
     form = UnitForm()
+    del form.successor_id  # a new unit has no successor yet
     form.parent_id.choices = _parent_choices(None)
     if request.method == "GET" and request.args.get("parent", type=int):
         form.parent_id.data = request.args.get("parent", type=int)
@@ -90,14 +97,20 @@ def unit_edit(unit_id: int) -> str | WResponse:
     unit = current_scope().unit_or_404(unit_id, "manage_units")
     form = UnitForm(obj=unit)
     form.parent_id.choices = _parent_choices(unit)
+    form.successor_id.choices = _successor_choices(unit)
+    if form.successor_id.data is None:  # no successor, or not posted: keep it as it is
+        form.successor_id.data = unit.successor_id or 0
     if unit.parent_id is None:
         del form.parent_id
     if form.validate_on_submit():
         parent = None
         if unit.parent_id is not None and form.parent_id.data != unit.parent_id:
             parent = current_scope().unit_or_404(form.parent_id.data, "manage_units")
+        successor = unit_service.KEEP if "successor_id" not in request.form else (
+            current_scope().unit_or_404(form.successor_id.data) if form.successor_id.data
+            else None)
         try:
-            unit_service.update_unit(unit, form_values(form, FIELDS), parent)
+            unit_service.update_unit(unit, form_values(form, FIELDS), parent, successor)
         except ServiceError as err:
             show_service_error(form, err)
         else:

@@ -54,9 +54,18 @@ def _descendant_ids(unit: Unit) -> set[int]:
     return set(db.session.scalars(select(Unit.id).where(Unit.path.startswith(unit.path))))
 
 
-def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None) -> Unit:
-    """Update fields; when ``parent`` differs, move the unit and its subtree."""
+KEEP: Any = object()  # update_unit: leave the successor as it is
+
+
+def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None,
+                successor: Unit | None = KEEP) -> Unit:
+    """Update fields; when ``parent`` differs, move the unit and its subtree; when
+    ``successor`` is given, record the unit that took this one over (None: no successor)."""
     _check_unit_fields(values, unit)
+    if successor is not KEEP:
+        if successor is not None and successor.id == unit.id:
+            raise ServiceError(_("A unit cannot succeed itself."), "successor_id")
+        unit.successor = successor
     for key, value in _clean(values).items():
         setattr(unit, key, value)
     if parent is not None and parent.id != unit.parent_id:
@@ -75,13 +84,6 @@ def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None) 
         db.session.expire_all()
     commit_or_refuse()
     return unit
-
-
-def set_successor(unit: Unit, successor: Unit | None) -> None:
-    if successor is not None and successor.id == unit.id:
-        raise ServiceError(_("A unit cannot succeed itself."), "successor_id")
-    unit.successor = successor
-    commit_or_refuse()
 
 
 def delete_unit(unit: Unit) -> None:

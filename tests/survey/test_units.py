@@ -160,3 +160,38 @@ def test_deleting_a_row_with_a_deferred_column_is_audited(db: Any) -> None:
         db.session.commit()
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "delete"))
     assert audit.entity == "questionnaire_version" and audit.before["definition"] == {"a": 1}
+
+
+def test_successor_after_a_reform(client: Any, db: Any, make_unit: Any,
+                                  admin_tree: dict[str, Any]) -> None:
+    province, dept = admin_tree["province"], admin_tree["dept"]
+    merged = make_unit("Sở Nội vụ (sau sáp nhập)", parent=province)
+    data = {"name": "Sở Nội vụ", "kind": "department", "sector": "administrative",
+            "parent_id": province.id, "valid_to": "2025-06-30", "valid_from": "2020-01-01"}
+    page = client.get(f"/staff/units/{dept.id}/edit").get_data(as_text=True)
+    assert "Không có đơn vị kế thừa" in page
+    itself = client.post(f"/staff/units/{dept.id}/edit", data={**data, "successor_id": dept.id})
+    assert "Lựa chọn không hợp lệ." in itself.get_data(as_text=True)
+    assert client.post(f"/staff/units/{dept.id}/edit",
+                       data={**data, "successor_id": merged.id}).status_code == 302
+    db.session.expire_all()
+    assert dept.successor_id == merged.id
+    detail = client.get(f"/staff/units/{dept.id}").get_data(as_text=True)
+    assert "Đơn vị kế thừa" in detail and "Sở Nội vụ (sau sáp nhập)" in detail
+    assert client.post(f"/staff/units/{dept.id}/edit",
+                       data={**data, "successor_id": 0}).status_code == 302
+    db.session.expire_all()
+    assert dept.successor_id is None
+    assert "successor_id" not in client.get("/staff/units/new").get_data(as_text=True)
+
+
+def test_a_unit_cannot_succeed_itself_in_the_service(db: Any, make_unit: Any) -> None:
+    from survey.services import units as unit_service
+    from survey.services.errors import ServiceError
+
+    unit = make_unit("Tỉnh", code="98")
+    with pytest.raises(ServiceError, match="không thể kế thừa"):
+        unit_service.update_unit(unit, {"name": "Tỉnh", "kind": "province",
+                                        "sector": "administrative", "code": "98"}, None, unit)
+    db.session.rollback()
+    assert db.session.get(Unit, unit.id).successor_id is None
