@@ -16,20 +16,17 @@ Woodruff, R. S. (1971). A simple method for approximating the variance of a comp
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis._checks import FloatArray, IntArray, as_columns, group_codes, numeric_column
+from analysis.designbase import DesignBase
 from analysis.results import Estimates, Linearization
 from analysis.variance import domain_df, domain_variance
 
-if TYPE_CHECKING:
-    from analysis.design import SurveyDesign
 
-
-def _domains(design: SurveyDesign, by: str | Sequence[str] | None) -> tuple[IntArray, pd.DataFrame]:
+def _domains(design: DesignBase, by: str | Sequence[str] | None) -> tuple[IntArray, pd.DataFrame]:
     cols = as_columns(by, "by")
     missing = [c for c in cols if c not in design.data.columns]
     if missing:
@@ -50,7 +47,7 @@ def _srs_variance(
 
 
 def _result(
-    design: SurveyDesign,
+    design: DesignBase,
     statistic: str,
     keys: pd.DataFrame,
     est: FloatArray,
@@ -80,7 +77,7 @@ def _result(
     )
 
 
-def _valid_domain(design: SurveyDesign, codes: IntArray, valid: np.ndarray) -> IntArray:
+def _valid_domain(design: DesignBase, codes: IntArray, valid: np.ndarray) -> IntArray:
     return np.where(valid & (codes >= 0) & (design.weights != 0), codes, -1)
 
 
@@ -93,7 +90,7 @@ def _sums(dom: IntArray, n_dom: int, *values: FloatArray) -> list[FloatArray]:
 
 
 def _column_sums(
-    design: SurveyDesign, var: str, by: str | Sequence[str] | None
+    design: DesignBase, var: str, by: str | Sequence[str] | None
 ) -> tuple[FloatArray, pd.DataFrame, IntArray, FloatArray, FloatArray, list[FloatArray]]:
     """``var`` with its domains (missing values outside), weights, the variable with zeros
     outside the domains, and per-domain ``n, sum w, sum w y``."""
@@ -105,7 +102,7 @@ def _column_sums(
     return y, keys, dom, w, y0, _sums(dom, len(keys), w, w * y0)
 
 
-def mean(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
+def mean(design: DesignBase, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
     """Weighted mean ``sum w y / sum w`` of ``var`` per domain, as R's ``svymean``.
 
     Rows with a missing ``var`` are outside the domain of this estimate only. A variable
@@ -133,7 +130,7 @@ def mean(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = Non
     return _result(design, "mean", keys, est, z, dom, vsrs, n, sw, is_proportion=is_prop)
 
 
-def total(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
+def total(design: DesignBase, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
     """Weighted total ``sum w y`` of ``var`` per domain, as R's ``svytotal``."""
     y, keys, dom, w, y0, (n, sw, swy) = _column_sums(design, var, by)
     inside = dom >= 0
@@ -147,7 +144,7 @@ def total(design: SurveyDesign, var: str, *, by: str | Sequence[str] | None = No
 
 
 def ratio(
-    design: SurveyDesign, num: str, den: str, *, by: str | Sequence[str] | None = None
+    design: DesignBase, num: str, den: str, *, by: str | Sequence[str] | None = None
 ) -> Estimates:
     """Ratio of totals ``sum w y / sum w x`` per domain, as R's ``svyratio``.
 
@@ -173,7 +170,14 @@ def ratio(
     return _result(design, "ratio", keys, est, z, dom, vsrs, n, sw, is_proportion=False)
 
 
-def _item_weights(items: list[str], item_weights: Mapping[str, float] | None) -> dict[str, float]:
+def normalized_item_weights(
+    items: list[str], item_weights: Mapping[str, float] | None
+) -> dict[str, float]:
+    """Validate item weights and scale them to sum 1; items with weight 0 are left out.
+
+    ``None`` gives every item ``1 / len(items)``. Shared by :func:`satisfaction_index` and
+    :func:`analysis.sufficient.index_from_sufficient`.
+    """
     if item_weights is None:
         return {item: 1.0 / len(items) for item in items}
     if not isinstance(item_weights, Mapping):
@@ -191,7 +195,7 @@ def _item_weights(items: list[str], item_weights: Mapping[str, float] | None) ->
 
 
 def satisfaction_index(
-    design: SurveyDesign,
+    design: DesignBase,
     items: str | Sequence[str],
     *,
     threshold: float | None = 4,
@@ -229,7 +233,7 @@ def satisfaction_index(
         On the 0-1 scale (``summary_frame(scale=100)`` for percentages).
     """
     cols = as_columns(items, "items")
-    weights = _item_weights(cols, item_weights)
+    weights = normalized_item_weights(cols, item_weights)
     if threshold is not None and not np.isfinite(float(threshold)):
         raise ValueError("threshold must be a finite number or None")
     scores = {c: numeric_column(design.data, c, "items") for c in weights}

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis._checks import FloatArray, IntArray, check_alpha
 from analysis.ci import CIMethod, interval
-
-if TYPE_CHECKING:
-    from analysis.design import SurveyDesign
+from analysis.designbase import DesignBase
 
 SMALL_N = 30
 HIGH_RSE = 0.30
@@ -23,7 +20,7 @@ WIDE_CI = 0.20
 class Linearization:
     """What a comparison needs to recompute variances: the design and the influence values."""
 
-    design: SurveyDesign
+    design: DesignBase
     z: FloatArray
     dom: IntArray
 

@@ -43,19 +43,15 @@ Lumley, T. (2010). *Complex Surveys*, sec. 2.2 and appendix C (``svyrecvar``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis._checks import FloatArray, as_columns, group_codes
-from analysis.design import LONELY_PSU_OPTIONS
-from analysis.estimators import _item_weights
+from analysis.designbase import LONELY_PSU_OPTIONS, DesignBase
+from analysis.estimators import normalized_item_weights
 from analysis.results import Estimates
 from analysis.variance import combine_strata
-
-if TYPE_CHECKING:
-    from analysis.design import SurveyDesign
 
 
 def _names(items: list[str]) -> list[str]:
@@ -63,7 +59,7 @@ def _names(items: list[str]) -> list[str]:
 
 
 def sufficient_statistics(
-    design: SurveyDesign,
+    design: DesignBase,
     items: str | Sequence[str],
     *,
     threshold: float | None = 4,
@@ -146,7 +142,7 @@ def index_from_sufficient(
     if lonely_psu not in LONELY_PSU_OPTIONS:
         raise ValueError(f"lonely_psu must be one of {list(LONELY_PSU_OPTIONS)}")
     cols = as_columns(items, "items")
-    weights = _item_weights(cols, item_weights)
+    weights = normalized_item_weights(cols, item_weights)
     a = np.array([weights.get(c, 0.0) for c in cols])
     by_cols = as_columns(by, "by")
     names = _names(cols)

@@ -17,21 +17,18 @@ Deville, J.-C., Sarndal, C.-E. (1992). Calibration estimators in survey sampling
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
 
 from analysis._checks import BoolArray, FloatArray, IntArray
-
-if TYPE_CHECKING:
-    from analysis.design import SurveyDesign
+from analysis.designbase import DesignBase
 
 _DENSE_CELLS = 20_000_000  # float64 cells per dense chunk (about 160 MB)
 _TINY_FPC = 1e-7  # R: a stratum whose fpc factor is below this contributes exactly zero
 
 
-def domain_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
+def domain_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
     """Linearised variance of ``n_dom`` domain estimates.
 
     Parameters
@@ -56,7 +53,7 @@ def domain_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: i
     return _sparse_variance(design, z, dom, n_dom)
 
 
-def _sparse_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
+def _sparse_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
     ns = len(design.strata_labels)
     inside = dom >= 0
     d_in = dom[inside]
@@ -94,7 +91,7 @@ def _sparse_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: 
     )
 
 
-def _calibration_residuals(design: SurveyDesign, e: FloatArray) -> FloatArray:
+def _calibration_residuals(design: DesignBase, e: FloatArray) -> FloatArray:
     """Replace linearised values by GREG residuals, step by step as R's ``svyrecvar``."""
     for step in design.calibrations:
         x = step.x
@@ -105,7 +102,7 @@ def _calibration_residuals(design: SurveyDesign, e: FloatArray) -> FloatArray:
     return e
 
 
-def _dense_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
+def _dense_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: int) -> FloatArray:
     n = design.n
     ns = len(design.strata_labels)
     n_psu_all = len(design.psu_stratum)
@@ -130,9 +127,7 @@ def _dense_variance(design: SurveyDesign, z: FloatArray, dom: IntArray, n_dom: i
     return out
 
 
-def _combine(
-    design: SurveyDesign, s1: FloatArray, s2: FloatArray, present: BoolArray
-) -> FloatArray:
+def _combine(design: DesignBase, s1: FloatArray, s2: FloatArray, present: BoolArray) -> FloatArray:
     return combine_strata(
         s1,
         s2,
@@ -217,7 +212,7 @@ def combine_pairs(
     return v
 
 
-def domain_df(design: SurveyDesign, dom: IntArray, n_dom: int) -> FloatArray:
+def domain_df(design: DesignBase, dom: IntArray, n_dom: int) -> FloatArray:
     """Degrees of freedom per domain: PSUs minus strata with rows in the domain (R ``degf``)."""
     inside = (dom >= 0) & (design.weights != 0)
     d_in = dom[inside]

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -29,10 +29,9 @@ import pandas as pd
 from scipy import sparse
 
 from analysis._checks import FloatArray, IntArray, as_columns, group_codes, require_columns
-from analysis.design import CalibrationStep
+from analysis.designbase import CalibrationStep, DesignBase
 
-if TYPE_CHECKING:
-    from analysis.design import SurveyDesign
+D = TypeVar("D", bound=DesignBase)
 
 
 class ConvergenceError(RuntimeError):
@@ -137,7 +136,7 @@ def nonresponse_adjustment(
 
 
 def _cells(
-    design: SurveyDesign, by: str | Sequence[str], totals: Mapping[Any, float], name: str
+    design: DesignBase, by: str | Sequence[str], totals: Mapping[Any, float], name: str
 ) -> tuple[IntArray, FloatArray]:
     cols = as_columns(by, name)
     require_columns(design.data, cols, name)
@@ -168,15 +167,13 @@ def _indicator(codes: IntArray, n_cells: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, n_cells))
 
 
-def _calibrated(design: SurveyDesign, new_w: FloatArray, x: sparse.csr_matrix) -> SurveyDesign:
+def _calibrated(design: D, new_w: FloatArray, x: sparse.csr_matrix) -> D:
     old = design.weights
     g = np.where(old > 0, new_w / np.where(old > 0, old, 1.0), 1.0)
-    return design._with(weights=new_w, calibration=CalibrationStep(x=x, g=g, d=old))
+    return design.with_weights(new_w, calibration=CalibrationStep(x=x, g=g, d=old))
 
 
-def poststratify(
-    design: SurveyDesign, by: str | Sequence[str], totals: Mapping[Any, float]
-) -> SurveyDesign:
+def poststratify(design: D, by: str | Sequence[str], totals: Mapping[Any, float]) -> D:
     """Post-stratify a design to known population counts (R ``postStratify``).
 
     Parameters
@@ -201,12 +198,12 @@ def poststratify(
 
 
 def rake(
-    design: SurveyDesign,
+    design: D,
     margins: Mapping[str | tuple[str, ...], Mapping[Any, float]],
     *,
     max_iter: int = 100,
     tol: float = 1e-10,
-) -> SurveyDesign:
+) -> D:
     """Rake a design to several margins by iterative proportional fitting.
 
     Parameters
@@ -262,8 +259,8 @@ def rake(
 
 
 def trim_weights(
-    design: SurveyDesign, *, upper: float = np.inf, lower: float = -np.inf, strict: bool = False
-) -> SurveyDesign:
+    design: D, *, upper: float = np.inf, lower: float = -np.inf, strict: bool = False
+) -> D:
     """Trim weights to ``[lower, upper]`` and spread the trimmed amount (R ``trimWeights``).
 
     The weight cut from trimmed units (or added to them) is shared equally among the
@@ -285,4 +282,4 @@ def trim_weights(
         pw = np.where(outside, clipped, clipped + share)
         if not strict:
             break
-    return design._with(weights=pw)
+    return design.with_weights(pw)

@@ -68,7 +68,7 @@ def test_calibration_variance_differs_from_fixed_weights(
     design: SurveyDesign, cells: dict[tuple[str, str], float]
 ) -> None:
     ps = design.poststratify(["sex", "age"], cells)
-    fixed = ps._with(weights=ps.weights)
+    fixed = ps.with_weights(ps.weights)
     object.__setattr__(fixed, "calibrations", ())
     calibrated = ps.satisfaction_index("q1").se
     as_fixed = fixed.satisfaction_index("q1").se
