@@ -18,7 +18,8 @@ from analysis import ci
 from analysis.ci import CIMethod
 from analysis.compare import Comparison, compare_domains, compare_independent, rank_intervals
 from analysis.design import CalibrationStep, LonelyPSU, SurveyDesign
-from analysis.estimators import mean, ratio, satisfaction_index, total
+from analysis.estimators import mean, ratio, total
+from analysis.indices import satisfaction_index
 from analysis.results import Estimates
 from analysis.sampling import (
     Allocation,

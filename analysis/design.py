@@ -2,8 +2,8 @@
 
 :class:`SurveyDesign` is :class:`analysis.designbase.DesignBase` (the declared sample) plus
 one method per estimator or weighting step; each calls the function of the same name in
-:mod:`analysis.estimators` or :mod:`analysis.weighting`. Those modules import only
-``DesignBase``, so the imports run one way (no loop).
+:mod:`analysis.estimators`, :mod:`analysis.indices` or :mod:`analysis.weighting`. Those
+modules import only ``DesignBase``, so the imports run one way (no loop).
 
 References
 ----------
@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 
-from analysis import estimators, weighting
+from analysis import estimators, indices, weighting
 from analysis.designbase import LONELY_PSU_OPTIONS, CalibrationStep, DesignBase, LonelyPSU
 from analysis.results import Estimates
 from analysis.weighting import WeightDiagnostics
@@ -65,7 +65,7 @@ class SurveyDesign(DesignBase):
     >>> d.satisfaction_index(["q1", "q2"], by="agency").summary_frame()  # doctest: +SKIP
     """
 
-    # -- estimators (analysis.estimators) -----------------------------------------
+    # -- estimators (analysis.estimators, analysis.indices) ---------------------------
     def mean(self, var: str, *, by: str | Sequence[str] | None = None) -> Estimates:
         """Design-based mean of ``var`` (see :func:`analysis.estimators.mean`)."""
         return estimators.mean(self, var, by=by)
@@ -86,8 +86,8 @@ class SurveyDesign(DesignBase):
         item_weights: Mapping[str, float] | None = None,
         by: str | Sequence[str] | None = None,
     ) -> Estimates:
-        """Satisfaction index (see :func:`analysis.estimators.satisfaction_index`)."""
-        return estimators.satisfaction_index(
+        """Satisfaction index (see :func:`analysis.indices.satisfaction_index`)."""
+        return indices.satisfaction_index(
             self, items, threshold=threshold, item_weights=item_weights, by=by
         )
 

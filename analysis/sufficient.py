@@ -49,7 +49,7 @@ import pandas as pd
 
 from analysis._checks import FloatArray, as_columns, group_codes
 from analysis.designbase import LONELY_PSU_OPTIONS, DesignBase
-from analysis.estimators import normalized_item_weights
+from analysis.indices import normalized_item_weights
 from analysis.results import Estimates
 from analysis.variance import combine_strata
 

@@ -1,0 +1,95 @@
+"""Shared machinery of the linearised domain estimators (estimators.py, indices.py).
+
+Every estimator works on the full design: a domain (``by=``) and the rows with a missing
+value are handled by giving those rows a zero linearised value, never by dropping rows
+before the design is built (Lumley 2010, sec. 2.3; Lohr 2022, sec. 14.2). These functions
+turn ``by=`` into domain codes, sum per domain, give the SRSWOR variance for the design effect
+and assemble the :class:`analysis.results.Estimates`.
+
+References
+----------
+Kish, L. (1965). *Survey Sampling*, sec. 8.6 (design effect).
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, ch. 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from analysis._checks import FloatArray, IntArray, as_columns, group_codes
+from analysis.designbase import DesignBase
+from analysis.results import Estimates, Linearization
+from analysis.variance import domain_df, domain_variance
+
+
+def domain_codes(
+    design: DesignBase, by: str | Sequence[str] | None
+) -> tuple[IntArray, pd.DataFrame]:
+    """Domain code of each row (``-1``: missing key) and the frame of domain keys."""
+    cols = as_columns(by, "by")
+    missing = [c for c in cols if c not in design.data.columns]
+    if missing:
+        raise KeyError(f"by: column(s) {missing} not found in the data")
+    return group_codes(design.data, cols)
+
+
+def srs_variance(
+    w: FloatArray, u: FloatArray, dom: IntArray, n_dom: int, n: FloatArray, sw: FloatArray
+) -> FloatArray:
+    """SRSWOR variance of a mean of ``u`` in each domain: ``s2 (N - n) / (N n)`` (R's deff)."""
+    inside = dom >= 0
+    swu2 = np.bincount(dom[inside], weights=w[inside] * u[inside] ** 2, minlength=n_dom)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = n / (n - 1) * swu2 / sw
+        v = s2 * (sw - n) / (sw * n)
+    return np.where((sw >= n) & (n > 1), v, np.nan)
+
+
+def domain_estimates(
+    design: DesignBase,
+    statistic: str,
+    keys: pd.DataFrame,
+    est: FloatArray,
+    z: FloatArray,
+    dom: IntArray,
+    vsrs: FloatArray,
+    n: FloatArray,
+    sw: FloatArray,
+    *,
+    is_proportion: bool,
+) -> Estimates:
+    """Assemble the result: variance and df of ``z`` by domain, deff against ``vsrs``."""
+    n_dom = len(keys)
+    var = domain_variance(design, z, dom, n_dom)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = var / vsrs
+    return Estimates(
+        statistic=statistic,
+        keys=keys,
+        estimate=est,
+        se=np.sqrt(var),
+        df=domain_df(design, dom, n_dom),
+        n=n,
+        deff=deff,
+        sum_weights=sw,
+        is_proportion=is_proportion,
+        linearization=Linearization(design=design, z=z, dom=dom),
+    )
+
+
+def valid_domain(design: DesignBase, codes: IntArray, valid: npt.NDArray[np.bool_]) -> IntArray:
+    """Domain codes restricted to rows with ``valid`` values and non-zero weight."""
+    return np.where(valid & (codes >= 0) & (design.weights != 0), codes, -1)
+
+
+def domain_sums(dom: IntArray, n_dom: int, *values: FloatArray) -> list[FloatArray]:
+    """Per domain: the row count, then the sum of each of ``values``."""
+    inside = dom >= 0
+    d = dom[inside]
+    out = [np.bincount(d, minlength=n_dom).astype(np.float64)]
+    out += [np.bincount(d, weights=v[inside], minlength=n_dom).astype(np.float64) for v in values]
+    return out

@@ -1,0 +1,134 @@
+"""The satisfaction index: a weighted mean over items of each item's share of satisfied answers.
+
+References
+----------
+Lohr, S. L. (2022). *Sampling: Design and Analysis*, 3rd ed., sec. 9.1 (linearisation).
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, ch. 2.
+Woodruff, R. S. (1971). A simple method for approximating the variance of a complicated
+    estimate. *JASA* 66, 411-414.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from analysis._checks import as_columns, numeric_column
+from analysis.designbase import DesignBase
+from analysis.domain import domain_codes, domain_estimates, domain_sums, srs_variance, valid_domain
+from analysis.results import Estimates
+
+
+def normalized_item_weights(
+    items: list[str], item_weights: Mapping[str, float] | None
+) -> dict[str, float]:
+    """Validate item weights and scale them to sum 1; items with weight 0 are left out.
+
+    ``None`` gives every item ``1 / len(items)``. Shared by :func:`satisfaction_index` and
+    :func:`analysis.sufficient.index_from_sufficient`.
+    """
+    if item_weights is None:
+        return {item: 1.0 / len(items) for item in items}
+    if not isinstance(item_weights, Mapping):
+        raise TypeError("item_weights must be a mapping item -> weight")
+    unknown = [k for k in item_weights if k not in items]
+    if unknown:
+        raise ValueError(f"item_weights: {unknown} are not in items")
+    raw = {item: float(item_weights.get(item, 0.0)) for item in items}
+    if any(not np.isfinite(v) or v < 0 for v in raw.values()):
+        raise ValueError("item_weights must be finite and non-negative")
+    s = sum(raw.values())
+    if s <= 0:
+        raise ValueError("item_weights must not all be zero")
+    return {item: v / s for item, v in raw.items() if v > 0}
+
+
+def satisfaction_index(
+    design: DesignBase,
+    items: str | Sequence[str],
+    *,
+    threshold: float | None = 4,
+    item_weights: Mapping[str, float] | None = None,
+    by: str | Sequence[str] | None = None,
+) -> Estimates:
+    """Satisfaction index: weighted mean over items of each item's share of satisfied answers.
+
+    ``I = sum_j a_j P_j`` with ``P_j = sum_i w_i r_ij 1[y_ij >= threshold] / sum_i w_i r_ij``,
+    where ``r_ij`` marks a valid answer to item ``j`` (missing answers are excluded item by
+    item) and ``a_j`` are the item weights (default ``1/J``). With ``threshold=None`` the
+    item statistic is the weighted mean score instead of the share.
+
+    The variance is that of the linearised variable
+    ``z_i = w_i sum_j a_j r_ij (y_ij - P_j) / N_j`` (Woodruff 1971), summed by PSU within
+    strata. The domain of the estimate is the respondents of the ``by`` group who answered at
+    least one item: their number is ``n`` and their PSUs and strata give ``df``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    items : str or list of str
+        Item columns (scores, e.g. 1-5; NaN when not answered or "not applicable").
+    threshold : float or None
+        An answer is "satisfied" when its score is >= threshold (SIPAS: levels 4 and 5).
+    item_weights : mapping, optional
+        Non-negative weight of each item, normalised to sum 1; items left out weigh 0. Use it
+        for a node of an index tree flattened into leaf weights.
+    by : str or list of str, optional
+        Domain columns (e.g. ``"agency"``).
+
+    Returns
+    -------
+    Estimates
+        On the 0-1 scale (``summary_frame(scale=100)`` for percentages).
+    """
+    cols = as_columns(items, "items")
+    weights = normalized_item_weights(cols, item_weights)
+    if threshold is not None and not np.isfinite(float(threshold)):
+        raise ValueError("threshold must be a finite number or None")
+    scores = {c: numeric_column(design.data, c, "items") for c in weights}
+    codes, keys = domain_codes(design, by)
+    n_dom = len(keys)
+    answered = np.zeros(design.n, dtype=bool)
+    for s in scores.values():
+        answered |= ~np.isnan(s)
+    dom = valid_domain(design, codes, answered)
+    inside = dom >= 0
+    w = design.weights
+    n, sw = domain_sums(dom, n_dom, w)
+    est = np.zeros(n_dom)
+    z = np.zeros(design.n)
+    # full-length arithmetic (rows outside get weight 0 and the spare bin n_dom) is faster
+    # than boolean-mask copies on a million rows
+    bins = np.where(inside, dom, n_dom)
+    w_in = np.where(inside, w, 0.0)
+    for item, a in weights.items():
+        s = scores[item]
+        answered = ~np.isnan(s)
+        wr = np.where(answered, w_in, 0.0)
+        if threshold is not None:
+            y = (s >= threshold).astype(np.float64)  # NaN >= t is False
+        else:
+            y = np.where(answered, s, 0.0)
+        nj = np.bincount(bins, weights=wr, minlength=n_dom + 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pj = np.bincount(bins, weights=wr * y, minlength=n_dom + 1) / nj
+            scale = np.where(nj > 0, a / nj, 0.0)
+        est += a * pj[:n_dom]  # NaN where the item has no answer in the domain
+        centre = np.where(nj > 0, pj, 0.0)
+        z += wr * (y - centre[bins]) * scale[bins]
+    u = np.zeros(design.n)
+    u[inside] = z[inside] * sw[dom[inside]] / w[inside]
+    vsrs = srs_variance(w, u, dom, n_dom, n, sw)
+    return domain_estimates(
+        design,
+        "satisfaction_index",
+        keys,
+        est,
+        z,
+        dom,
+        vsrs,
+        n,
+        sw,
+        is_proportion=threshold is not None,
+    )
