@@ -30,7 +30,12 @@ JSON format (``format`` 1), in short::
 Item types: ``likert5`` (scale with values 1-5), ``points`` (scale 0-2),
 ``single_choice`` / ``multiple_choice`` (scale; ``max_choices``), ``yes_no``,
 ``number`` (``min``, ``max``, ``integer``), ``percentage`` (0-100), ``text``
-(``max_length``). Items of a ``profile`` section carry a ``profile_field`` from
+(``max_length``). Each is one :class:`ItemType` entry of :data:`ITEM_TYPE_REGISTRY`
+(``item_type(name)``): its fields and checks, form conversion, answer validation,
+score, and storage as ``(num, text, not_applicable)`` (``encode`` / ``decode``;
+:func:`stored_answers` / :func:`answers_from_stored` for a whole response).
+
+Items of a ``profile`` section carry a ``profile_field`` from
 :data:`ALLOWED_PROFILE_FIELDS`; personal identifiers are rejected. Index rules:
 ``share_at_least``, ``share_in``, ``mean_score``, ``comprehensive`` (children are
 items) and ``mean``, ``weighted_mean`` (children are nodes); see
@@ -53,12 +58,19 @@ from ._base import Provenance, Text
 from .errors import AnswerError, DefinitionError, LockError, NotFlattenableError
 from .forms import answers_from_form
 from .index_tree import Flattening, IndexNode, IndexTree
+from .item_types import (
+    ITEM_TYPE_REGISTRY,
+    ITEM_TYPES,
+    ItemType,
+    StoredAnswer,
+    extra_item_types,
+    item_type,
+)
 from .loader import DEFAULT_ROOT, load, load_all, load_definition, parse_definition
 from .lock import check_lock, compute_lock, update_lock
 from .model import (
     ALLOWED_PROFILE_FIELDS,
     FORBIDDEN_PROFILE_FIELDS,
-    ITEM_TYPES,
     NOT_APPLICABLE,
     YES_NO_LABELS,
     Definition,
@@ -76,12 +88,14 @@ from .scoring import (
     visible_items,
 )
 from .serialize import definition_hash, dumps_canonical, dumps_pretty, from_dict, to_dict
+from .storage import answers_from_stored, stored_answers
 
 __all__ = [
     "ALLOWED_PROFILE_FIELDS",
     "DEFAULT_ROOT",
     "FORBIDDEN_PROFILE_FIELDS",
     "ITEM_TYPES",
+    "ITEM_TYPE_REGISTRY",
     "NOT_APPLICABLE",
     "AnswerError",
     "Definition",
@@ -90,6 +104,7 @@ __all__ = [
     "IndexNode",
     "IndexTree",
     "Item",
+    "ItemType",
     "LockError",
     "NotFlattenableError",
     "Option",
@@ -97,22 +112,27 @@ __all__ = [
     "Scale",
     "Section",
     "ShowIf",
+    "StoredAnswer",
     "Text",
     "YES_NO_LABELS",
     "answers_from_form",
+    "answers_from_stored",
     "check_lock",
     "comprehensive_indicator",
     "compute_lock",
     "definition_hash",
     "dumps_canonical",
     "dumps_pretty",
+    "extra_item_types",
     "from_dict",
     "item_indicators",
+    "item_type",
     "load",
     "load_all",
     "load_definition",
     "parse_definition",
     "score_response",
+    "stored_answers",
     "to_dict",
     "update_lock",
     "validate_answers",

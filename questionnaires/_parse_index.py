@@ -8,15 +8,9 @@ from ._base import PROVENANCES, Provenance
 from ._parse_items import parse_text
 from ._reader import Reader, as_number
 from .index_tree import ITEM_RULES, RULES, WEIGHT_TOLERANCE, IndexNode, IndexTree, Pooling, Rule
+from .item_types import item_type
 from .model import Item, Scale
 
-#: Item types each item rule accepts.
-RULE_TYPES: dict[str, frozenset[str]] = {
-    "share_at_least": frozenset({"likert5", "points", "single_choice"}),
-    "share_in": frozenset({"likert5", "points", "single_choice"}),
-    "comprehensive": frozenset({"likert5", "points"}),
-    "mean_score": frozenset({"likert5", "points", "percentage", "number"}),
-}
 DEFAULT_THRESHOLD = 4
 
 
@@ -71,7 +65,7 @@ def _node(
                 r.fail(f"rule {rule!r} takes items, {raw!r} is a node", path)
             if raw not in items:
                 r.fail(f"refers to unknown item {raw!r}", path)
-            if items[raw].type not in RULE_TYPES[rule]:
+            if rule not in item_type(items[raw].type).rules:
                 r.fail(f"rule {rule!r} does not fit item {raw!r} of type {items[raw].type!r}", path)
         elif raw not in nodes:
             kind = "an item" if raw in items else "unknown"
@@ -104,8 +98,7 @@ def _threshold(r: Reader, rule: str, items: list[Item], scales: dict[str, Scale]
     t = r.integer("threshold", required=False)
     t = DEFAULT_THRESHOLD if t is None else t
     for item in items:
-        assert item.scale is not None
-        if t not in scales[item.scale].values:
+        if t not in _item_values(item, scales):
             r.fail(f"{t} is not a value of item {item.id!r} (scale {item.scale!r})", "threshold")
     return t
 
@@ -122,11 +115,17 @@ def _values(
         if isinstance(v, bool) or not isinstance(v, int):
             r.fail("expected integer", f"values[{i}]")
         for item in items:
-            assert item.scale is not None
-            if v not in scales[item.scale].values:
+            if v not in _item_values(item, scales):
                 r.fail(f"{v} is not a value of item {item.id!r}", f"values[{i}]")
         out.append(v)
     return tuple(out)
+
+
+def _item_values(item: Item, scales: dict[str, Scale]) -> tuple[int | bool, ...]:
+    """Return the answer values of an item under a threshold or share_in rule."""
+    values = item_type(item.type).values(item, scales)
+    assert values is not None, f"item type {item.type!r} takes a value rule but has no values"
+    return values
 
 
 def _weights(r: Reader, rule: str, n: int) -> tuple[float, ...] | None:

@@ -3,36 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, cast
+from typing import cast
 
 from ._base import PROVENANCES, Provenance, Text
 from ._reader import ID_PATTERN, Reader
+from .item_types import ItemType, item_type, item_type_fields, item_type_names
 from .model import (
     ALLOWED_PROFILE_FIELDS,
     FORBIDDEN_PROFILE_FIELDS,
-    ITEM_TYPES,
     Item,
-    ItemType,
     Option,
     Scale,
     Section,
     ShowIf,
 )
 
-SCALED = frozenset({"likert5", "single_choice", "multiple_choice", "points"})
-CHOICE = SCALED | {"yes_no"}
-#: Fields allowed per item type, beyond the common ones.
-TYPE_FIELDS: dict[str, frozenset[str]] = {
-    "likert5": frozenset({"scale"}),
-    "single_choice": frozenset({"scale"}),
-    "multiple_choice": frozenset({"scale", "max_choices"}),
-    "points": frozenset({"scale"}),
-    "yes_no": frozenset(),
-    "number": frozenset({"min", "max", "integer"}),
-    "percentage": frozenset(),
-    "text": frozenset({"max_length"}),
-}
-SPECIFIC = frozenset().union(*TYPE_FIELDS.values())
 #: Words that reveal an item asking for a personal identifier, whatever its section.
 IDENTIFIER_TOKENS = frozenset({"name", "phone", "email", "cccd", "cmnd", "passport", "address"})
 IDENTIFIER_PHRASES = (
@@ -69,7 +54,6 @@ IDENTIFIER_WORDING = (
     "home address",
     "street address",
 )
-MAX_TEXT_LENGTH = 5000
 
 
 def parse_text(r: Reader, key: str, *, required: bool = True) -> Text | None:
@@ -164,8 +148,9 @@ class ItemParser:
         tokens = iid.split("_")
         if IDENTIFIER_TOKENS & set(tokens) or any(p in iid for p in IDENTIFIER_PHRASES):
             r.fail(f"{iid!r} looks like a personal identifier; such items are not allowed", "id")
-        itype = cast(ItemType, r.choice("type", ITEM_TYPES))
-        for key in SPECIFIC - TYPE_FIELDS[itype]:
+        itype = r.choice("type", item_type_names())
+        kind = item_type(itype)
+        for key in item_type_fields() - kind.fields:
             if key in r.data:
                 r.fail(f"not allowed for type {itype!r}", key)
         text = parse_text(r, "text")
@@ -182,56 +167,31 @@ class ItemParser:
             source=r.string("source", required=False),
             note=r.string("note", required=False),
         )
-        if itype in ("text", "number"):
+        if kind.free_input:
             wording = f"{text.vi} / {text.en}".casefold()
             asked = next((w for w in IDENTIFIER_WORDING if w in wording), None)
             if asked is not None:
                 r.fail(f"asks for a personal identifier ({asked!r}); not allowed", "text")
-        item = replace(item, **self.type_fields(r, itype))
-        item = self.extras(r, item, profile)
+        item = self.type_fields(r, kind, item)
+        item = self.extras(r, kind, item, profile)
         r.done()
         self.items[iid] = item
         return item
 
-    def type_fields(self, r: Reader, itype: str) -> dict[str, Any]:
-        """Read and check the fields specific to ``itype``."""
-        out: dict[str, Any] = {}
-        if itype in SCALED:
-            scale_id = r.string("scale")
-            assert scale_id is not None
-            scale = self.scales.get(scale_id)
-            if scale is None:
-                r.fail(f"unknown scale {scale_id!r}", "scale")
-            values = set(scale.values)
-            if itype == "likert5" and values != {1, 2, 3, 4, 5}:
-                r.fail(f"scale {scale_id!r} must have the values 1-5 for likert5", "scale")
-            if itype == "points" and values != {0, 1, 2}:
-                r.fail(f"scale {scale_id!r} must have the values 0-2 for points", "scale")
-            out["scale"] = scale_id
-            if itype == "multiple_choice":
-                mc = r.integer("max_choices", required=False, minimum=1)
-                if mc is not None and mc > len(values):
-                    r.fail(f"exceeds the {len(values)} options", "max_choices")
-                out["max_choices"] = mc
-        elif itype == "number":
-            lo, hi = r.number("min"), r.number("max")
-            assert lo is not None and hi is not None
-            if hi <= lo:
-                r.fail(f"must be greater than min ({lo})", "max")
-            out.update(min=lo, max=hi, integer=r.boolean("integer"))
-        elif itype == "text":
-            n = r.integer("max_length", minimum=1)
-            assert n is not None
-            if n > MAX_TEXT_LENGTH:
-                r.fail(f"must be at most {MAX_TEXT_LENGTH}", "max_length")
-            out["max_length"] = n
-        return out
+    def type_fields(self, r: Reader, kind: ItemType, item: Item) -> Item:
+        """Read the fields specific to the item's type, then check them against the scales."""
+        item = replace(item, **kind.parse(r))
+        problem = kind.check(item, self.scales)
+        if problem is not None:
+            key, message = problem
+            r.fail(message, key)
+        return item
 
-    def extras(self, r: Reader, item: Item, profile: bool) -> Item:
+    def extras(self, r: Reader, kind: ItemType, item: Item, profile: bool) -> Item:
         """Read ``not_applicable``, ``profile_field`` and ``show_if`` (cross-checked)."""
         na = r.boolean("not_applicable")
-        if na and item.type == "text":
-            r.fail("not allowed for type 'text'", "not_applicable")
+        if na and not kind.allows_na:
+            r.fail(f"not allowed for type {kind.name!r}", "not_applicable")
         if na and not self.has_na_label:
             r.fail("requires na_label in the definition", "not_applicable")
         field = r.string("profile_field", required=False)
@@ -245,8 +205,8 @@ class ItemParser:
             if field not in ALLOWED_PROFILE_FIELDS:
                 allowed = ", ".join(sorted(ALLOWED_PROFILE_FIELDS))
                 r.fail(f"{field!r} is not an allowed profile field ({allowed})", "profile_field")
-            if item.type == "text":
-                r.fail("free-text items are not allowed in a profile section", "type")
+            if kind.not_in_profile is not None:
+                r.fail(kind.not_in_profile, "type")
         show_if = self.show_if(r) if "show_if" in r.data else None
         r.used.add("show_if")
         return replace(item, not_applicable=na, profile_field=field, show_if=show_if)
@@ -260,18 +220,14 @@ class ItemParser:
         if target is None:
             where = "a later or the same item" if ref in self.declared else "an unknown item"
             r.fail(f"refers to {where} {ref!r}; show_if must refer to an earlier item", "item")
-        if target.type not in CHOICE:
+        kind = item_type(target.type)
+        if kind.values(target, self.scales) is None:
             r.fail(f"item {ref!r} has type {target.type!r}; show_if needs a choice item", "item")
         values: list[int | bool] = []
         for i, v in enumerate(r.array("in")):
-            path = f"in[{i}]"
-            if target.type == "yes_no":
-                if not isinstance(v, bool):
-                    r.fail(f"expected true or false (item {ref!r} is yes_no)", path)
-            else:
-                assert target.scale is not None
-                if isinstance(v, bool) or v not in self.scales[target.scale].values:
-                    r.fail(f"{v!r} is not a value of item {ref!r}", path)
+            problem = kind.value_error(v, target, self.scales)
+            if problem is not None:
+                r.fail(problem, f"in[{i}]")
             assert isinstance(v, int)
             values.append(v)
         r.done()

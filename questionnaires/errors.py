@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AnswerError", "DefinitionError", "LockError", "NotFlattenableError"]
+__all__ = [
+    "ANSWER_MESSAGES",
+    "AnswerError",
+    "DefinitionError",
+    "LockError",
+    "NotFlattenableError",
+    "answer_error",
+]
 
 
 class DefinitionError(ValueError):
@@ -75,3 +82,31 @@ class AnswerError:
     code: str
     message_vi: str
     message_en: str
+
+
+#: Bilingual messages of :class:`AnswerError` by code (``str.format`` fields in braces).
+ANSWER_MESSAGES: dict[str, tuple[str, str]] = {
+    "unknown_item": ("Câu hỏi không có trong phiếu.", "This question is not in the form."),
+    "required": ("Vui lòng trả lời câu hỏi này.", "Please answer this question."),
+    "na_not_allowed": (
+        "Câu hỏi này không có lựa chọn “Không áp dụng”.",
+        "“Not applicable” is not an option for this question.",
+    ),
+    "wrong_type": ("Câu trả lời không đúng định dạng.", "The answer has the wrong format."),
+    "invalid_choice": ("Lựa chọn không hợp lệ.", "This choice is not valid."),
+    "duplicate_choice": ("Một lựa chọn bị chọn nhiều lần.", "A choice was selected twice."),
+    "too_many_choices": ("Chọn tối đa {n} phương án.", "Select at most {n} options."),
+    "out_of_range": ("Giá trị phải từ {lo} đến {hi}.", "The value must be between {lo} and {hi}."),
+    "not_integer": ("Giá trị phải là số nguyên.", "The value must be a whole number."),
+    "too_long": ("Nội dung dài quá {n} ký tự.", "The text is longer than {n} characters."),
+    "hidden": (
+        "Câu hỏi này không áp dụng với các câu trả lời trước; câu trả lời sẽ bị bỏ qua.",
+        "This question does not apply given earlier answers; the answer is ignored.",
+    ),
+}
+
+
+def answer_error(item_id: str, code: str, **fmt: object) -> AnswerError:
+    """Return the :class:`AnswerError` ``code`` of ``item_id`` with its bilingual message."""
+    vi, en = ANSWER_MESSAGES[code]
+    return AnswerError(item_id, code, vi.format(**fmt), en.format(**fmt))

@@ -1,45 +1,30 @@
 """Turn submitted HTML form values (strings) into typed raw answers.
 
 The citizen page works without JavaScript, so answers arrive as strings. This module
-converts them per item type; anything that cannot be converted is passed through
-unchanged, so that :func:`questionnaires.validate_answers` reports it with a proper
-bilingual message instead of raising here.
+converts them per item type (:meth:`questionnaires.ItemType.convert`); anything that
+cannot be converted is passed through unchanged, so that
+:func:`questionnaires.validate_answers` reports it with a proper bilingual message
+instead of raising here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
+from .item_types import item_type
 from .model import NOT_APPLICABLE, Definition, Item
 
 __all__ = ["answers_from_form"]
-
-_INT = re.compile(r"^[+-]?\d+$")
-# Vietnamese writes a decimal comma ("3,5"); accept both separators.
-_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
-_TRUE = frozenset({"true", "1", "yes", "co", "có"})
-_FALSE = frozenset({"false", "0", "no", "khong", "không"})
 
 
 def _one(item: Item, raw: str) -> object:
     value = raw.strip()
     if not value:
         return None
-    if item.type == "text":
-        return value
-    if value == NOT_APPLICABLE:
+    kind = item_type(item.type)
+    if kind.allows_na and value == NOT_APPLICABLE:
         return NOT_APPLICABLE
-    if item.type in ("likert5", "points", "single_choice", "multiple_choice"):
-        return int(value) if _INT.match(value) else value
-    if item.type == "yes_no":
-        low = value.casefold()
-        return True if low in _TRUE else False if low in _FALSE else value
-    if _INT.match(value):
-        return int(value)
-    if _NUMBER.match(value):
-        return float(value.replace(",", "."))
-    return value
+    return kind.convert(value)
 
 
 def answers_from_form(defn: Definition, form: Mapping[str, object]) -> dict[str, object]:
@@ -67,7 +52,7 @@ def answers_from_form(defn: Definition, form: Mapping[str, object]) -> dict[str,
         raw = form[item.id]
         values = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, Sequence) else []
         strings = [v for v in values if isinstance(v, str)]
-        if item.type == "multiple_choice":
+        if item_type(item.type).multiple:
             picked = [_one(item, v) for v in strings]
             answers[item.id] = [v for v in picked if v is not None]
         else:

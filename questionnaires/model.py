@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Final, Literal, get_args
+from typing import Final, Literal
 
 from ._base import PROVENANCES, Provenance, Text
 from .index_tree import IndexTree
@@ -17,11 +17,9 @@ __all__ = [
     "PROVENANCES",
     "ALLOWED_PROFILE_FIELDS",
     "FORBIDDEN_PROFILE_FIELDS",
-    "ITEM_TYPES",
     "NOT_APPLICABLE",
     "Definition",
     "Item",
-    "ItemType",
     "Option",
     "Provenance",
     "Scale",
@@ -33,21 +31,10 @@ __all__ = [
     "YES_NO_LABELS",
 ]
 
-ItemType = Literal[
-    "likert5",
-    "single_choice",
-    "multiple_choice",
-    "yes_no",
-    "number",
-    "text",
-    "points",
-    "percentage",
-]
 Sector = Literal["administrative", "health", "education"]
 Status = Literal["draft", "published", "retired"]
 TextStatus = Literal["verbatim", "summary"]
 
-ITEM_TYPES: Final[tuple[str, ...]] = get_args(ItemType)
 SECTORS: Final = ("administrative", "health", "education")
 STATUSES: Final = ("draft", "published", "retired")
 TEXT_STATUSES: Final = ("verbatim", "summary")
@@ -155,8 +142,9 @@ class Item:
     ----------
     id : str
         Stable snake_case id, never reused within a key.
-    type : ItemType
-        One of :data:`ITEM_TYPES`.
+    type : str
+        A registered item type (:data:`questionnaires.ITEM_TYPES` are shipped); what
+        it means lives in :func:`questionnaires.item_type`.
     text : Text
         Question text.
     required : bool
@@ -186,7 +174,7 @@ class Item:
     """
 
     id: str
-    type: ItemType
+    type: str
     text: Text
     required: bool
     provenance: Provenance

@@ -1,6 +1,7 @@
 """Turn one response into item values, validate submitted answers, and indicators.
 
-Raw answers (``Mapping[item id, answer]``):
+Raw answers (``Mapping[item id, answer]``) of the shipped item types (each type's
+entry in :mod:`questionnaires.item_types` says what it accepts):
 
 =================  ==============================================================
 item type          raw answer
@@ -22,10 +23,10 @@ citizen may fill in an item that turns out to be hidden).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
-from .errors import AnswerError
+from .errors import AnswerError, answer_error
+from .item_types import ITEM_TYPES, is_blank, item_type
 from .model import NOT_APPLICABLE, Definition, Item
 
 __all__ = [
@@ -37,87 +38,17 @@ __all__ = [
     "visible_items",
 ]
 
-#: Item types that :func:`score_response` turns into numbers.
-SCORED_TYPES = frozenset({"likert5", "points", "single_choice", "yes_no", "number", "percentage"})
-
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "unknown_item": ("Câu hỏi không có trong phiếu.", "This question is not in the form."),
-    "required": ("Vui lòng trả lời câu hỏi này.", "Please answer this question."),
-    "na_not_allowed": (
-        "Câu hỏi này không có lựa chọn “Không áp dụng”.",
-        "“Not applicable” is not an option for this question.",
-    ),
-    "wrong_type": ("Câu trả lời không đúng định dạng.", "The answer has the wrong format."),
-    "invalid_choice": ("Lựa chọn không hợp lệ.", "This choice is not valid."),
-    "duplicate_choice": ("Một lựa chọn bị chọn nhiều lần.", "A choice was selected twice."),
-    "too_many_choices": ("Chọn tối đa {n} phương án.", "Select at most {n} options."),
-    "out_of_range": ("Giá trị phải từ {lo} đến {hi}.", "The value must be between {lo} and {hi}."),
-    "not_integer": ("Giá trị phải là số nguyên.", "The value must be a whole number."),
-    "too_long": ("Nội dung dài quá {n} ký tự.", "The text is longer than {n} characters."),
-    "hidden": (
-        "Câu hỏi này không áp dụng với các câu trả lời trước; câu trả lời sẽ bị bỏ qua.",
-        "This question does not apply given earlier answers; the answer is ignored.",
-    ),
-}
-
-
-def _error(item_id: str, code: str, **fmt: object) -> AnswerError:
-    vi, en = _MESSAGES[code]
-    return AnswerError(item_id, code, vi.format(**fmt), en.format(**fmt))
-
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else (f"{x:g}")
-
-
-def _is_blank(answer: object) -> bool:
-    return answer is None or answer == "" or answer == []
+#: Shipped item types that :func:`score_response` turns into numbers.
+SCORED_TYPES = frozenset(name for name in ITEM_TYPES if item_type(name).scored)
 
 
 def _check(defn: Definition, item: Item, answer: object) -> AnswerError | None:
     """Return the problem with a non-blank, non-N/A answer, or ``None``."""
-    t = item.type
-    if t in ("likert5", "points", "single_choice"):
-        if isinstance(answer, bool) or not isinstance(answer, int):
-            return _error(item.id, "wrong_type")
-        assert item.scale is not None
-        if answer not in defn.scale(item.scale).values:
-            return _error(item.id, "invalid_choice")
-    elif t == "multiple_choice":
-        if not isinstance(answer, list | tuple) or any(
-            isinstance(v, bool) or not isinstance(v, int) for v in answer
-        ):
-            return _error(item.id, "wrong_type")
-        assert item.scale is not None
-        if any(v not in defn.scale(item.scale).values for v in answer):
-            return _error(item.id, "invalid_choice")
-        if len(set(answer)) != len(answer):
-            return _error(item.id, "duplicate_choice")
-        if item.max_choices is not None and len(answer) > item.max_choices:
-            return _error(item.id, "too_many_choices", n=item.max_choices)
-    elif t == "yes_no":
-        if not isinstance(answer, bool):
-            return _error(item.id, "wrong_type")
-    elif t in ("number", "percentage"):
-        if isinstance(answer, bool) or not isinstance(answer, int | float):
-            return _error(item.id, "wrong_type")
-        lo, hi = (item.min, item.max) if t == "number" else (0, 100)
-        assert lo is not None and hi is not None
-        if not math.isfinite(answer) or not lo <= answer <= hi:
-            return _error(item.id, "out_of_range", lo=_fmt(lo), hi=_fmt(hi))
-        if item.integer and answer != int(answer):
-            return _error(item.id, "not_integer")
-    elif t == "text":
-        if not isinstance(answer, str):
-            return _error(item.id, "wrong_type")
-        assert item.max_length is not None
-        if len(answer) > item.max_length:
-            return _error(item.id, "too_long", n=item.max_length)
-    return None
+    return item_type(item.type).validate(defn, item, answer)
 
 
 def _matches(defn: Definition, item: Item, answer: object, values: tuple[int | bool, ...]) -> bool:
-    if _is_blank(answer) or answer == NOT_APPLICABLE or _check(defn, item, answer) is not None:
+    if is_blank(answer) or answer == NOT_APPLICABLE or _check(defn, item, answer) is not None:
         return False
     if isinstance(answer, list | tuple):
         return any(v in values for v in answer)
@@ -163,20 +94,20 @@ def validate_answers(
         Problems in item order, unknown ids first; empty if the answers are valid.
     """
     known = {item.id for item in defn.items}
-    errors = [_error(k, "unknown_item") for k in answers if k not in known]
+    errors = [answer_error(k, "unknown_item") for k in answers if k not in known]
     shown = visible_items(defn, answers)
     for item in defn.items:
         answer = answers.get(item.id)
         if item.id not in shown:
-            if strict and not _is_blank(answer):
-                errors.append(_error(item.id, "hidden"))
+            if strict and not is_blank(answer):
+                errors.append(answer_error(item.id, "hidden"))
             continue
-        if _is_blank(answer):
+        if is_blank(answer):
             if item.required:
-                errors.append(_error(item.id, "required"))
-        elif answer == NOT_APPLICABLE and item.type != "text":
+                errors.append(answer_error(item.id, "required"))
+        elif answer == NOT_APPLICABLE and item_type(item.type).allows_na:
             if not item.not_applicable:
-                errors.append(_error(item.id, "na_not_allowed"))
+                errors.append(answer_error(item.id, "na_not_allowed"))
         else:
             problem = _check(defn, item, answer)
             if problem is not None:
@@ -197,7 +128,7 @@ def score_response(defn: Definition, answers: Mapping[str, object]) -> dict[str,
     Returns
     -------
     dict of str to float or None
-        One entry per item whose type is in :data:`SCORED_TYPES` (``text`` and
+        One entry per item of a scored type (:data:`SCORED_TYPES`; ``text`` and
         ``multiple_choice`` items are not scored): the level / points / code / number,
         ``1.0``/``0.0`` for yes/no, and ``None`` for an item that is hidden, not
         answered, answered "not applicable" or invalid (validate first).
@@ -205,15 +136,11 @@ def score_response(defn: Definition, answers: Mapping[str, object]) -> dict[str,
     shown = visible_items(defn, answers)
     out: dict[str, float | None] = {}
     for item in defn.items:
-        if item.type not in SCORED_TYPES:
+        kind = item_type(item.type)
+        if not kind.scored:
             continue
-        answer = answers.get(item.id)
-        # bool is an int, so a yes/no answer scores 1.0 / 0.0; "na" and blanks are not numbers.
         visible = item.id in shown
-        if visible and isinstance(answer, int | float) and _check(defn, item, answer) is None:
-            out[item.id] = float(answer)
-        else:
-            out[item.id] = None
+        out[item.id] = kind.score(defn, item, answers.get(item.id)) if visible else None
     return out
 
 
