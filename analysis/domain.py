@@ -61,6 +61,7 @@ def domain_estimates(
     sw: FloatArray,
     *,
     is_proportion: bool,
+    missing_children: tuple[tuple[str, ...], ...] = (),
 ) -> Estimates:
     """Assemble the result: variance and df of ``z`` by domain, deff against ``vsrs``."""
     n_dom = len(keys)
@@ -77,6 +78,7 @@ def domain_estimates(
         deff=deff,
         sum_weights=sw,
         is_proportion=is_proportion,
+        missing_children=missing_children,
         linearization=Linearization(design=design, z=z, dom=dom),
     )
 

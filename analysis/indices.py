@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from analysis._checks import as_columns, numeric_column
+from analysis._checks import BoolArray, FloatArray, as_columns, numeric_column
 from analysis.designbase import DesignBase
 from analysis.domain import domain_codes, domain_estimates, domain_sums, srs_variance, valid_domain
 from analysis.results import Estimates
@@ -44,6 +44,39 @@ def normalized_item_weights(
     return {item: v / s for item, v in raw.items() if v > 0}
 
 
+def renormalization(
+    children: Sequence[str], weights: FloatArray, present: BoolArray
+) -> tuple[FloatArray, tuple[tuple[str, ...], ...]]:
+    """Per domain, the factor that renormalises ``weights`` over the children with data.
+
+    Parameters
+    ----------
+    children : sequence of str
+        Names of the children (items), in the order of ``weights``.
+    weights : ndarray, shape (J,)
+        Child weights summing to 1 (children with weight 0 are never reported missing).
+    present : ndarray of bool, shape (n_dom, J)
+        Whether each child has at least one valid answer in each domain.
+
+    Returns
+    -------
+    factor : ndarray, shape (n_dom,)
+        ``1 / sum_{j present} a_j`` where a child is missing, exactly 1 elsewhere (so complete
+        domains keep their numbers to the bit), NaN where no child has data.
+    missing : tuple of tuples of str
+        The missing children of each domain, in the order of ``children``.
+    """
+    counted = weights > 0
+    lacking = ~present & counted[None, :]
+    kept = np.where(present & counted[None, :], weights[None, :], 0.0).sum(axis=1)
+    partial = lacking.any(axis=1)
+    with np.errstate(divide="ignore"):
+        factor = np.where(partial, np.where(kept > 0, 1.0 / kept, np.nan), 1.0)
+    names = np.asarray(list(children), dtype=object)
+    missing = tuple(tuple(str(c) for c in names[row]) for row in lacking)
+    return np.asarray(factor, dtype=np.float64), missing
+
+
 def satisfaction_index(
     design: DesignBase,
     items: str | Sequence[str],
@@ -63,6 +96,18 @@ def satisfaction_index(
     ``z_i = w_i sum_j a_j r_ij (y_ij - P_j) / N_j`` (Woodruff 1971), summed by PSU within
     strata. The domain of the estimate is the respondents of the ``by`` group who answered at
     least one item: their number is ``n`` and their PSUs and strata give ``df``.
+
+    **Items without data in a domain.** When an item (a child of the node) has no valid
+    answer in a domain, ``P_j`` is undefined there. The index of that domain is then the
+    weighted mean over the items that have data, with their weights renormalised to sum 1:
+    ``I_d = sum_{j in J_d} a_j P_j / sum_{j in J_d} a_j`` (and the same factor on ``z``; the
+    set ``J_d`` is taken as fixed, i.e. the variance is conditional on which items have
+    data). The result names those items per domain in ``missing_children`` and the domain
+    gets the ``partial`` flag (:meth:`Estimates.flags`): a partial index measures fewer
+    items than the complete ones and is not comparable with them as it stands. Domains with
+    no answer to any item are NaN. The renormalisation is over the leaves given here: for a
+    tree node flattened into leaf weights, a missing item's weight goes to every other leaf
+    of the node in proportion to its weight, not only to its siblings.
 
     Parameters
     ----------
@@ -98,11 +143,12 @@ def satisfaction_index(
     n, sw = domain_sums(dom, n_dom, w)
     est = np.zeros(n_dom)
     z = np.zeros(design.n)
+    present = np.zeros((n_dom, len(weights)), dtype=bool)
     # full-length arithmetic (rows outside get weight 0 and the spare bin n_dom) is faster
     # than boolean-mask copies on a million rows
     bins = np.where(inside, dom, n_dom)
     w_in = np.where(inside, w, 0.0)
-    for item, a in weights.items():
+    for j, (item, a) in enumerate(weights.items()):
         s = scores[item]
         answered = ~np.isnan(s)
         wr = np.where(answered, w_in, 0.0)
@@ -114,9 +160,13 @@ def satisfaction_index(
         with np.errstate(divide="ignore", invalid="ignore"):
             pj = np.bincount(bins, weights=wr * y, minlength=n_dom + 1) / nj
             scale = np.where(nj > 0, a / nj, 0.0)
-        est += a * pj[:n_dom]  # NaN where the item has no answer in the domain
+        present[:, j] = nj[:n_dom] > 0
+        est += np.where(present[:, j], a * pj[:n_dom], 0.0)
         centre = np.where(nj > 0, pj, 0.0)
         z += wr * (y - centre[bins]) * scale[bins]
+    factor, missing = renormalization(list(weights), np.array(list(weights.values())), present)
+    est = est * factor
+    z = z * np.append(factor, 1.0)[bins]  # a missing item adds nothing to z: rescale the rest
     u = np.zeros(design.n)
     u[inside] = z[inside] * sw[dom[inside]] / w[inside]
     vsrs = srs_variance(w, u, dom, n_dom, n, sw)
@@ -131,4 +181,5 @@ def satisfaction_index(
         n,
         sw,
         is_proportion=threshold is not None,
+        missing_children=missing,
     )

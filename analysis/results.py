@@ -14,6 +14,7 @@ from analysis.designbase import DesignBase
 SMALL_N = 30
 HIGH_RSE = 0.30
 WIDE_CI = 0.20
+FLAG_COLUMNS = ("small_n", "high_rse", "wide_ci", "degenerate", "no_df", "partial")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Estimates:
         Estimated population size of each domain.
     is_proportion : bool
         Whether the estimate is a proportion (enables the logit, Wilson and beta intervals).
+    missing_children : tuple of tuples of str
+        Per domain, the children (items) of an index node that have no valid answer there;
+        the estimate renormalises the weights over the others (``partial`` flag). Empty for
+        every domain of a complete index and of the other statistics.
     """
 
     statistic: str
@@ -58,6 +63,7 @@ class Estimates:
     deff: FloatArray
     sum_weights: FloatArray
     is_proportion: bool
+    missing_children: tuple[tuple[str, ...], ...] = ()
     linearization: Linearization | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -66,6 +72,12 @@ class Estimates:
             arr = np.array(getattr(self, name), dtype=np.float64)
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
+        missing = tuple(tuple(str(c) for c in m) for m in self.missing_children)
+        if not missing:
+            missing = ((),) * len(self.estimate)
+        if len(missing) != len(self.estimate):
+            raise ValueError("missing_children: one entry per domain expected")
+        object.__setattr__(self, "missing_children", missing)
 
     def __len__(self) -> int:
         """Return the number of domains."""
@@ -108,7 +120,9 @@ class Estimates:
 
         Columns: ``small_n`` (n < 30), ``high_rse`` (relative SE > 30 %), ``wide_ci``
         (proportions: CI wider than 20 points), ``degenerate`` (proportion of 0 or 1, or
-        SE of 0: no usable interval), ``no_df`` (df <= 0: no interval).
+        SE of 0: no usable interval), ``no_df`` (df <= 0: no interval), ``partial`` (an index
+        with children lacking data in the domain, renormalised over the others) and
+        ``missing_children`` (their names, a tuple per domain).
         """
         ci = self.conf_int(alpha, method)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -123,6 +137,8 @@ class Estimates:
         frame["wide_ci"] = (width > WIDE_CI) if self.is_proportion else False
         frame["degenerate"] = degenerate
         frame["no_df"] = ~(self.df > 0)
+        frame["partial"] = [bool(m) for m in self.missing_children]
+        frame["missing_children"] = list(self.missing_children)
         return frame
 
     def summary_frame(
@@ -158,6 +174,6 @@ class Estimates:
                 frame["df"] = self.df
                 frame["rse"] = np.abs(self.se / self.estimate)
             extra = self.flags(alpha, method)
-            for col in ("small_n", "high_rse", "wide_ci", "degenerate", "no_df"):
+            for col in (*FLAG_COLUMNS, "missing_children"):
                 frame[col] = extra[col].to_numpy()
         return frame

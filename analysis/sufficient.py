@@ -49,7 +49,7 @@ import pandas as pd
 
 from analysis._checks import FloatArray, as_columns, group_codes
 from analysis.designbase import LONELY_PSU_OPTIONS, DesignBase
-from analysis.indices import normalized_item_weights
+from analysis.indices import normalized_item_weights, renormalization
 from analysis.results import Estimates
 from analysis.variance import combine_strata
 
@@ -157,11 +157,14 @@ def index_from_sufficient(
     sw = np.bincount(dom, weights=cells["sw"].to_numpy(np.float64), minlength=n_dom).astype(float)
     tot = np.column_stack([np.bincount(dom, weights=m1[:, j], minlength=n_dom) for j in range(k)])
     j = len(cols)
+    present = tot[:, j:] > 0
+    factor, missing = renormalization(cols, a, present)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = tot[:, :j] / tot[:, j:]
-        c = a / tot[:, j:]
-    est = np.where(a > 0, a * p, 0.0).sum(axis=1)  # NaN when an item has no answer
-    # such an item has no row with r_j = 1 in the domain, so it adds nothing to z
+        c = a / tot[:, j:] * factor[:, None]
+    # an item without answers in a domain is left out and the others renormalised (the rule
+    # of analysis.indices.satisfaction_index); it has no row with r_j = 1, so adds nothing to z
+    est = np.where((a > 0) & present, a * p, 0.0).sum(axis=1) * factor
     beta = np.nan_to_num(np.column_stack([c, -c * p]), nan=0.0, posinf=0.0, neginf=0.0)
     bc = beta[dom]
     key = dom * ns + st_codes
@@ -203,6 +206,7 @@ def index_from_sufficient(
         deff=deff,
         sum_weights=sw,
         is_proportion=is_proportion,
+        missing_children=missing,
     )
 
 

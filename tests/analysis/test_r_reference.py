@@ -17,6 +17,14 @@ R_METHODS = {"xlogit": "logit", "logit": "logit", "beta": "beta", "mean": "wald"
 Builder = Callable[[], Estimates]
 
 
+def partial_items(syn: pd.DataFrame) -> pd.DataFrame:
+    """The synthetic survey with q2 unanswered in A03 and A07 and q5 in A07 (as the R script)."""
+    out = syn.copy()
+    out.loc[out["agency"].isin(["A03", "A07"]), "q2"] = np.nan
+    out.loc[out["agency"] == "A07", "q5"] = np.nan
+    return out
+
+
 def _cases(
     apistrat: pd.DataFrame,
     apiclus1: pd.DataFrame,
@@ -40,6 +48,7 @@ def _cases(
     upper = float(np.quantile(da.weights, 0.9))
     dtr = da.trim_weights(upper=upper)
     dtrs = da.trim_weights(upper=upper, strict=True)
+    dpart = SurveyDesign(partial_items(syn), strata="stratum", fpc="n_pop")
     cases: dict[str, Builder] = {
         "strat_mean_api00": lambda: ds.mean("api00"),
         "strat_total_enroll": lambda: ds.total("enroll"),
@@ -69,6 +78,10 @@ def _cases(
             ["q1", "q2", "q5"], item_weights={"q1": 5, "q2": 3, "q5": 2}, by="agency"
         ),
         "syn_score_q1_q5": lambda: da.satisfaction_index(items, threshold=None, by="agency"),
+        "syn_partial_index_weighted": lambda: dpart.satisfaction_index(
+            ["q1", "q2", "q5"], item_weights={"q1": 5, "q2": 3, "q5": 2}, by="agency"
+        ),
+        "syn_partial_score": lambda: dpart.satisfaction_index(items, threshold=None, by="agency"),
         "syn_item_q1_overall": lambda: da.satisfaction_index("q1"),
         "syn_ps_index_q1_q5": lambda: dps.satisfaction_index(items, by="agency"),
         "syn_ps_item_q1": lambda: dps.satisfaction_index("q1", by="agency"),

@@ -140,15 +140,21 @@ prep <- function(des) {
   }
   des
 }
-# Index over items `j` with weights `wt`: a ratio-of-totals contrast, in each agency.
+# Index over items `j` with weights `wt`: a ratio-of-totals contrast, in each agency. An item
+# with no valid answer in the agency is left out and the other weights renormalised (the rule
+# of analysis.indices.satisfaction_index for partial index nodes).
 index_ref <- function(case, des, j, wt, score = FALSE) {
-  num <- if (score) paste0("m", j) else paste0("a", j)
-  den <- paste0("b", j)
-  f <- as.formula(paste("~", paste(c(num, den), collapse = "+")))
-  expr <- parse(text = paste(sprintf("%.17g*%s/%s", wt / sum(wt), num, den), collapse = "+"))[[1]]
-  any_answer <- Reduce(`|`, lapply(den, function(b) des$variables[[b]] == 1))
+  den_all <- paste0("b", j)
+  any_answer <- Reduce(`|`, lapply(den_all, function(b) des$variables[[b]] == 1))
   des$variables$any_answer <- any_answer
   for (k in sort(unique(des$variables$agency))) {
+    in_k <- des$variables$agency == k
+    has <- vapply(den_all, function(b) any(des$variables[[b]][in_k] == 1), logical(1))
+    num <- if (score) paste0("m", j[has]) else paste0("a", j[has])
+    den <- den_all[has]
+    a <- wt[has] / sum(wt[has])
+    f <- as.formula(paste("~", paste(c(num, den), collapse = "+")))
+    expr <- parse(text = paste(sprintf("%.17g*%s/%s", a, num, den), collapse = "+"))[[1]]
     dk <- subset(des, agency == k & any_answer)
     est <- svycontrast(svytotal(f, dk), expr)
     emit(case, k, coef(est)[1], SE(est)[1], degf(dk))
@@ -172,6 +178,13 @@ item_ref("syn_item_q5", des_a, 5)
 index_ref("syn_index_q1_q5", des_a, 1:5, rep(1, 5))
 index_ref("syn_index_weighted", des_a, c(1, 2, 5), c(0.5, 0.3, 0.2))
 index_ref("syn_score_q1_q5", des_a, 1:5, rep(1, 5), score = TRUE)
+# partial index node: q2 has no answer in A03 and A07, q5 none in A07
+des_p <- des_a
+des_p$variables$q2[des_p$variables$agency %in% c("A03", "A07")] <- NA
+des_p$variables$q5[des_p$variables$agency == "A07"] <- NA
+des_p <- prep(des_p)
+index_ref("syn_partial_index_weighted", des_p, c(1, 2, 5), c(0.5, 0.3, 0.2))
+index_ref("syn_partial_score", des_p, 1:5, rep(1, 5), score = TRUE)
 dv <- subset(des_a, !is.na(s1))
 stat("syn_item_q1_overall", "", svymean(~s1, dv, deff = TRUE), degf(dv))
 ciprop("syn_item_q1_overall_ci", "", ~s1, dv)
