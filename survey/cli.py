@@ -7,12 +7,14 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from survey.authoring.services import versions as questionnaire_versions
+from survey.common.errors import ServiceError
+from survey.demo import seed as demo
 from survey.extensions import db
-from survey.models import Role, Sector, Unit
-from survey.services import demo, questionnaire_versions, users
-from survey.services.audit import acting_as
-from survey.services.errors import ServiceError
-from survey.services.official_units import import_province
+from survey.org.models import Role, Sector, Unit
+from survey.org.services import users
+from survey.org.services.audit import acting_as
+from survey.org.services.official_units import import_province
 
 users_cli = AppGroup("users", help="Staff accounts.")
 units_cli = AppGroup("units", help="The organisation tree.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -24,6 +26,11 @@ class Base(DeclarativeBase):
     """Typed declarative base with a constraint naming convention (stable migrations)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def in_values(column: str, values: type[enum.Enum]) -> str:
+    """SQL of a CHECK constraint that keeps ``column`` within an enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def _client_ip() -> str:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 
+from survey.common.errors import Refusal
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -34,7 +35,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def init_extensions(app: Flask) -> None:
     from survey import models  # noqa: F401  (register the tables)
-    from survey.services import audit  # noqa: F401  (register the audit hook)
+    from survey.org.services import audit  # noqa: F401  (register the audit hook)
 
     db.init_app(app)
     with app.app_context():
@@ -54,14 +55,14 @@ def init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
-        from survey.models import User
+        from survey.org.models import User
 
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
 
     @app.before_request
     def bind_actor() -> None:
-        from survey.services.audit import set_actor
+        from survey.org.services.audit import set_actor
 
         if current_user.is_authenticated:
             g.sipas_actor_token = set_actor(current_user.id, current_user.username)
@@ -70,7 +71,7 @@ def init_extensions(app: Flask) -> None:
 
     @app.teardown_request
     def unbind_actor(exc: BaseException | None) -> None:
-        from survey.services.audit import reset_actor
+        from survey.org.services.audit import reset_actor
 
         token = g.pop("sipas_actor_token", None)
         if token is not None:
@@ -78,19 +79,20 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from survey.admin import bp as admin_bp
-    from survey.api import bp as api_bp
-    from survey.auth import bp as auth_bp
-    from survey.collect import bp as collect_bp
-    from survey.public import bp as public_bp
-    from survey.qadmin import bp as qadmin_bp
+    from survey.authoring.views import bp as authoring_bp
+    from survey.collection.views import api as _collection_api  # noqa: F401  (its routes)
+    from survey.collection.views import bp as collection_bp
+    from survey.collection.views.citizen import bp as citizen_bp
+    from survey.common.api import bp as api_bp
+    from survey.org.views import bp as org_bp
+    from survey.org.views.auth import bp as auth_bp
 
     app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(collect_bp)
+    app.register_blueprint(org_bp)
+    app.register_blueprint(collection_bp)
     app.register_blueprint(api_bp)
-    app.register_blueprint(public_bp)
-    app.register_blueprint(qadmin_bp)
+    app.register_blueprint(citizen_bp)
+    app.register_blueprint(authoring_bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:
@@ -114,6 +116,12 @@ def register_error_handlers(app: Flask) -> None:
     def too_many(e: Exception) -> tuple[str, int]:
         return _error(429, _l("Too many attempts"), _l("Please wait a minute and try again."))
 
+    @app.errorhandler(Refusal)
+    def refused(e: Refusal) -> tuple[str, int]:
+        # A scope refused access: outside the scope reads as missing, in view but not
+        # allowed as forbidden.
+        return not_found(e) if e.status == 404 else forbidden(e)
+
     @app.errorhandler(CSRFError)
     def csrf_error(e: Exception) -> tuple[str, int]:
         return _error(400, _l("The form has expired"),
@@ -128,7 +136,7 @@ def register_error_handlers(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject() -> dict[str, Any]:
-        from survey.services.scope import current_scope
+        from survey.common.web import current_scope
 
         return {
             "current_locale": str(get_locale()),

@@ -164,7 +164,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def make_unit(db: Any) -> Callable[..., Any]:
-    from survey.services import units
+    from survey.org.services import units
 
     def factory(name: str = "Đơn vị thử", parent: Any = None, **values: Any) -> Any:
         values.setdefault("kind", "department" if parent else "province")

@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from survey.collection.services import apikeys, links, tokens
 from survey.extensions import db as _db
 from survey.models import ApiKey, AuditLog, DossierToken, TokenSampler
-from survey.services import apikeys, links, tokens
 from tests.conftest import is_postgres, make_app
 
 NOW = "2026-11-20T14:30:00+07:00"
@@ -37,7 +37,7 @@ def setup(db: Any, make_unit: Any) -> dict[str, Any]:
     centre = make_unit("Trung tâm Phục vụ hành chính công", parent=province,
                        kind="service_centre")
     other = make_unit("Xã Khác", parent=province, kind="commune")
-    from survey.services import units
+    from survey.org.services import units
 
     desk = units.create_point(centre, "Quầy Hộ tịch")
     desk.questionnaire_key = "desk_rating"

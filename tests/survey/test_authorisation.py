@@ -1,7 +1,7 @@
 """Authorisation matrix: every staff endpoint × demo role × scope.
 
 The expected outcome comes from an oracle written here independently of
-``survey.services.scope``: which units each demo account must see, and which roles
+``survey.common.access``: which units each demo account must see, and which roles
 may manage units and accounts.
 """
 
@@ -18,9 +18,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from survey.demo import seed as demo
 from survey.extensions import db
 from survey.models import ServicePoint, Unit, User
-from survey.services import demo
 from tests.conftest import make_app, twin_context
 
 MANAGERS = {"admin", "soyte", "sogddt", "benhvien", "xa"}

@@ -11,8 +11,10 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 
+from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import links
 from survey.models import Response
-from survey.services import links, questionnaire_versions, units
+from survey.org.services import units
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from survey.services import demo
+from survey.demo import seed as demo
 
 pytestmark = pytest.mark.browser
 

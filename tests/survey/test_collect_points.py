@@ -13,8 +13,9 @@ from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
+from survey.collection.services import links
 from survey.models import AuditLog, PointLink, QuestionnaireVersion, ServicePoint
-from survey.services import links, units
+from survey.org.services import units
 
 
 def count(db: Any, model: Any, *where: Any) -> int:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from survey.collection.services import token_csv, tokens
 from survey.models import ApiKey, AuditLog, DossierToken, TokenSampler, Unit
-from survey.services import token_csv, tokens, units
+from survey.org.services import units
 
 HEADER = "dossier_code,procedure_field,channel,completed_at\n"
 

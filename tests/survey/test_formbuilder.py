@@ -10,10 +10,12 @@ import pytest
 from sqlalchemy import select
 
 import questionnaires as q
-from survey.formbuilder import FIELD_BUILDERS
+from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import links
+from survey.collection.services.submission import raw_answers
+from survey.collection.widgets import FIELD_BUILDERS
 from survey.models import QuestionnaireVersion, Response
-from survey.services import links, questionnaire_versions, units
-from survey.services.submission import raw_answers
+from survey.org.services import units
 from tests.questionnaires.factory import minimal
 
 

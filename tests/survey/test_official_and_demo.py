@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from survey.demo import seed as demo
 from survey.models import PointLink, Response, RoleAssignment, ServicePoint, Unit, User
-from survey.services import demo
 
 
 def n(db: Any, model: Any) -> int:

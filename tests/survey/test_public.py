@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from werkzeug.security import generate_password_hash
 
+from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import links, submission
 from survey.models import Answer, DossierToken, Response
-from survey.services import links, questionnaire_versions, submission, units
+from survey.org.services import units
 from tests.conftest import make_app, twin_context
 
 DESK_OK = {"muc_do_hai_long": "1", "tong_thoi_gian": "2", "mot_cua": "1", "gop_y": "Tốt lắm"}
@@ -299,8 +301,8 @@ def test_page_weight_under_30_kb(client: Any, desk: dict[str, Any], key: str) ->
 def test_daily_salt_race_between_workers(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another worker creates the day's salt between our look-up and our insert: we use
     theirs instead of failing the citizen's submission."""
+    from survey.collection.services import privacy
     from survey.models import DailySalt
-    from survey.services import privacy
 
     day = dt.date(2026, 1, 5)
     db.session.add(DailySalt(day=day, salt="a" * 64))

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 import questionnaires as q
+from survey.authoring.services import versions as questionnaire_versions
 from survey.models import QuestionnaireVersion, Response
-from survey.services import questionnaire_versions
 from tests.survey.qadmin_helpers import BASE, row_of, snapshot
 
 SHIPPED = sorted(d.key for d in q.load_all())

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from survey.services import links, questionnaire_versions, units
+from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import links
+from survey.org.services import units
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import select
 
 import questionnaires as q
+from survey.authoring.services import drafts
+from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import links
 from survey.models import AuditLog
-from survey.services import links, questionnaire_versions, units
-from survey.services import questionnaire_drafts as drafts
+from survey.org.services import units
 from tests.survey.qadmin_helpers import BASE, item_post, node_post, row_of, snapshot
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from survey.authoring.services import versions as questionnaire_versions
 from survey.models import AuditLog
-from survey.services import questionnaire_versions
 from tests.survey.qadmin_helpers import BASE, item_post, row_of, snapshot
 
 

@@ -1,4 +1,4 @@
-"""Tests for survey.qr: QR images, posters and slips (no Flask app, no database).
+"""Tests for survey.render: QR images, posters and slips (no Flask app, no database).
 
 PDFs are checked the way a person would: rendered with poppler's pdftoppm and
 the QR decoded from the page image with zxing-cpp; text read back with
@@ -21,10 +21,10 @@ import zxingcpp
 from PIL import Image
 
 try:
-    from survey import qr
+    from survey import render as qr
 except ModuleNotFoundError:  # plain `pytest` run without the repo root on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from survey import qr
+    from survey import render as qr
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -277,7 +277,7 @@ def test_slips_receipt_80mm(tmp_path: Path) -> None:
 
 def test_font_fallback_without_pip_font(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the pip font package: Debian's DejaVu (or matplotlib's), else a clear error."""
-    from survey.qr import _pdf
+    from survey.render import _pdf
 
     monkeypatch.setattr(_pdf, "_package_dir", lambda name: None)
     dejavu = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

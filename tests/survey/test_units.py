@@ -149,7 +149,7 @@ def test_english_switch(client: Any, admin_tree: dict[str, Any]) -> None:
 
 def test_deleting_a_row_with_a_deferred_column_is_audited(db: Any) -> None:
     from survey.models import QuestionnaireVersion
-    from survey.services.audit import acting_as
+    from survey.org.services.audit import acting_as
 
     db.session.add(QuestionnaireVersion(key="thu", version=1, definition={"a": 1}, hash="h"))
     db.session.commit()
@@ -186,8 +186,8 @@ def test_successor_after_a_reform(client: Any, db: Any, make_unit: Any,
 
 
 def test_a_unit_cannot_succeed_itself_in_the_service(db: Any, make_unit: Any) -> None:
-    from survey.services import units as unit_service
-    from survey.services.errors import ServiceError
+    from survey.common.errors import ServiceError
+    from survey.org.services import units as unit_service
 
     unit = make_unit("Tỉnh", code="98")
     with pytest.raises(ServiceError, match="không thể kế thừa"):

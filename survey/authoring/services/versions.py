@@ -1,0 +1,91 @@
+"""Questionnaire versions in the database: sync from the shipped files, look-ups with a
+cache of parsed definitions (a published version never changes, so its hash is a safe
+cache key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+import questionnaires as q
+from survey.authoring.models import QuestionnaireStatus, QuestionnaireVersion
+from survey.common.clock import utcnow
+from survey.common.errors import ServiceError
+from survey.extensions import db
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+
+def sync(root: Any = None) -> SyncReport:
+    """Load every shipped definition file into ``questionnaire_version`` (one transaction).
+
+    New versions are inserted; a status change (e.g. published → retired) is applied;
+    a published version whose content differs from the database is refused, because
+    responses refer to it forever.
+    """
+    report = SyncReport([], [], [])
+    problems = q.check_lock(root) if root is None else []
+    if problems:
+        raise ServiceError("; ".join(problems))
+    for defn in q.load_all(root):
+        ref = f"{defn.key} v{defn.version}"
+        digest = q.definition_hash(defn)
+        row = db.session.scalar(select(QuestionnaireVersion).where(
+            QuestionnaireVersion.key == defn.key, QuestionnaireVersion.version == defn.version))
+        if row is None:
+            db.session.add(QuestionnaireVersion(
+                key=defn.key, version=defn.version, definition=q.to_dict(defn), hash=digest,
+                status=defn.status, published_at=utcnow() if defn.status != "draft" else None))
+            report.created.append(ref)
+        elif row.hash != digest:
+            db.session.rollback()
+            raise ServiceError(_("%(ref)s differs from the version in the database; a published "
+                                 "version never changes: give the new content a new version.",
+                                 ref=ref))
+        elif row.status != defn.status:
+            row.status = defn.status
+            report.updated.append(ref)
+        else:
+            report.unchanged.append(ref)
+    db.session.commit()
+    return report
+
+
+_PARSED: dict[str, q.Definition] = {}
+
+
+def definition_of(row: QuestionnaireVersion) -> q.Definition:
+    """The parsed definition of a stored version, cached by content hash."""
+    cached = _PARSED.get(row.hash)
+    if cached is None:
+        cached = q.parse_definition(row.definition, source=f"{row.key} v{row.version}")
+        if row.status != QuestionnaireStatus.draft.value:  # drafts change; don't cache them
+            if q.definition_hash(cached) != row.hash:
+                raise ServiceError(f"{row.key} v{row.version}: stored content does not match "
+                                   "its hash")
+            _PARSED[row.hash] = cached
+    return cached
+
+
+def latest_published(key: str) -> QuestionnaireVersion | None:
+    return db.session.scalar(
+        select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.key == key,
+               QuestionnaireVersion.status == QuestionnaireStatus.published.value)
+        .order_by(QuestionnaireVersion.version.desc())
+    )
+
+
+def published_keys() -> list[str]:
+    return list(db.session.scalars(
+        select(QuestionnaireVersion.key)
+        .where(QuestionnaireVersion.status == QuestionnaireStatus.published.value)
+        .distinct().order_by(QuestionnaireVersion.key)))

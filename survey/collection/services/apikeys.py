@@ -1,0 +1,85 @@
+"""API keys of units for the token API.
+
+A key reads ``<prefix>.<secret>``: the prefix (12 hex characters) finds the row and keys
+the rate limit; the secret (256 random bits) is shown once and stored as its SHA-256.
+A slow password hash (scrypt) protects low-entropy secrets chosen by people against
+guessing; a 256-bit random secret cannot be guessed, so a fast hash is as safe here, and
+it keeps every API call cheap instead of handing callers a way to burn server memory
+and CPU (one scrypt per request). Comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey.collection.models import ApiKey
+from survey.common.clock import utcnow
+from survey.common.errors import ServiceError
+from survey.extensions import db
+from survey.org.models import Unit
+
+PREFIX_LENGTH = 12
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_key(unit: Unit, label: str) -> tuple[ApiKey, str]:
+    """A new key for ``unit``; returns the row and the full key (shown once, never kept)."""
+    label = (label or "").strip()
+    if not label:
+        raise ServiceError(_("Enter a label, e.g. the name of the one-stop system."), "label")
+    if len(label) > 255:
+        raise ServiceError(_("The label is too long (at most 255 characters)."), "label")
+    prefix, secret = secrets.token_hex(PREFIX_LENGTH // 2), secrets.token_urlsafe(32)
+    key = ApiKey(unit_id=unit.id, label=label, prefix=prefix, key_hash=_digest(secret))
+    db.session.add(key)
+    db.session.commit()
+    return key, f"{prefix}.{secret}"
+
+
+def revoke_key(key: ApiKey) -> None:
+    if key.revoked_at is not None:
+        raise ServiceError(_("This key is already revoked."))
+    key.revoked_at = utcnow()
+    db.session.commit()
+
+
+def keys_of(unit: Unit) -> list[ApiKey]:
+    return list(db.session.scalars(
+        select(ApiKey).where(ApiKey.unit_id == unit.id).order_by(ApiKey.id.desc())))
+
+
+def bearer(header: str | None) -> str | None:
+    """The key in an ``Authorization: Bearer <key>`` header, or None."""
+    scheme, _sep, value = (header or "").partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None
+
+
+def prefix_of(header: str | None) -> str | None:
+    """The prefix part of a well-formed key (the rate-limit key); nothing is looked up."""
+    key = bearer(header)
+    if key is None or "." not in key:
+        return None
+    prefix = key.split(".", 1)[0]
+    return prefix if len(prefix) == PREFIX_LENGTH and prefix.isalnum() else None
+
+
+def authenticate(header: str | None) -> ApiKey | None:
+    """The active key matching the header, else None (missing, malformed, wrong, revoked)."""
+    key = bearer(header)
+    prefix = prefix_of(header)
+    if key is None or prefix is None or len(key) > 128:
+        return None
+    row = db.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    secret = key.split(".", 1)[1]
+    if row is None or not hmac.compare_digest(row.key_hash, _digest(secret)):
+        return None
+    return row if row.revoked_at is None else None

@@ -1,0 +1,57 @@
+"""Review of flagged responses: accept or reject, within the "results" scope."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as WResponse
+
+from survey.collection.forms import ReviewForm
+from survey.collection.models import Response
+from survey.collection.services import gaming, review
+from survey.collection.views import bp
+from survey.common.errors import ServiceError
+from survey.common.web import require, show_service_error
+from survey.extensions import db
+from survey.org.models import Unit
+
+
+@bp.route("/reviews")
+def reviews() -> str:
+    scope = require("results")
+    unit = None
+    unit_id = request.args.get("unit", type=int)
+    if unit_id:
+        unit = scope.get_unit(unit_id, "results")
+    flag = (request.args.get("flag") or "").strip()
+    query = review.flagged(scope.responses(), unit=unit, flag=flag or None)
+    page = db.paginate(query, per_page=25, error_out=False)
+    units = db.session.scalars(scope.units("results").order_by(Unit.path)).all()
+    return render_template(
+        "collection/reviews.html", page=page, unit=unit, flag=flag, units=units,
+        names={u.id: u.name for u in units},
+        flags=review.flag_names(scope.responses()), summarise=review.summarise,
+        flag_labels=gaming.FLAG_LABELS,
+        form=ReviewForm(formdata=None))
+
+
+@bp.route("/reviews/<int:response_id>", methods=["POST"])
+def review_decide(response_id: int) -> WResponse:
+    scope = require("results")
+    response = db.session.scalar(scope.responses().where(Response.id == response_id))
+    if response is None:
+        abort(404)
+    form = ReviewForm()
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Choose accept or reject."), "decision")
+        review.decide(response, form.decision.data or "", current_user)
+    except ServiceError as err:
+        show_service_error(None, err)
+    else:
+        flash(_("Response %(id)d accepted.", id=response_id) if form.decision.data == "accepted"
+              else _("Response %(id)d rejected.", id=response_id), "success")
+    # Back to the same filtered list (rebuilt here: never redirect to a posted address).
+    return redirect(url_for("collection.reviews", unit=request.form.get("unit", type=int),
+                            flag=request.form.get("flag") or None))

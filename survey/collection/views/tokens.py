@@ -1,0 +1,113 @@
+"""One-time tokens of a unit: 1-in-k selection, CSV upload with slips, API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response as WResponse
+
+from survey.collection.forms import LAYOUTS, ActionForm, ApiKeyForm, SamplerForm, UploadForm
+from survey.collection.models import ApiKey, DossierToken
+from survey.collection.services import apikeys, token_csv, tokens
+from survey.collection.views import bp
+from survey.common.errors import ServiceError
+from survey.common.web import current_scope, show_service_error
+from survey.extensions import db
+from survey.org.models import Unit
+
+
+def _render(unit: Unit, status: int = 200, **forms: object) -> tuple[str, int]:
+    sampler = tokens.sampler_of(unit)
+    counts = {selected: n for selected, n in db.session.execute(
+        select(DossierToken.selected, func.count()).where(DossierToken.unit_id == unit.id)
+        .group_by(DossierToken.selected))}
+    forms.setdefault("sampler_form", SamplerForm(formdata=None, k=sampler.k if sampler else 1))
+    forms.setdefault("upload_form", UploadForm(formdata=None))
+    forms.setdefault("key_form", ApiKeyForm(formdata=None))
+    return render_template(
+        "collection/tokens.html", unit=unit, sampler=sampler, keys=apikeys.keys_of(unit),
+        selected=counts.get(True, 0), not_selected=counts.get(False, 0), action=ActionForm(),
+        layouts=LAYOUTS, ttl_days=tokens_ttl(), **forms), status
+
+
+def tokens_ttl() -> int:
+    return int(current_app.config["TOKEN_TTL_DAYS"])
+
+
+@bp.route("/units/<int:unit_id>/tokens")
+def unit_tokens(unit_id: int) -> tuple[str, int]:
+    return _render(current_scope().get_unit(unit_id, "manage_units"))
+
+
+@bp.route("/units/<int:unit_id>/sampler", methods=["POST"])
+def unit_sampler(unit_id: int) -> tuple[str, int] | WResponse:
+    unit = current_scope().get_unit(unit_id, "manage_units")
+    form = SamplerForm()
+    if form.validate_on_submit():
+        try:
+            tokens.configure_sampler(unit, form.k.data or 0)
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            flash(_("From now on 1 dossier in %(k)d gets a token.", k=form.k.data), "success")
+            return redirect(url_for("collection.unit_tokens", unit_id=unit.id))
+    return _render(unit, sampler_form=form)
+
+
+@bp.route("/units/<int:unit_id>/upload", methods=["POST"])
+def unit_upload(unit_id: int) -> tuple[str, int] | WResponse:
+    unit = current_scope().get_unit(unit_id, "manage_units")
+    form = UploadForm()
+    if form.validate_on_submit():
+        try:
+            result = token_csv.upload(current_scope(), unit, form.file.data.read(),
+                                      form.layout.data)
+        except token_csv.CsvError as err:
+            form.file.errors = [*form.file.errors, *err.problems]  # type: ignore[list-item]
+            return _render(unit, 422, upload_form=form)
+        message = _("%(n)d tokens issued, %(m)d dossiers not selected, %(a)d already issued.",
+                    n=result.issued, m=result.not_selected, a=result.already_issued)
+        flash(message, "success")
+        if result.pdf is None:
+            return redirect(url_for("collection.unit_tokens", unit_id=unit.id))
+        response = Response(result.pdf, mimetype="application/pdf")
+        name = f"slips-{unit.id}-{dt.date.today():%Y%m%d}.pdf"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Cache-Control"] = "private, no-store"  # the only copy of the links
+        return response
+    return _render(unit, 422 if form.is_submitted() else 200, upload_form=form)
+
+
+@bp.route("/units/<int:unit_id>/api-keys", methods=["POST"])
+def unit_key_create(unit_id: int) -> tuple[str, int]:
+    unit = current_scope().get_unit(unit_id, "manage_units")
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            key, full = apikeys.create_key(unit, form.label.data or "")
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            return render_template("collection/api_key_created.html", unit=unit, key=key,
+                                   full_key=full), 200
+    return _render(unit, 200, key_form=form)
+
+
+@bp.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
+def key_revoke(key_id: int) -> WResponse:
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        abort(404)
+    unit = current_scope().get_unit(key.unit_id, "manage_units")
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        apikeys.revoke_key(key)
+    except ServiceError as err:
+        show_service_error(None, err)
+    else:
+        flash(_("API key %(prefix)s revoked.", prefix=key.prefix), "success")
+    return redirect(url_for("collection.unit_tokens", unit_id=unit.id))

@@ -1,0 +1,63 @@
+"""JSON API for systems (one-stop systems issue one-time tokens). Authenticated by unit
+API keys, not sessions, so CSRF does not apply; every error is JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from flask_babel import LazyString, force_locale
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+from survey.common.errors import Refusal
+from survey.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+def error(status: int, code: str, message: LazyString | str,
+          field: str | None = None) -> tuple[Response, int]:
+    """``{"error": {code, message (Vietnamese), message_en, field}}``."""
+    with force_locale("vi"):
+        vi = str(message)
+    with force_locale("en"):
+        en = str(message)
+    body: dict[str, Any] = {"code": code, "message": vi, "message_en": en, "field": field}
+    return jsonify({"error": body}), status
+
+
+_HTTP = {
+    400: ("bad_request", _l("The request is malformed.")),
+    401: ("unauthorized", _l("Missing, wrong or revoked API key.")),
+    403: ("forbidden", _l("This key has no right to do that.")),
+    404: ("not_found", _l("No such API address.")),
+    405: ("method_not_allowed", _l("This method is not allowed here.")),
+    413: ("too_large", _l("The request is too large.")),
+    429: ("rate_limited", _l("Too many requests; wait a minute and try again.")),
+}
+
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    code, message = _HTTP.get(status, ("server_error", _l("Something went wrong.")))
+    return error(status, code, message)
+
+
+# Per status code: the application's own 404/413/429 pages (HTML) would otherwise win.
+for _status in (*_HTTP, 500):
+    bp.register_error_handler(_status, _http_error)
+
+
+def _refused(exc: Refusal) -> tuple[Response, int]:
+    return error(exc.status, *_HTTP[exc.status])
+
+
+bp.register_error_handler(Refusal, _refused)
+
+
+@bp.route("/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def _unknown(_rest: str) -> tuple[Response, int]:
+    return error(404, *_HTTP[404])
+

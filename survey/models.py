@@ -1,0 +1,46 @@
+"""Every table of the application, gathered from the domains for Alembic, the test
+fixtures and ad-hoc scripts. Code inside ``survey/`` imports from the domain that owns a
+model (``survey.org.models``, ``survey.authoring.models``, ``survey.collection.models``)."""
+
+from survey.authoring.models import QuestionnaireStatus, QuestionnaireVersion
+from survey.collection.models import (
+    Answer,
+    ApiKey,
+    Channel,
+    DailySalt,
+    DossierToken,
+    PointLink,
+    Response,
+    TokenSampler,
+)
+from survey.org.models import (
+    AuditLog,
+    Role,
+    RoleAssignment,
+    Sector,
+    ServicePoint,
+    Unit,
+    UnitKind,
+    User,
+)
+
+__all__ = [
+    "ApiKey",
+    "DailySalt",
+    "DossierToken",
+    "PointLink",
+    "Answer",
+    "AuditLog",
+    "Channel",
+    "QuestionnaireStatus",
+    "QuestionnaireVersion",
+    "Response",
+    "Role",
+    "RoleAssignment",
+    "Sector",
+    "ServicePoint",
+    "TokenSampler",
+    "Unit",
+    "UnitKind",
+    "User",
+]

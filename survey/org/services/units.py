@@ -1,0 +1,143 @@
+"""Use cases on the organisation tree. Each function is one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import String, func, literal, select, update
+
+from survey.collection.models import Response
+from survey.common.errors import ServiceError, commit_or_refuse
+from survey.extensions import db
+from survey.org.models import RoleAssignment, ServicePoint, Unit
+
+UNIT_FIELDS = ("kind", "sector", "code", "name", "name_en", "valid_from", "valid_to")
+
+
+def _check_unit_fields(values: dict[str, Any], unit: Unit | None) -> None:
+    name = (values.get("name") or "").strip()
+    if not name:
+        raise ServiceError(_("Enter the unit's name."), "name")
+    code = (values.get("code") or "").strip() or None
+    if code is not None:
+        clash = db.session.scalar(select(Unit).where(Unit.code == code))
+        if clash is not None and clash is not unit:
+            raise ServiceError(
+                _("Code %(code)s is already used by %(name)s.", code=code, name=clash.name), "code"
+            )
+    start, end = values.get("valid_from"), values.get("valid_to")
+    if isinstance(start, dt.date) and isinstance(end, dt.date) and end < start:
+        raise ServiceError(_("The end of validity must not be before its start."), "valid_to")
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: values.get(k) for k in UNIT_FIELDS}
+    for key in ("code", "name", "name_en"):
+        cleaned[key] = (cleaned[key] or "").strip() or None
+    return cleaned
+
+
+
+
+def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:
+    _check_unit_fields(values, None)
+    unit = Unit(parent=parent, **_clean(values))
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    commit_or_refuse()
+    return unit
+
+
+def _descendant_ids(unit: Unit) -> set[int]:
+    return set(db.session.scalars(select(Unit.id).where(Unit.path.startswith(unit.path))))
+
+
+KEEP: Any = object()  # update_unit: leave the successor as it is
+
+
+def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None,
+                successor: Unit | None = KEEP) -> Unit:
+    """Update fields; when ``parent`` differs, move the unit and its subtree; when
+    ``successor`` is given, record the unit that took this one over (None: no successor)."""
+    _check_unit_fields(values, unit)
+    if successor is not KEEP:
+        if successor is not None and successor.id == unit.id:
+            raise ServiceError(_("A unit cannot succeed itself."), "successor_id")
+        unit.successor = successor
+    for key, value in _clean(values).items():
+        setattr(unit, key, value)
+    if parent is not None and parent.id != unit.parent_id:
+        if parent.id in _descendant_ids(unit):
+            raise ServiceError(_("A unit cannot be moved under itself."), "parent_id")
+        old_path = unit.path
+        new_path = f"{parent.path}{unit.id}/"
+        unit.parent = parent
+        db.session.flush()
+        db.session.execute(
+            update(Unit)
+            .where(Unit.path.startswith(old_path))
+            .values(path=literal(new_path, String) + func.substr(Unit.path, len(old_path) + 1))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire_all()
+    commit_or_refuse()
+    return unit
+
+
+def delete_unit(unit: Unit) -> None:
+    """Delete a unit that nothing refers to; otherwise close its validity instead."""
+    used = (
+        unit.children
+        or unit.service_points
+        or db.session.scalar(select(func.count()).where(Response.unit_id == unit.id))
+        or db.session.scalar(select(func.count()).where(RoleAssignment.unit_id == unit.id))
+    )
+    if used:
+        raise ServiceError(
+            _(
+                "This unit has sub-units, service points, responses or staff roles and cannot "
+                "be deleted. Set an end of validity instead, so older results stay comparable."
+            )
+        )
+    db.session.delete(unit)
+    commit_or_refuse()
+
+
+def _check_point(unit: Unit, name: str, point: ServicePoint | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError(_("Enter the service point's name."), "name")
+    clash = db.session.scalar(
+        select(ServicePoint).where(ServicePoint.unit_id == unit.id, ServicePoint.name == name)
+    )
+    if clash is not None and clash is not point:
+        raise ServiceError(_("This unit already has a service point with that name."), "name")
+    return name
+
+
+def create_point(unit: Unit, name: str, name_en: str | None = None) -> ServicePoint:
+    point = ServicePoint(unit=unit, name=_check_point(unit, name, None))
+    point.name_en = (name_en or "").strip() or None
+    db.session.add(point)
+    commit_or_refuse()
+    return point
+
+
+def update_point(point: ServicePoint, name: str, name_en: str | None, active: bool) -> None:
+    point.name = _check_point(point.unit, name, point)
+    point.name_en = (name_en or "").strip() or None
+    point.active = active
+    commit_or_refuse()
+
+
+def delete_point(point: ServicePoint) -> None:
+    used = db.session.scalar(select(func.count()).where(Response.service_point_id == point.id))
+    if used:
+        raise ServiceError(
+            _("This service point has responses and cannot be deleted; deactivate it instead.")
+        )
+    db.session.delete(point)
+    commit_or_refuse()

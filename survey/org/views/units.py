@@ -1,0 +1,184 @@
+"""Organisation tree and service points."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import or_
+from werkzeug.wrappers import Response as WResponse
+
+from survey.common.errors import ServiceError
+from survey.common.web import current_scope, form_values, require, show_service_error
+from survey.extensions import db
+from survey.org.forms import (
+    KIND_LABELS,
+    SECTOR_LABELS,
+    DeleteForm,
+    SelectChoice,
+    ServicePointForm,
+    UnitForm,
+    choices,
+)
+from survey.org.models import Unit
+from survey.org.services import units as unit_service
+from survey.org.views import bp
+
+FIELDS = ("kind", "sector", "code", "name", "name_en", "valid_from", "valid_to")
+
+
+def _label(unit: Unit) -> str:
+    depth = unit.path.count("/") - 2
+    return "— " * max(depth, 0) + unit.name
+
+
+@bp.route("/units")
+def unit_list() -> str:
+    scope = current_scope()
+    query = scope.units().order_by(Unit.path)
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(or_(Unit.name.icontains(q, autoescape=True), Unit.code == q))
+    if request.args.get("kind") in KIND_LABELS:
+        query = query.where(Unit.kind == request.args["kind"])
+    if request.args.get("sector") in SECTOR_LABELS:
+        query = query.where(Unit.sector == request.args["sector"])
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template("org/unit_list.html", page=page, q=q, kinds=KIND_LABELS,
+                           sectors=SECTOR_LABELS, label=_label)
+
+
+@bp.route("/units/<int:unit_id>")
+def unit_detail(unit_id: int) -> str:
+    scope = current_scope()
+    unit = scope.get_unit(unit_id)
+    children = [c for c in unit.children if scope.allows("view", c)]
+    return render_template("org/unit_detail.html", unit=unit, children=children,
+                           can_edit=scope.allows("manage_units", unit), delete_form=DeleteForm(),
+                           kinds=KIND_LABELS, sectors=SECTOR_LABELS)
+
+
+def _parent_choices(current: Unit | None) -> list[SelectChoice]:
+    units = db.session.scalars(current_scope().units("manage_units").order_by(Unit.path)).all()
+    pairs = [(u.id, _label(u)) for u in units if current is None or current.id != u.id]
+    if current is not None and current.parent is not None and current.parent not in units:
+        pairs.insert(0, (current.parent.id, current.parent.name))
+    return choices(pairs)
+
+
+def _successor_choices(unit: Unit) -> list[SelectChoice]:
+    units = db.session.scalars(current_scope().units().order_by(Unit.path)).all()
+    return choices([(0, _("No successor"))] + [(u.id, _label(u)) for u in units
+                                              if u.id != unit.id])
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+def unit_create() -> str | WResponse:
+    require("manage_units")
+    form = UnitForm()
+    del form.successor_id  # a new unit has no successor yet
+    form.parent_id.choices = _parent_choices(None)
+    if request.method == "GET" and request.args.get("parent", type=int):
+        form.parent_id.data = request.args.get("parent", type=int)
+    if form.validate_on_submit():
+        parent = current_scope().get_unit(form.parent_id.data, "manage_units")
+        try:
+            unit = unit_service.create_unit(parent, form_values(form, FIELDS))
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            flash(_("Unit %(name)s created.", name=unit.name), "success")
+            return redirect(url_for("org.unit_detail", unit_id=unit.id))
+    return render_template("org/unit_form.html", form=form, unit=None)
+
+
+@bp.route("/units/<int:unit_id>/edit", methods=["GET", "POST"])
+def unit_edit(unit_id: int) -> str | WResponse:
+    unit = current_scope().get_unit(unit_id, "manage_units")
+    form = UnitForm(obj=unit)
+    form.parent_id.choices = _parent_choices(unit)
+    form.successor_id.choices = _successor_choices(unit)
+    if form.successor_id.data is None:  # no successor, or not posted: keep it as it is
+        form.successor_id.data = unit.successor_id or 0
+    if unit.parent_id is None:
+        del form.parent_id
+    if form.validate_on_submit():
+        parent = None
+        if unit.parent_id is not None and form.parent_id.data != unit.parent_id:
+            parent = current_scope().get_unit(form.parent_id.data, "manage_units")
+        successor = unit_service.KEEP if "successor_id" not in request.form else (
+            current_scope().get_unit(form.successor_id.data) if form.successor_id.data
+            else None)
+        try:
+            unit_service.update_unit(unit, form_values(form, FIELDS), parent, successor)
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("org.unit_detail", unit_id=unit.id))
+    return render_template("org/unit_form.html", form=form, unit=unit)
+
+
+@bp.route("/units/<int:unit_id>/delete", methods=["POST"])
+def unit_delete(unit_id: int) -> WResponse:
+    unit = current_scope().get_unit(unit_id, "manage_units")
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    parent_id = unit.parent_id
+    try:
+        unit_service.delete_unit(unit)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("org.unit_detail", unit_id=unit_id))
+    flash(_("Unit deleted."), "success")
+    target = url_for("org.unit_detail", unit_id=parent_id) if parent_id else url_for(
+        "org.unit_list")
+    return redirect(target)
+
+
+@bp.route("/units/<int:unit_id>/points/new", methods=["GET", "POST"])
+def point_create(unit_id: int) -> str | WResponse:
+    unit = current_scope().get_unit(unit_id, "manage_units")
+    form = ServicePointForm()
+    if form.validate_on_submit():
+        try:
+            unit_service.create_point(unit, form.name.data or "", form.name_en.data)
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            flash(_("Service point created."), "success")
+            return redirect(url_for("org.unit_detail", unit_id=unit.id))
+    return render_template("org/point_form.html", form=form, unit=unit, point=None)
+
+
+@bp.route("/points/<int:point_id>/edit", methods=["GET", "POST"])
+def point_edit(point_id: int) -> str | WResponse:
+    point = current_scope().get_point(point_id, "manage_units")
+    form = ServicePointForm(obj=point)
+    if form.validate_on_submit():
+        try:
+            unit_service.update_point(point, form.name.data or "", form.name_en.data,
+                                      bool(form.active.data))
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("org.unit_detail", unit_id=point.unit_id))
+    return render_template("org/point_form.html", form=form, unit=point.unit, point=point,
+                           delete_form=DeleteForm())
+
+
+@bp.route("/points/<int:point_id>/delete", methods=["POST"])
+def point_delete(point_id: int) -> WResponse:
+    point = current_scope().get_point(point_id, "manage_units")
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    unit_id = point.unit_id
+    try:
+        unit_service.delete_point(point)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "error")
+        return redirect(url_for("org.point_edit", point_id=point_id))
+    flash(_("Service point deleted."), "success")
+    return redirect(url_for("org.unit_detail", unit_id=unit_id))
