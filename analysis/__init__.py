@@ -20,6 +20,7 @@ from analysis.compare import Comparison, compare_domains, compare_independent, r
 from analysis.design import CalibrationStep, LonelyPSU, SurveyDesign
 from analysis.estimators import mean, ratio, total
 from analysis.indices import satisfaction_index
+from analysis.publication import NCHS_2017, PublicationRules
 from analysis.results import Estimates
 from analysis.sampling import (
     Allocation,
@@ -57,9 +58,11 @@ __all__ = [
     "index_from_sufficient",
     "LonelyPSU",
     "mean",
+    "NCHS_2017",
     "nonresponse_adjustment",
     "poststratify",
     "pps_systematic",
+    "PublicationRules",
     "rake",
     "rank_intervals",
     "ratio",

@@ -10,11 +10,7 @@ import pandas as pd
 from analysis._checks import FloatArray, IntArray, check_alpha
 from analysis.ci import CIMethod, interval
 from analysis.designbase import DesignBase
-
-SMALL_N = 30
-HIGH_RSE = 0.30
-WIDE_CI = 0.20
-FLAG_COLUMNS = ("small_n", "high_rse", "wide_ci", "degenerate", "no_df", "partial")
+from analysis.publication import FLAG_COLUMNS, NCHS_2017, PublicationRules, publication_flags
 
 
 @dataclass(frozen=True)
@@ -99,10 +95,14 @@ class Estimates:
         ----------
         alpha : float
             One minus the confidence level.
-        method : {"auto", "wald", "logit", "wilson", "beta"}
+        method : {"auto", "wald", "logit", "wilson", "beta", "korn-graubard"}
             ``wald``: ``p +/- t se``; ``logit``: R's ``xlogit``; ``wilson``: Wilson score
-            with the effective sample size; ``beta``: Korn-Graubard as R. ``auto`` is
-            ``logit`` for proportions and ``wald`` otherwise. All use ``t`` with ``df``.
+            with the effective sample size; ``beta``: Korn-Graubard as R;
+            ``korn-graubard``: Korn-Graubard as the NCHS standard (effective sample size
+            truncated at ``n``, one-sided at 0 and 1). ``auto`` is ``logit`` for proportions
+            and ``wald`` otherwise. All use ``t`` with ``df``. A proportion of 0 or 1, with SE
+            0 or without degrees of freedom gets the ``korn-graubard`` interval whatever the
+            method (:func:`analysis.ci.interval`).
         """
         lo, hi = interval(
             method,
@@ -115,29 +115,37 @@ class Estimates:
         )
         return np.column_stack([lo, hi])
 
-    def flags(self, alpha: float = 0.05, method: CIMethod = "auto") -> pd.DataFrame:
-        """Publication flags per domain.
+    def flags(self, *, rules: PublicationRules = NCHS_2017) -> pd.DataFrame:
+        """Publication flags and decision per domain (NCHS 2017 standard by default).
 
-        Columns: ``small_n`` (n < 30), ``high_rse`` (relative SE > 30 %), ``wide_ci``
-        (proportions: CI wider than 20 points), ``degenerate`` (proportion of 0 or 1, or
-        SE of 0: no usable interval), ``no_df`` (df <= 0: no interval), ``partial`` (an index
-        with children lacking data in the domain, renormalised over the others) and
-        ``missing_children`` (their names, a tuple per domain).
+        Parameters
+        ----------
+        rules : PublicationRules
+            Thresholds; see :mod:`analysis.publication` for the rules and the standard.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The ``by`` keys; ``n_eff``, ``ci_width`` and ``relative_ci_width`` (proportions:
+            NCHS effective sample size and the Korn-Graubard 95 % interval); the booleans
+            ``small_n``, ``wide_ci``, ``wide_relative_ci``, ``high_rse`` (not proportions),
+            ``extreme`` (p of 0 or 1), ``zero_se``, ``low_df`` (df below ``rules.min_df``),
+            ``no_df`` (df <= 0), ``partial`` (index renormalised over the children with data),
+            ``complement_unreliable``, ``suppress``, ``review``; ``publication`` (``"present"``,
+            ``"review"`` or ``"suppress"``) and ``missing_children``.
         """
-        ci = self.conf_int(alpha, method)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rse = np.abs(self.se / self.estimate)
-        width = ci[:, 1] - ci[:, 0]
-        degenerate = ~(self.se > 0)
-        if self.is_proportion:
-            degenerate |= (self.estimate <= 0) | (self.estimate >= 1)
         frame = self.keys.copy()
-        frame["small_n"] = self.n < SMALL_N
-        frame["high_rse"] = ~(rse <= HIGH_RSE)
-        frame["wide_ci"] = (width > WIDE_CI) if self.is_proportion else False
-        frame["degenerate"] = degenerate
-        frame["no_df"] = ~(self.df > 0)
-        frame["partial"] = [bool(m) for m in self.missing_children]
+        decided = publication_flags(
+            self.estimate,
+            self.se,
+            self.df,
+            self.n,
+            is_proportion=self.is_proportion,
+            partial=np.array([bool(m) for m in self.missing_children], dtype=bool),
+            rules=rules,
+        )
+        for col in decided.columns:
+            frame[col] = decided[col].to_numpy()
         frame["missing_children"] = list(self.missing_children)
         return frame
 
@@ -148,8 +156,9 @@ class Estimates:
         *,
         scale: float = 1.0,
         flags: bool = False,
+        rules: PublicationRules | None = NCHS_2017,
     ) -> pd.DataFrame:
-        """Table with columns ``[by...], estimate, se, ci_low, ci_high, deff, n``.
+        """Table with columns ``[by...], estimate, se, ci_low, ci_high, deff, n, publication``.
 
         Parameters
         ----------
@@ -158,7 +167,12 @@ class Estimates:
         scale : float
             Multiplier for ``estimate``, ``se`` and the limits (``100`` for percentages).
         flags : bool
-            Append ``df``, ``rse`` and the columns of :meth:`flags`.
+            Append ``df``, ``rse``, ``n_eff``, the flag columns of :meth:`flags` and
+            ``missing_children``.
+        rules : PublicationRules or None
+            Rules of the ``publication`` column (present / review / suppress; NCHS 2017 by
+            default, :mod:`analysis.publication`). ``None`` leaves the column out (and the
+            flags then use the default rules).
         """
         check_alpha(alpha)
         ci = self.conf_int(alpha, method)
@@ -169,11 +183,13 @@ class Estimates:
         frame["ci_high"] = ci[:, 1] * scale
         frame["deff"] = self.deff
         frame["n"] = self.n.astype(np.int64)
+        decided = self.flags(rules=rules if rules is not None else NCHS_2017)
+        if rules is not None:
+            frame["publication"] = decided["publication"].to_numpy()
         if flags:
             with np.errstate(divide="ignore", invalid="ignore"):
                 frame["df"] = self.df
                 frame["rse"] = np.abs(self.se / self.estimate)
-            extra = self.flags(alpha, method)
-            for col in (*FLAG_COLUMNS, "missing_children"):
-                frame[col] = extra[col].to_numpy()
+            for col in ("n_eff", *FLAG_COLUMNS, "missing_children"):
+                frame[col] = decided[col].to_numpy()
         return frame

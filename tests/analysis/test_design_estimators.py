@@ -138,25 +138,34 @@ def test_summary_frame_contract(design: SurveyDesign) -> None:
     res = design.satisfaction_index(ITEMS, by=["agency", "channel"])
     frame = res.summary_frame()
     cols = ["agency", "channel", "estimate", "se", "ci_low", "ci_high", "deff", "n"]
-    assert list(frame.columns) == cols
-    for method in ("wald", "logit", "wilson", "beta"):
+    assert list(frame.columns) == [*cols, "publication"]
+    assert set(frame["publication"]) <= {"present", "review", "suppress"}
+    assert list(res.summary_frame(rules=None).columns) == cols
+    for method in ("wald", "logit", "wilson", "beta", "korn-graubard"):
         f = res.summary_frame(0.1, method)
         ok = f["se"] > 0
         assert (f.loc[ok, "ci_low"] < f.loc[ok, "estimate"]).all()
         assert (f.loc[ok, "ci_high"] > f.loc[ok, "estimate"]).all()
     pct = res.summary_frame(scale=100, flags=True)
     np.testing.assert_allclose(pct["estimate"], 100 * frame["estimate"])
-    assert {"df", "rse", "small_n", "high_rse", "wide_ci", "degenerate", "no_df"} <= set(pct)
-    assert list(design.mean("q1").summary_frame().columns) == cols[2:]
+    assert {"df", "rse", "n_eff", "small_n", "wide_ci", "low_df", "partial", "suppress"} <= set(pct)
+    assert list(design.mean("q1").summary_frame(rules=None).columns) == cols[2:]
 
 
 def test_flags(design: SurveyDesign) -> None:
     res = design.satisfaction_index("q1", by="agency")
     flags = res.flags()
-    np.testing.assert_array_equal(flags["small_n"], res.n < 30)
-    ci = res.conf_int()
-    np.testing.assert_array_equal(flags["wide_ci"], ci[:, 1] - ci[:, 0] > 0.2)
-    assert flags.loc[flags["agency"] == "A13", "small_n"].item()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.minimum(res.estimate * (1 - res.estimate) / res.se**2, res.n)
+    a13 = flags["agency"] == "A13"  # p = 1 on 3 respondents: n_eff = n = 3
+    np.testing.assert_allclose(flags.loc[~a13, "n_eff"], n_eff[~a13.to_numpy()], rtol=1e-12)
+    np.testing.assert_array_equal(flags["small_n"], flags["n_eff"] < 30)
+    ci = res.conf_int(method="korn-graubard")
+    np.testing.assert_allclose(flags["ci_width"], ci[:, 1] - ci[:, 0], rtol=1e-12)
+    np.testing.assert_array_equal(flags["wide_ci"], ci[:, 1] - ci[:, 0] >= 0.3)
+    row = flags.loc[a13].iloc[0]
+    assert row["n_eff"] == 3 and row["small_n"] and row["extreme"]
+    assert row["publication"] == "suppress" and not row["review"]
 
 
 def test_results_are_frozen(design: SurveyDesign) -> None:

@@ -133,6 +133,7 @@ def test_wilson_with_large_df_is_the_classical_interval() -> None:
 
 
 def test_no_df_gives_nan_and_degenerate_proportions() -> None:
+    # the bare formulas have no interval there; interval() replaces them (test_publication)
     lo, hi = ci.logit(np.array([0.4]), np.array([0.1]), np.array([0.0]), 0.05)
     assert np.isnan(lo[0]) and np.isnan(hi[0])
     lo, hi = ci.beta(np.array([1.0]), np.array([0.0]), np.array([5.0]), np.array([6.0]), 0.05)

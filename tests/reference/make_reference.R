@@ -30,6 +30,36 @@ ciprop <- function(case, domain, f, des) {
   }
 }
 
+# Korn-Graubard interval of the NCHS data presentation standard for proportions (Parker et al.
+# 2017), transcribed from the F-distribution formulas of the NCHS SAS macro
+# calculate_KornGraubard_CIs (v2.0): p of 0 or 1 uses n_eff = n and a one-sided interval;
+# otherwise n_eff = p(1-p)/se^2, df-adjusted and truncated at n. df <= 0: the limit t_df -> inf
+# (n_eff = 0, interval [0, 1]), as CDC's surveytable::svyciprop_adjusted.
+nchs_kg <- function(p, se, df, n, level = 0.95) {
+  a <- 1 - level
+  if (abs(p - round(p)) < 1e-12) p <- round(p)  # the macro's fuzz(): 1 - 1e-16 counts as 1
+  if (p == 0 || p == 1) {
+    m <- n
+  } else {
+    t_adj <- if (df > 0) (qt(1 - a / 2, n - 1) / qt(1 - a / 2, df))^2 else 0
+    m <- min(n, p * (1 - p) / se^2 * t_adj)
+  }
+  x <- p * m
+  lo <- if (x == 0) 0 else 1 / (1 + (m - x + 1) / (x * qf(a / 2, 2 * x, 2 * (m - x + 1))))
+  hi <- if (x == m) 1 else 1 / (1 + (m - x) / ((x + 1) * qf(1 - a / 2, 2 * (x + 1), 2 * (m - x))))
+  c(lo, hi)
+}
+nchs_ref <- function(case, des, var) {
+  for (k in sort(unique(des$variables$agency))) {
+    dk <- subset(des, agency == k & !is.na(des$variables[[var]]))
+    m <- svymean(as.formula(paste0("~", var)), dk)
+    p <- coef(m)[[1]]
+    se <- SE(m)[[1]]
+    ci <- nchs_kg(p, se, degf(dk), nrow(dk))
+    emit(paste0(case, ":nchs"), k, p, se, degf(dk), NA, ci[1], ci[2])
+  }
+}
+
 # ---- (a) the api data sets -------------------------------------------------------------
 data(api)
 write.csv(apistrat, out("apistrat.csv"), row.names = FALSE)
@@ -178,6 +208,12 @@ item_ref("syn_item_q5", des_a, 5)
 index_ref("syn_index_q1_q5", des_a, 1:5, rep(1, 5))
 index_ref("syn_index_weighted", des_a, c(1, 2, 5), c(0.5, 0.3, 0.2))
 index_ref("syn_score_q1_q5", des_a, 1:5, rep(1, 5), score = TRUE)
+# NCHS Korn-Graubard intervals: q1 >= 2 is 1 in A09, A11 and A13, q4 >= 5 is 0 in A02
+des_a$variables$q1_ge2 <- ifelse(is.na(des_a$variables$q1), NA, as.numeric(des_a$variables$q1 >= 2))
+des_a$variables$q4_ge5 <- ifelse(is.na(des_a$variables$q4), NA, as.numeric(des_a$variables$q4 >= 5))
+nchs_ref("syn_nchs_q1_t2", des_a, "q1_ge2")
+nchs_ref("syn_nchs_q4_t5", des_a, "q4_ge5")
+
 # partial index node: q2 has no answer in A03 and A07, q5 none in A07
 des_p <- des_a
 des_p$variables$q2[des_p$variables$agency %in% c("A03", "A07")] <- NA
@@ -219,6 +255,12 @@ for (opt in c("adjust", "remove", "certainty", "average")) {
        svytotal(~q1, subset(des_b, !is.na(q1))), degf(dv))
   index_ref(paste0("syn_hh_", opt, "_index_q1_q5"), des_b, 1:5, rep(1, 5))
 }
+
+# households as PSUs: A13 is one household in one stratum (df = 0)
+options(survey.lonely.psu = "adjust")
+des_b <- prep(svydesign(id = ~hh, strata = ~stratum, fpc = ~n_hh_pop, data = syn))
+nchs_ref("syn_hh_nchs_q3", des_b, "s3")
+options(survey.lonely.psu = "fail")
 
 # differences between domains of one design: delta method on the four totals
 # (sum of a1 and of b1 in each domain), the same linearisation as svyby(covmat = TRUE)
