@@ -19,7 +19,7 @@ from analysis.ci import CIMethod
 from analysis.compare import Comparison, compare_domains, compare_independent, rank_intervals
 from analysis.design import CalibrationStep, LonelyPSU, SurveyDesign
 from analysis.estimators import mean, ratio, total
-from analysis.indices import satisfaction_index
+from analysis.indices import mean_score, pooled_index, satisfaction_index
 from analysis.publication import NCHS_2017, PublicationRules
 from analysis.results import Estimates
 from analysis.sampling import (
@@ -58,8 +58,10 @@ __all__ = [
     "index_from_sufficient",
     "LonelyPSU",
     "mean",
+    "mean_score",
     "NCHS_2017",
     "nonresponse_adjustment",
+    "pooled_index",
     "poststratify",
     "pps_systematic",
     "PublicationRules",

@@ -91,6 +91,22 @@ class SurveyDesign(DesignBase):
             self, items, threshold=threshold, item_weights=item_weights, by=by
         )
 
+    def pooled_index(
+        self,
+        items: str | Sequence[str],
+        *,
+        threshold: float | None = 4,
+        by: str | Sequence[str] | None = None,
+    ) -> Estimates:
+        """Pooled share of satisfied answers (see :func:`analysis.indices.pooled_index`)."""
+        return indices.pooled_index(self, items, threshold=threshold, by=by)
+
+    def mean_score(
+        self, items: str | Sequence[str], *, by: str | Sequence[str] | None = None
+    ) -> Estimates:
+        """Pooled mean score over items (see :func:`analysis.indices.mean_score`)."""
+        return indices.mean_score(self, items, by=by)
+
     # -- weighting (analysis.weighting) -----------------------------------------------
     def poststratify(
         self, by: str | Sequence[str], totals: Mapping[Hashable, float]

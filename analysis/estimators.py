@@ -88,10 +88,31 @@ def ratio(
 ) -> Estimates:
     """Ratio of totals ``sum w y / sum w x`` per domain, as R's ``svyratio``.
 
-    ``deff`` compares with SRSWOR of the linearised variable ``(y - R x) / xbar``.
+    ``deff`` compares with SRSWOR of the linearised variable ``(y - R x) / xbar``. Rows with
+    a missing ``num`` or ``den`` are outside the domain of this estimate.
     """
     y = numeric_column(design.data, num, "num")
     x = numeric_column(design.data, den, "den")
+    return ratio_values(design, y, x, by=by)
+
+
+def ratio_values(
+    design: DesignBase,
+    y: FloatArray,
+    x: FloatArray,
+    *,
+    by: str | Sequence[str] | None = None,
+    statistic: str = "ratio",
+    is_proportion: bool = False,
+) -> Estimates:
+    """:func:`ratio` of two arrays (one value per row; NaN puts a row outside the domain).
+
+    For estimators built on per-respondent values, e.g. :func:`analysis.indices.pooled_index`.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if y.shape != (design.n,) or x.shape != (design.n,):
+        raise ValueError(f"y and x must have one value per row ({design.n})")
     codes, keys = domain_codes(design, by)
     dom = valid_domain(design, codes, ~np.isnan(y) & ~np.isnan(x))
     w = design.weights
@@ -107,4 +128,6 @@ def ratio(
     u = np.zeros_like(y0)
     u[inside] = z[inside] * sw[d] / np.where(w[inside] > 0, w[inside], 1.0)
     vsrs = srs_variance(w, u, dom, len(keys), n, sw)
-    return domain_estimates(design, "ratio", keys, est, z, dom, vsrs, n, sw, is_proportion=False)
+    return domain_estimates(
+        design, statistic, keys, est, z, dom, vsrs, n, sw, is_proportion=is_proportion
+    )

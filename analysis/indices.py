@@ -1,4 +1,9 @@
-"""The satisfaction index: a weighted mean over items of each item's share of satisfied answers.
+"""Satisfaction indices: item shares averaged over items, or answers pooled over items.
+
+:func:`satisfaction_index` averages item indices (SIPAS, rule ``share_at_least`` with
+``pooling="items"``); :func:`pooled_index` pools the answers of all items (Bộ Y tế "tỷ lệ hài
+lòng chung", ``pooling="answers"``) and :func:`mean_score` pools the scores (rule
+``mean_score``).
 
 References
 ----------
@@ -17,6 +22,7 @@ import numpy as np
 from analysis._checks import BoolArray, FloatArray, as_columns, numeric_column
 from analysis.designbase import DesignBase
 from analysis.domain import domain_codes, domain_estimates, domain_sums, srs_variance, valid_domain
+from analysis.estimators import ratio_values
 from analysis.results import Estimates
 
 
@@ -183,3 +189,76 @@ def satisfaction_index(
         is_proportion=threshold is not None,
         missing_children=missing,
     )
+
+
+def pooled_index(
+    design: DesignBase,
+    items: str | Sequence[str],
+    *,
+    threshold: float | None = 4,
+    by: str | Sequence[str] | None = None,
+) -> Estimates:
+    """Share of satisfied answers among all valid answers, pooled over items.
+
+    The Bộ Y tế "tỷ lệ hài lòng chung" (an index-tree node with rule ``share_at_least`` and
+    ``pooling="answers"``): ``R = sum_i w_i S_i / sum_i w_i A_i`` with ``S_i`` the number of
+    items respondent ``i`` answered at or above ``threshold`` and ``A_i`` the number of items
+    with a valid answer. It is a ratio of totals of per-respondent counts, estimated as
+    :func:`analysis.estimators.ratio` (R ``svyratio(~S, ~A)``), so the answers of one
+    respondent are correlated in the variance, as they should be. Unlike
+    :func:`satisfaction_index`, items answered by more respondents weigh more.
+
+    With ``threshold=None``, ``S_i`` is the sum of the respondent's scores: the pooled mean
+    score (rule ``mean_score``: sum of all valid scores over the number of valid answers);
+    see :func:`mean_score`.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    items : str or list of str
+        Item columns (scores; NaN when not answered or not applicable).
+    threshold : float or None
+        An answer is satisfied when its score is >= threshold; ``None``: pool the scores.
+    by : str or list of str, optional
+        Domain columns.
+
+    Returns
+    -------
+    Estimates
+        ``statistic`` is ``"pooled_index"`` (or ``"mean_score"``); ``n`` counts the
+        respondents with at least one valid answer (the domain of the estimate).
+    """
+    cols = as_columns(items, "items")
+    if threshold is not None and not np.isfinite(float(threshold)):
+        raise ValueError("threshold must be a finite number or None")
+    num = np.zeros(design.n)
+    count = np.zeros(design.n)
+    for c in cols:
+        s = numeric_column(design.data, c, "items")
+        valid = ~np.isnan(s)
+        count += valid
+        if threshold is None:
+            num += np.where(valid, s, 0.0)
+        else:
+            num += s >= threshold  # NaN >= t is False
+    answered = count > 0
+    return ratio_values(
+        design,
+        np.where(answered, num, np.nan),
+        np.where(answered, count, np.nan),
+        by=by,
+        statistic="pooled_index" if threshold is not None else "mean_score",
+        is_proportion=threshold is not None,
+    )
+
+
+def mean_score(
+    design: DesignBase, items: str | Sequence[str], *, by: str | Sequence[str] | None = None
+) -> Estimates:
+    """Mean of all valid scores pooled over items (index-tree rule ``mean_score``).
+
+    ``sum_i w_i (sum of i's valid scores) / sum_i w_i (number of i's valid answers)``; the
+    same as :func:`pooled_index` with ``threshold=None``. Not the mean of the item means
+    (:func:`satisfaction_index` with ``threshold=None``), which weighs items equally.
+    """
+    return pooled_index(design, items, threshold=None, by=by)

@@ -89,3 +89,53 @@ def test_sufficient_statistics_follow_the_same_rule(
     np.testing.assert_allclose(summed.estimate, micro.estimate, rtol=1e-12)
     np.testing.assert_allclose(summed.variance, micro.variance, rtol=1e-9, atol=1e-14)
     assert summed.missing_children == micro.missing_children
+
+
+def test_pooled_index_is_the_ratio_of_per_respondent_counts(synthetic: pd.DataFrame) -> None:
+    answers = synthetic[ITEMS]
+    data = synthetic.assign(
+        sat=(answers >= 4).sum(axis=1).where(answers.notna().any(axis=1)),
+        cnt=answers.notna().sum(axis=1).where(answers.notna().any(axis=1)),
+        tot=answers.sum(axis=1).where(answers.notna().any(axis=1)),
+    )
+    d = SurveyDesign(data, strata="stratum", fpc="n_pop")
+    pooled = d.pooled_index(ITEMS, by="agency")
+    ref = d.ratio("sat", "cnt", by="agency")
+    for f in ("estimate", "se", "df", "n", "deff"):
+        np.testing.assert_array_equal(getattr(pooled, f), getattr(ref, f))
+    assert pooled.statistic == "pooled_index" and pooled.is_proportion
+    score = d.mean_score(ITEMS, by="agency")
+    np.testing.assert_array_equal(score.estimate, d.ratio("tot", "cnt", by="agency").estimate)
+    assert score.statistic == "mean_score" and not score.is_proportion
+
+
+def test_pooled_equals_item_mean_without_missing_answers(synthetic: pd.DataFrame) -> None:
+    """With every item answered by everyone, pooling answers = averaging item shares."""
+    full = synthetic.dropna(subset=ITEMS)
+    d = SurveyDesign(full, strata="stratum", lonely_psu="remove")
+    pooled = d.pooled_index(ITEMS, by="agency")
+    index = d.satisfaction_index(ITEMS, by="agency")
+    np.testing.assert_allclose(pooled.estimate, index.estimate, rtol=1e-12)
+    np.testing.assert_allclose(pooled.se, index.se, rtol=1e-10)
+    # with item non-response they differ: items answered by more people weigh more
+    d2 = SurveyDesign(synthetic, strata="stratum", fpc="n_pop")
+    gap = (
+        d2.pooled_index(ITEMS, by="agency").estimate
+        - d2.satisfaction_index(ITEMS, by="agency").estimate
+    )
+    assert np.nanmax(np.abs(gap)) > 1e-3
+
+
+def test_pooled_index_single_item_is_the_item_index(design_a: SurveyDesign) -> None:
+    a = design_a.pooled_index("q2", by="agency")
+    b = design_a.satisfaction_index("q2", by="agency")
+    np.testing.assert_allclose(a.estimate, b.estimate, rtol=1e-12)
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-12)
+    np.testing.assert_array_equal(a.n, b.n)
+    with pytest.raises(ValueError, match="threshold"):
+        design_a.pooled_index("q2", threshold=float("nan"))
+
+
+@pytest.fixture()
+def design_a(synthetic: pd.DataFrame) -> SurveyDesign:
+    return SurveyDesign(synthetic, strata="stratum", fpc="n_pop")

@@ -190,6 +190,20 @@ index_ref <- function(case, des, j, wt, score = FALSE) {
     emit(case, k, coef(est)[1], SE(est)[1], degf(dk))
   }
 }
+# Answers pooled over items j (Bo Y te "ty le hai long chung"; score = TRUE: pooled mean score):
+# svyratio of the respondent's count of satisfied answers (or sum of scores) over the count
+# of valid answers, on the respondents with at least one valid answer.
+pooled_ref <- function(case, des, j, score = FALSE) {
+  v <- des$variables
+  des$variables$pool_den <- Reduce(`+`, lapply(paste0("b", j), function(b) v[[b]]))
+  des$variables$pool_num <- Reduce(`+`, lapply(paste0(if (score) "m" else "a", j), function(a) v[[a]]))
+  dall <- subset(des, pool_den > 0)
+  stat(paste0(case, "_overall"), "", svyratio(~pool_num, ~pool_den, dall, deff = TRUE), degf(dall))
+  for (k in sort(unique(v$agency))) {
+    dk <- subset(des, agency == k & pool_den > 0)
+    stat(case, k, svyratio(~pool_num, ~pool_den, dk, deff = TRUE), degf(dk))
+  }
+}
 item_ref <- function(case, des, j = 1) {
   # 0-filled indicator restricted to the respondents of item j (NA would propagate in
   # calibrated designs, which keep out-of-domain rows with weight 0)
@@ -208,6 +222,9 @@ item_ref("syn_item_q5", des_a, 5)
 index_ref("syn_index_q1_q5", des_a, 1:5, rep(1, 5))
 index_ref("syn_index_weighted", des_a, c(1, 2, 5), c(0.5, 0.3, 0.2))
 index_ref("syn_score_q1_q5", des_a, 1:5, rep(1, 5), score = TRUE)
+pooled_ref("syn_pooled_q1_q5", des_a, 1:5)
+pooled_ref("syn_pooled_score_q1_q5", des_a, 1:5, score = TRUE)
+
 # NCHS Korn-Graubard intervals: q1 >= 2 is 1 in A09, A11 and A13, q4 >= 5 is 0 in A02
 des_a$variables$q1_ge2 <- ifelse(is.na(des_a$variables$q1), NA, as.numeric(des_a$variables$q1 >= 2))
 des_a$variables$q4_ge5 <- ifelse(is.na(des_a$variables$q4), NA, as.numeric(des_a$variables$q4 >= 5))
@@ -235,6 +252,7 @@ pop_rk <- c(`(Intercept)` = sum(cells$Freq), sexM = sex_tot[["M"]],
             `age35-54` = age_tot[["35-54"]], `age55+` = age_tot[["55+"]])
 des_rk <- prep(calibrate(des_a, ~sex + age, pop_rk, calfun = "raking", epsilon = 1e-12, maxit = 200))
 index_ref("syn_rake_index_q1_q5", des_rk, 1:5, rep(1, 5))
+pooled_ref("syn_rake_pooled_q1_q5", des_rk, 1:5)
 item_ref("syn_rake_item_q1", des_rk)
 
 # trimming (weights treated as fixed afterwards), once and until no weight is outside
@@ -260,6 +278,7 @@ for (opt in c("adjust", "remove", "certainty", "average")) {
 options(survey.lonely.psu = "adjust")
 des_b <- prep(svydesign(id = ~hh, strata = ~stratum, fpc = ~n_hh_pop, data = syn))
 nchs_ref("syn_hh_nchs_q3", des_b, "s3")
+pooled_ref("syn_hh_pooled_q1_q5", des_b, 1:5)
 options(survey.lonely.psu = "fail")
 
 # differences between domains of one design: delta method on the four totals
