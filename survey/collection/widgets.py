@@ -15,6 +15,7 @@ from typing import Any
 from wtforms import Field, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 
 import questionnaires as q
+from survey.collection.services.flow import page_items, visible_pages
 from survey.common.forms import Form, choices
 
 Builder = Callable[[q.Item, q.Definition, str], Field]
@@ -94,19 +95,10 @@ def form_class(defn: q.Definition, page: int, lang: str) -> type[CitizenForm]:
     return type(f"Form_{defn.key}_v{defn.version}_p{page}_{lang}", (CitizenForm,), attrs)
 
 
-def page_items(defn: q.Definition, page: int) -> list[q.Item]:
-    return [item for s in defn.sections if s.page == page for item in s.items]
-
-
-def visible_pages(defn: q.Definition, answers: Mapping[str, object]) -> list[int]:
-    shown = q.visible_items(defn, answers)
-    return [p for p in defn.pages if any(i.id in shown for i in page_items(defn, p))]
-
-
 def page_context(defn: q.Definition, page: int, form: CitizenForm,
                  answers: Mapping[str, object], errors: list[q.AnswerError],
                  lang: str) -> dict[str, Any]:
-    """What ``public/_questions.html`` needs to render one page of a questionnaire.
+    """What ``collection/citizen/_questions.html`` needs to render one page of a questionnaire.
 
     Items hidden by an answer on an earlier page are left out; an item that depends on
     an answer on the same page is shown with a hint (the page works without JavaScript).

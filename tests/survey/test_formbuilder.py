@@ -75,3 +75,41 @@ def test_too_many_choices_is_refused(client: Any, db: Any, demo_link: str) -> No
                        ).get_data(as_text=True)
     assert "Chọn tối đa 2 phương án." in html
     assert db.session.scalar(select(Response)) is None
+
+
+def test_a_new_item_type_needs_one_registry_entry_and_one_widget(client: Any, db: Any) -> None:
+    """Adding a type touches two places: its entry in the questionnaires registry and its
+    widget here. Storage, validation and scoring follow from the entry."""
+    from wtforms import IntegerField
+
+    from survey.collection import widgets
+    from tests.questionnaires.test_q_item_types import StarsType, _with_stars
+
+    stars = StarsType("stars")
+    with q.extra_item_types(stars):
+        widgets.register("stars")(lambda item, defn, lang: IntegerField(item.id))
+        try:
+            data = {**_with_stars(), "key": "sao", "status": "published"}
+            defn = q.parse_definition(data, source="sao/v1.json")
+            db.session.add(QuestionnaireVersion(
+                key="sao", version=1, definition=q.to_dict(defn),
+                hash=q.definition_hash(defn), status="published"))
+            unit = units.create_unit(None, {"name": "Tỉnh", "kind": "province",
+                                            "sector": "administrative"})
+            point = units.create_point(unit, "Quầy")
+            point.questionnaire_key = "sao"
+            db.session.commit()
+            token = links.create_link(point).token
+            page = next(s.page for s in defn.sections for i in s.items if i.id == "q_sao")
+            assert 'name="q_sao"' in client.get(f"/q/{token}/p/{page}").get_data(as_text=True)
+            for p in defn.pages:
+                ids = {i.id for s in defn.sections if s.page == p for i in s.items}
+                answers = {"q_yes": "false", "q_sao": "★★★★"}
+                client.post(f"/q/{token}/p/{p}",
+                            data={k: v for k, v in answers.items() if k in ids})
+            stored = db.session.scalar(select(Response))
+            assert stored is not None
+            assert raw_answers(defn, stored.answers)["q_sao"] == 4
+        finally:
+            del widgets.FIELD_BUILDERS["stars"]
+            widgets.form_class.cache_clear()

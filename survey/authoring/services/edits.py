@@ -12,14 +12,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+import questionnaires as q
 from survey.common.errors import ServiceError
 
 JSON = dict[str, Any]
-SCALED = ("likert5", "single_choice", "multiple_choice", "points")
-#: Fields of an item that only some types take (see questionnaires._parse_items).
-TYPE_FIELDS = {"scale": SCALED, "max_choices": ("multiple_choice",),
-               "min": ("number",), "max": ("number",), "integer": ("number",),
-               "max_length": ("text",)}
+#: Fields of an item that only some types take, from the item types' registry entries.
+TYPE_FIELDS = {name: tuple(t for t, kind in q.ITEM_TYPE_REGISTRY.items() if name in kind.fields)
+               for name in ("scale", "max_choices", "min", "max", "integer", "max_length")}
+SCALED = TYPE_FIELDS["scale"]
 #: Where a parse error's path ends → the form field that shows it.
 ITEM_FIELDS = {"id": "id", "type": "type", "text.vi": "text_vi", "text.en": "text_en",
                "text": "text_vi", "scale": "scale", "required": "required",

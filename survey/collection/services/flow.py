@@ -1,24 +1,37 @@
-"""The answering flow shared by the three ways in: an open desk link (/q), a kiosk
-tablet (/k) and a one-time dossier token (/t). Answers of earlier pages wait in the
-signed session cookie under a key of the link, so a citizen needs no account and no
-JavaScript; nothing stays behind after the response is stored."""
+"""The citizen flow as one service: resolve → page → validate → submit.
+
+Three ways in share it: an open desk link (/q), a kiosk tablet (/k) and a one-time
+dossier token (/t); paper and interviewer entry will use the same validate-and-submit
+steps. It reads no request: the web layer hands it the link key, the answers kept so far
+(the citizen pages keep them in the signed session cookie, so a citizen needs no account
+and no JavaScript) and the posted values, and turns its refusals into pages.
+"""
 
 from __future__ import annotations
 
-import uuid
+import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import session
+from werkzeug.security import check_password_hash
 
 import questionnaires as q
 from survey.authoring.models import QuestionnaireVersion
 from survey.authoring.services import versions as questionnaire_versions
-from survey.collection import widgets as formbuilder
 from survey.collection.models import DossierToken, PointLink
-from survey.collection.services import links
+from survey.collection.services import links, submission
+from survey.extensions import db
 from survey.org.models import ServicePoint, Unit
+
+
+class LinkUnavailable(Exception):
+    """The link or token cannot be answered: ``unknown`` (or revoked, or no published
+    questionnaire), ``used`` (a one-time token already answered) or ``expired``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -94,8 +107,6 @@ def target_for_link(prefix: str, token: str, default_key: str) -> Target | None:
 
 
 def target_for_token(secret: str, token: DossierToken, default_key: str) -> Target | None:
-    from survey.extensions import db
-
     point = db.session.get(ServicePoint, token.service_point_id) if token.service_point_id \
         else None
     version = questionnaire_for(point, token.questionnaire_key, default_key)
@@ -104,33 +115,107 @@ def target_for_token(secret: str, token: DossierToken, default_key: str) -> Targ
     return _target("t", secret, point, token.unit, None, token, version)
 
 
-# --- state in the session cookie -----------------------------------------------------
-def state(target: Target) -> dict[str, Any]:
-    current = session.get(target.state_key)
-    if not isinstance(current, dict) or current.get("v") != target.version.id:
-        current = {"v": target.version.id, "sid": uuid.uuid4().hex, "answers": {}}
-        session[target.state_key] = current
-    return current
+def resolve(prefix: str, key: str, default_key: str, *,
+            now: dt.datetime | None = None) -> Target:
+    """Step 1: the target of a link key (``q``/``k``) or token secret (``t``).
+    Raises :class:`LinkUnavailable`."""
+    target: Target | None
+    if prefix == "t":
+        token = links.resolve_token(key)
+        if token is None:
+            raise LinkUnavailable("unknown")
+        if token.used_at is not None:
+            raise LinkUnavailable("used")
+        if submission.token_expired(token, now):
+            raise LinkUnavailable("expired")
+        target = target_for_token(key, token, default_key)
+    else:
+        target = target_for_link(prefix, key, default_key)
+    if target is None:
+        raise LinkUnavailable("unknown")
+    return target
 
 
-def save_answers(target: Target, page_items: list[str], answers: Mapping[str, object]) -> None:
-    current = state(target)
-    merged = {k: v for k, v in current["answers"].items() if k not in page_items}
-    merged.update({k: v for k, v in answers.items() if v not in (None, "", [])})
-    current["answers"] = merged
-    session[target.state_key] = current
-    session.modified = True
+# --- step 2: pages -------------------------------------------------------------------
+def page_items(defn: q.Definition, page: int) -> list[q.Item]:
+    return [item for s in defn.sections if s.page == page for item in s.items]
 
 
-def forget(target: Target) -> None:
-    session.pop(target.state_key, None)
+def visible_pages(defn: q.Definition, answers: Mapping[str, object]) -> list[int]:
+    shown = q.visible_items(defn, answers)
+    return [p for p in defn.pages if any(i.id in shown for i in page_items(defn, p))]
 
 
-# --- pages ---------------------------------------------------------------------------
-page_items = formbuilder.page_items
-visible_pages = formbuilder.visible_pages
+def first_page(defn: q.Definition, answers: Mapping[str, object]) -> int:
+    pages = visible_pages(defn, answers)
+    return pages[0] if pages else defn.pages[0]
 
 
 def next_page(defn: q.Definition, answers: Mapping[str, object], page: int) -> int | None:
-    later = [p for p in visible_pages(defn, answers) if p > page]
-    return later[0] if later else None
+    """The next page with a visible item after ``page``, or None when it is the last."""
+    return next((p for p in visible_pages(defn, answers) if p > page), None)
+
+
+def first_page_with(defn: q.Definition, item_ids: set[str]) -> int:
+    return min((p for p in defn.pages for i in page_items(defn, p) if i.id in item_ids),
+               default=1)
+
+
+# --- step 3: validate ----------------------------------------------------------------
+@dataclass
+class PageResult:
+    """What posting one page gives: the merged answers, the errors of this page's items,
+    and where to go (``next_page``; None with no errors means the form is complete)."""
+
+    answers: dict[str, object]
+    errors: list[q.AnswerError] = field(default_factory=list)
+    next_page: int | None = None
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and self.next_page is None
+
+
+def merge(kept: Mapping[str, object], page_ids: list[str],
+          answers: Mapping[str, object]) -> dict[str, object]:
+    """Answers kept so far with this page's replaced (blank answers are dropped)."""
+    merged = {k: v for k, v in kept.items() if k not in page_ids}
+    merged.update({k: v for k, v in answers.items() if v not in (None, "", [])})
+    return merged
+
+
+def receive_page(target: Target, page: int, kept: Mapping[str, object],
+                 posted: Mapping[str, object]) -> PageResult:
+    """Convert the raw values posted for ``page``, merge them into the answers kept so
+    far and check this page's items against the questionnaire version."""
+    defn = target.definition
+    ids = [i.id for i in page_items(defn, page)]
+    answers = merge(kept, ids, q.answers_from_form(defn, posted))
+    errors = [e for e in q.validate_answers(defn, answers) if e.item_id in set(ids)]
+    following = None if errors else next_page(defn, answers, page)
+    return PageResult(answers, errors, following)
+
+
+# --- step 4: submit ------------------------------------------------------------------
+def submit(target: Target, answers: Mapping[str, Any], client_submission_id: str, *,
+           device_id: str | None, ip: str | None) -> submission.Outcome:
+    """Store the response (idempotent on ``client_submission_id``); raises what
+    :func:`submission.submit` raises."""
+    return submission.submit(submission.Submission(
+        version=target.version, definition=target.definition, unit_id=target.unit.id,
+        channel=target.channel, answers=dict(answers), client_submission_id=client_submission_id,
+        service_point_id=target.point.id if target.point else None,
+        link_id=target.link.id if target.link else None, token=target.token,
+        device_id=device_id, ip=ip))
+
+
+# --- kiosk ---------------------------------------------------------------------------
+def kiosk_pin_hash(target: Target) -> str | None:
+    point = db.session.get(ServicePoint, target.point.id) if target.point else None
+    return point.kiosk_pin_hash if point else None
+
+
+def kiosk_pin_ok(target: Target, pin: str) -> bool:
+    """Does ``pin`` open the kiosk of the target's service point?"""
+    pin_hash = kiosk_pin_hash(target)
+    return bool(pin_hash) and check_password_hash(pin_hash or "", pin)

@@ -81,48 +81,23 @@ def _existing(client_submission_id: str) -> Response | None:
 
 
 def answer_rows(defn: q.Definition, answers: Mapping[str, object]) -> list[Answer]:
-    """Answer rows of the visible, answered items (hidden and blank ones are not stored)."""
-    shown = q.visible_items(defn, answers)
+    """Answer rows of the visible, answered items (hidden and blank ones are not stored);
+    each item type's registry entry says how its value is stored."""
     rows = []
-    for item in defn.items:
-        value = answers.get(item.id)
-        if item.id not in shown or value is None or value == "" or value == []:
-            continue
-        row = Answer(item_id=item.id)
-        if value == q.NOT_APPLICABLE and item.type != "text":
+    for item_id, stored in q.stored_answers(defn, answers).items():
+        row = Answer(item_id=item_id, value_num=stored.num, value_text=stored.text)
+        if stored.not_applicable:
+            # Set only when true: answers_hash covers the unflushed rows, where an
+            # ordinary answer's flag is still None (hashes stay comparable over time).
             row.not_applicable = True
-        elif isinstance(value, bool):
-            row.value_num = 1.0 if value else 0.0
-        elif isinstance(value, int | float):
-            row.value_num = float(value)
-        elif isinstance(value, list):
-            row.value_text = ",".join(str(v) for v in sorted(value))
-        else:
-            row.value_text = str(value)
         rows.append(row)
     return rows
 
 
 def raw_answers(defn: q.Definition, rows: list[Answer]) -> dict[str, object]:
     """The inverse of :func:`answer_rows`: stored rows back to raw answers for scoring."""
-    out: dict[str, object] = {}
-    types = {item.id: item.type for item in defn.items}
-    for row in rows:
-        kind = types.get(row.item_id)
-        if kind is None:
-            continue
-        if row.not_applicable:
-            out[row.item_id] = q.NOT_APPLICABLE
-        elif kind == "yes_no":
-            out[row.item_id] = row.value_num == 1.0
-        elif kind == "multiple_choice":
-            out[row.item_id] = [int(v) for v in (row.value_text or "").split(",") if v]
-        elif kind == "text":
-            out[row.item_id] = row.value_text
-        elif row.value_num is not None:
-            whole = row.value_num.is_integer() and kind != "number"
-            out[row.item_id] = int(row.value_num) if whole else row.value_num
-    return out
+    return q.answers_from_stored(defn, {
+        row.item_id: (row.value_num, row.value_text, bool(row.not_applicable)) for row in rows})
 
 
 def token_expired(token: DossierToken, now: dt.datetime | None = None) -> bool:

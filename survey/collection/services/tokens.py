@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from survey.collection.models import ApiKey, DossierToken, TokenSampler
 from survey.collection.services import links
 from survey.collection.services.points import questionnaire_keys
-from survey.common.clock import utcnow
 from survey.common.access import Scope
+from survey.common.clock import utcnow
 from survey.common.errors import Forbidden, ServiceError
 from survey.extensions import db
 from survey.org.models import ServicePoint, Unit

@@ -4,20 +4,29 @@ tablet) and /t/<secret> (one-time dossier token)."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy.exc import DBAPIError
-from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response as WResponse
 
 import questionnaires as q
-from survey.collection.services import flow, links, submission
+from survey.collection.services import flow, submission
 from survey.collection.widgets import CitizenForm, form_class, page_context
 from survey.common.errors import ServiceError
 from survey.common.web import lang
-from survey.extensions import db, limiter
-from survey.org.models import ServicePoint
+from survey.extensions import limiter
 
 DEVICE_COOKIE = "sipas_d"
 
@@ -54,22 +63,21 @@ def _rate_key() -> str:
     return f"{request.view_args.get('key') if request.view_args else ''}:{_device()}"
 
 
+_UNAVAILABLE = {"unknown": ("collection/citizen/unknown_link.html", 404),
+                "used": ("collection/citizen/token_used.html", 200),
+                "expired": ("collection/citizen/token_expired.html", 410)}
+
+
+def _unavailable(reason: str) -> WResponse:
+    return _page(*_UNAVAILABLE[reason])
+
+
 def _resolve(prefix: str, key: str) -> flow.Target:
-    default = current_app.config.get("DEFAULT_QUESTIONNAIRE", "desk_rating")
-    if prefix == "t":
-        token = links.resolve_token(key)
-        if token is None:
-            abort(_page("collection/citizen/unknown_link.html", 404))
-        if token.used_at is not None:
-            abort(_page("collection/citizen/token_used.html", 200))
-        if submission.token_expired(token):
-            abort(_page("collection/citizen/token_expired.html", 410))
-        target = flow.target_for_token(key, token, default)
-    else:
-        target = flow.target_for_link(prefix, key, default)
-    if target is None:
-        abort(_page("collection/citizen/unknown_link.html", 404))
-    return target
+    try:
+        return flow.resolve(prefix, key,
+                            current_app.config.get("DEFAULT_QUESTIONNAIRE", "desk_rating"))
+    except flow.LinkUnavailable as err:
+        abort(_unavailable(err.reason))
 
 
 def _page(template: str, status: int, **context: Any) -> WResponse:
@@ -78,19 +86,35 @@ def _page(template: str, status: int, **context: Any) -> WResponse:
     return response
 
 
-def _first_page(target: flow.Target) -> int:
-    pages = flow.visible_pages(target.definition, flow.state(target)["answers"])
-    return pages[0] if pages else target.definition.pages[0]
+# --- answers kept between pages, in the signed session cookie -------------------------
+def _state(target: flow.Target) -> dict[str, Any]:
+    current = session.get(target.state_key)
+    if not isinstance(current, dict) or current.get("v") != target.version.id:
+        current = {"v": target.version.id, "sid": uuid.uuid4().hex, "answers": {}}
+        session[target.state_key] = current
+    return current
+
+
+def _keep(target: flow.Target, answers: dict[str, object]) -> None:
+    current = _state(target)
+    current["answers"] = answers
+    session[target.state_key] = current
+    session.modified = True
+
+
+def _forget(target: flow.Target) -> None:
+    session.pop(target.state_key, None)
 
 
 def start(prefix: str, key: str) -> WResponse:
     target = _resolve(prefix, key)
     if prefix == "k" or request.args.get("reset"):
-        flow.forget(target)
-    return redirect(url_for("citizen.page", prefix=prefix, key=key, page=_first_page(target)))
+        _forget(target)
+    first = flow.first_page(target.definition, _state(target)["answers"])
+    return redirect(url_for("citizen.page", prefix=prefix, key=key, page=first))
 
 
-def _prefill(defn: q.Definition, items: list[q.Item], answers: dict[str, Any]) -> dict[str, Any]:
+def _prefill(items: list[q.Item], answers: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for item in items:
         value = answers.get(item.id)
@@ -104,7 +128,7 @@ def _prefill(defn: q.Definition, items: list[q.Item], answers: dict[str, Any]) -
 
 
 def _posted(items: list[q.Item]) -> dict[str, object]:
-    return {i.id: request.form.getlist(i.id) if i.type == "multiple_choice"
+    return {i.id: request.form.getlist(i.id) if q.item_type(i.type).multiple
             else request.form.get(i.id, "") for i in items if i.id in request.form}
 
 
@@ -113,32 +137,31 @@ def page(prefix: str, key: str, page: int) -> str | WResponse:
     defn = target.definition
     if page not in defn.pages:
         abort(404)
-    state = flow.state(target)
+    state = _state(target)
     items = flow.page_items(defn, page)
     form: CitizenForm = form_class(defn, page, lang())(
-        data={**_prefill(defn, items, state["answers"]), "submission_id": state["sid"]})
+        data={**_prefill(items, state["answers"]), "submission_id": state["sid"]})
     errors: list[q.AnswerError] = []
     if request.method == "POST":
         form.validate()  # CSRF is checked globally; the answers by the questionnaire below
         if form.website.data:
-            flow.forget(target)
+            _forget(target)
             return redirect(url_for("citizen.thanks", prefix=prefix, key=key))
-        flow.save_answers(target, [i.id for i in items], q.answers_from_form(defn,
-                                                                              _posted(items)))
-        answers = flow.state(target)["answers"]
-        ids = {i.id for i in items}
-        errors = [e for e in q.validate_answers(defn, answers) if e.item_id in ids]
-        if not errors:
-            following = flow.next_page(defn, answers, page)
-            if following is not None:
-                return redirect(url_for("citizen.page", prefix=prefix, key=key, page=following))
-            return _submit(target, answers, request.form.get("submission_id") or state["sid"])
+        result = flow.receive_page(target, page, state["answers"], _posted(items))
+        _keep(target, result.answers)
+        errors = result.errors
+        if result.next_page is not None:
+            return redirect(url_for("citizen.page", prefix=prefix, key=key,
+                                    page=result.next_page))
+        if result.complete:
+            return _submit(target, result.answers,
+                           request.form.get("submission_id") or state["sid"])
     return _render(target, page, form, errors)
 
 
 def _render(target: flow.Target, page: int, form: CitizenForm,
             errors: list[q.AnswerError]) -> str:
-    context = page_context(target.definition, page, form, flow.state(target)["answers"],
+    context = page_context(target.definition, page, form, _state(target)["answers"],
                            errors, lang())
     return render_template("collection/citizen/page.html", target=target, **context,
                            idle=current_app.config.get("KIOSK_IDLE_SECONDS", 180))
@@ -146,30 +169,21 @@ def _render(target: flow.Target, page: int, form: CitizenForm,
 
 def _submit(target: flow.Target, answers: dict[str, Any], sid: str) -> str | WResponse:
     try:
-        submission.submit(submission.Submission(
-            version=target.version, definition=target.definition, unit_id=target.unit.id,
-            channel=target.channel, answers=answers, client_submission_id=sid,
-            service_point_id=target.point.id if target.point else None,
-            link_id=target.link.id if target.link else None, token=target.token,
-            device_id=_device(), ip=request.remote_addr))
+        flow.submit(target, answers, sid, device_id=_device(), ip=request.remote_addr)
     except submission.TokenUnavailable as err:
-        flow.forget(target)
-        template = "collection/citizen/token_used.html" if err.reason == "used" else \
-            "collection/citizen/token_expired.html"
-        return _page(template, 200 if err.reason == "used" else 410)
+        _forget(target)
+        return _unavailable(err.reason)
     except submission.SubmissionRejected as err:
-        first = min((p for p in target.definition.pages for i in flow.page_items(
-            target.definition, p) if i.id in {e.item_id for e in err.errors}), default=1)
+        first = flow.first_page_with(target.definition, {e.item_id for e in err.errors})
         return redirect(url_for("citizen.page", prefix=target.prefix, key=target.key,
                                 page=first))
     except ServiceError:
-        flow.forget(target)
+        _forget(target)
         return redirect(url_for("citizen.start", prefix=target.prefix, key=target.key))
     except DBAPIError:
-        db.session.rollback()
         current_app.logger.exception("response not stored: database unavailable")
         return _page("collection/citizen/retry.html", 503)
-    flow.forget(target)
+    _forget(target)
     return redirect(url_for("citizen.thanks", prefix=target.prefix, key=target.key))
 
 
@@ -182,16 +196,14 @@ def thanks(prefix: str, key: str) -> str:
 
 def kiosk_exit(prefix: str, key: str) -> str | WResponse:
     target = _resolve("k", key)
-    point = db.session.get(ServicePoint, target.point.id) if target.point else None
-    pin_hash = point.kiosk_pin_hash if point else None
     wrong = False
     if request.method == "POST":
-        if pin_hash and check_password_hash(pin_hash, request.form.get("pin", "")):
-            flow.forget(target)
+        if flow.kiosk_pin_ok(target, request.form.get("pin", "")):
+            _forget(target)
             return render_template("collection/citizen/kiosk_exited.html")
         wrong = True
     return render_template("collection/citizen/kiosk_exit.html", key=key, wrong=wrong,
-                           has_pin=bool(pin_hash))
+                           has_pin=bool(flow.kiosk_pin_hash(target)))
 
 
 submit_limits = [
