@@ -40,13 +40,30 @@ def domain_codes(
 def srs_variance(
     w: FloatArray, u: FloatArray, dom: IntArray, n_dom: int, n: FloatArray, sw: FloatArray
 ) -> FloatArray:
-    """SRSWOR variance of a mean of ``u`` in each domain: ``s2 (N - n) / (N n)`` (R's deff)."""
+    """SRS variance of a mean of ``u`` in each domain, the denominator of the design effect.
+
+    ``u`` is centred within its domain; see :func:`srs_variance_from_sums`.
+    """
     inside = dom >= 0
     swu2 = np.bincount(dom[inside], weights=w[inside] * u[inside] ** 2, minlength=n_dom)
+    return srs_variance_from_sums(np.asarray(swu2, dtype=np.float64), n, sw)
+
+
+def srs_variance_from_sums(swu2: FloatArray, n: FloatArray, sw: FloatArray) -> FloatArray:
+    """SRS variance of a mean from ``sum w u^2`` (``u`` centred), ``n`` and ``N = sum w``.
+
+    ``s2 = n/(n-1) sum w u^2 / sum w`` (R's ``svyvar``). When the weights estimate a population
+    larger than the sample (``N > n``) this is simple random sampling without replacement of
+    ``n`` from ``N``, ``s2 (N - n) / (N n)``: R's ``svymean(deff = TRUE)``. Otherwise the
+    weights are not scaled to a population (an unweighted design, or weights normalised to
+    sum to ``n``) and that variance is 0 or negative (R returns ``Inf`` or ``NA``); then the
+    comparison is with sampling with replacement, ``s2 / n``: R's ``deff = "replace"``.
+    NaN with fewer than two respondents.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         s2 = n / (n - 1) * swu2 / sw
-        v = s2 * (sw - n) / (sw * n)
-    return np.where((sw >= n) & (n > 1), v, np.nan)
+        v = np.where(sw > n, s2 * (sw - n) / (sw * n), s2 / n)
+    return np.asarray(np.where(n > 1, v, np.nan), dtype=np.float64)
 
 
 def domain_estimates(

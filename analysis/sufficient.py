@@ -49,6 +49,7 @@ import pandas as pd
 
 from analysis._checks import FloatArray, as_columns, group_codes
 from analysis.designbase import LONELY_PSU_OPTIONS, DesignBase
+from analysis.domain import srs_variance_from_sums
 from analysis.indices import normalized_item_weights, renormalization
 from analysis.results import Estimates
 from analysis.variance import combine_strata
@@ -194,8 +195,7 @@ def index_from_sufficient(
     df = psus - present.sum(axis=1)
     swu2 = np.bincount(dom, weights=_quad(cells, names, "w1", bc), minlength=n_dom) * sw**2
     with np.errstate(divide="ignore", invalid="ignore"):
-        vsrs = n / (n - 1) * swu2 / sw * (sw - n) / (sw * n)
-        deff = np.where((sw >= n) & (n > 1), var / vsrs, np.nan)
+        deff = var / srs_variance_from_sums(swu2, n, sw)
     return Estimates(
         statistic="satisfaction_index",
         keys=keys,

@@ -225,3 +225,19 @@ def test_package_exports_everything_public() -> None:
 def test_notebook_html(design: SurveyDesign) -> None:
     html = design.satisfaction_index("q1", by="agency")._repr_html_()
     assert "<table" in html and "ci_low" in html
+
+
+def test_deff_of_an_unweighted_design_is_against_srs_with_replacement(
+    synthetic: pd.DataFrame,
+) -> None:
+    """Sum of weights = n: SRSWOR has variance 0 (R: Inf); compare with SRSWR instead."""
+    answered = synthetic.dropna(subset=["q1"])
+    d = SurveyDesign(answered)  # one stratum, weights 1, no fpc: the design *is* SRSWR
+    for res in (d.mean("q1"), d.satisfaction_index("q1"), d.total("q1")):
+        assert res.deff[0] == pytest.approx(1.0, rel=1e-12)
+    by = SurveyDesign(synthetic, strata="stratum").satisfaction_index(ITEMS, by="agency")
+    assert np.isfinite(by.deff[by.n > 1]).all()
+    # weights scaled to a population keep R's deff = TRUE (without replacement)
+    scaled = SurveyDesign(answered.assign(w=10.0), weights="w").mean("q1")
+    expected = 1 / (1 - len(answered) / scaled.sum_weights[0])  # v_design / v_SRSWOR
+    assert scaled.deff[0] == pytest.approx(expected, rel=1e-12)

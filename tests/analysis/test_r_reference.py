@@ -39,12 +39,14 @@ def _cases(
     totals: pd.DataFrame,
 ) -> dict[str, Builder]:
     ds = SurveyDesign(apistrat, strata="stype", weights="pw", fpc="fpc")
+    d0 = SurveyDesign(apistrat, strata="stype")  # unweighted, no fpc
     d1 = SurveyDesign(apiclus1, psu="dnum", weights="pw", fpc="fpc")
     d2 = SurveyDesign(apiclus2, psu="dnum", weights="pw", fpc="fpc1")
     ps1 = d1.poststratify("stype", {"E": 4421, "H": 755, "M": 1018})
     stype = {"E": 4421, "H": 755, "M": 1018}
     rk1 = d1.rake({"stype": stype, "sch.wide": {"Yes": 5122, "No": 1072}})
     da = SurveyDesign(syn, strata="stratum", fpc="n_pop")
+    du = SurveyDesign(syn, strata="stratum")  # unweighted, no fpc
     cells = {(r.sex, r.age): r.Freq for r in totals.itertuples()}
     sex = totals.groupby("sex")["Freq"].sum().to_dict()
     age = totals.groupby("age")["Freq"].sum().to_dict()
@@ -62,6 +64,11 @@ def _cases(
         "strat_ratio_api_stu_enroll": lambda: ds.ratio("api.stu", "enroll"),
         "strat_mean_api00_by_stype": lambda: ds.mean("api00", by="stype"),
         "strat_total_enroll_by_stype": lambda: ds.total("enroll", by="stype"),
+        "unw_mean_api00": lambda: d0.mean("api00"),
+        "unw_total_enroll": lambda: d0.total("enroll"),
+        "unw_ratio_api_stu_enroll": lambda: d0.ratio("api.stu", "enroll"),
+        "unw_mean_api00_by_stype": lambda: d0.mean("api00", by="stype"),
+        "syn_unw_item_q1": lambda: du.satisfaction_index("q1", by="agency"),
         "clus1_mean_api00": lambda: d1.mean("api00"),
         "clus1_total_enroll": lambda: d1.total("enroll"),
         "clus1_ratio_api_stu_enroll": lambda: d1.ratio("api.stu", "enroll"),
@@ -116,7 +123,14 @@ def _cases(
         cases[f"syn_hh_{opt}_index_q1_q5"] = lambda db=db: db.satisfaction_index(items, by="agency")
     for name in list(cases):
         if name.startswith(
-            ("syn_item", "syn_ps_item", "syn_rake_item", "syn_trim_item", "clus1_prop")
+            (
+                "syn_item",
+                "syn_ps_item",
+                "syn_rake_item",
+                "syn_trim_item",
+                "syn_unw_item",
+                "clus1_prop",
+            )
         ):
             cases[name + "_ci"] = cases[name]
     return cases

@@ -76,6 +76,18 @@ for (k in levels(apistrat$stype)) {
   stat("strat_total_enroll_by_stype", k, svytotal(~enroll, dk, deff = TRUE), degf(dk))
 }
 
+# an unweighted stratified design without fpc: sum of weights = n, so R's deff = TRUE is Inf
+# (SRSWOR of n from n has variance 0); analysis compares with SRS with replacement there,
+# which is R's deff = "replace"
+d0 <- suppressWarnings(svydesign(id = ~1, strata = ~stype, data = apistrat))
+stat("unw_mean_api00", "", svymean(~api00, d0, deff = "replace"), degf(d0))
+stat("unw_total_enroll", "", svytotal(~enroll, d0, deff = "replace"), degf(d0))
+stat("unw_ratio_api_stu_enroll", "", svyratio(~api.stu, ~enroll, d0, deff = "replace"), degf(d0))
+for (k in levels(apistrat$stype)) {
+  dk <- subset(d0, stype == k)
+  stat("unw_mean_api00_by_stype", k, svymean(~api00, dk, deff = "replace"), degf(dk))
+}
+
 d1 <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
 apiclus1$sw <- as.numeric(apiclus1$sch.wide == "Yes")
 d1 <- update(d1, sw = as.numeric(sch.wide == "Yes"))
@@ -204,14 +216,14 @@ pooled_ref <- function(case, des, j, score = FALSE) {
     stat(case, k, svyratio(~pool_num, ~pool_den, dk, deff = TRUE), degf(dk))
   }
 }
-item_ref <- function(case, des, j = 1) {
+item_ref <- function(case, des, j = 1, deff = TRUE) {
   # 0-filled indicator restricted to the respondents of item j (NA would propagate in
   # calibrated designs, which keep out-of-domain rows with weight 0)
   f <- as.formula(paste0("~a", j))
   answered <- des$variables[[paste0("b", j)]] == 1
   for (k in sort(unique(des$variables$agency))) {
     dk <- subset(des, agency == k & answered)
-    stat(case, k, svymean(f, dk, deff = TRUE), degf(dk))
+    stat(case, k, svymean(f, dk, deff = deff), degf(dk))
     if (degf(dk) > 0) ciprop(paste0(case, "_ci"), k, f, dk)
   }
 }
@@ -222,6 +234,8 @@ item_ref("syn_item_q5", des_a, 5)
 index_ref("syn_index_q1_q5", des_a, 1:5, rep(1, 5))
 index_ref("syn_index_weighted", des_a, c(1, 2, 5), c(0.5, 0.3, 0.2))
 index_ref("syn_score_q1_q5", des_a, 1:5, rep(1, 5), score = TRUE)
+des_u <- prep(suppressWarnings(svydesign(id = ~1, strata = ~stratum, data = syn)))
+item_ref("syn_unw_item_q1", des_u, deff = "replace")
 pooled_ref("syn_pooled_q1_q5", des_a, 1:5)
 pooled_ref("syn_pooled_score_q1_q5", des_a, 1:5, score = TRUE)
 
