@@ -14,12 +14,10 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, ch. 2-3.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from analysis._checks import (
     FloatArray,
@@ -28,28 +26,12 @@ from analysis._checks import (
     numeric_column,
     require_columns,
 )
+from analysis.greg import CalibrationStep
+
+__all__ = ["LONELY_PSU_OPTIONS", "CalibrationStep", "DesignBase", "LonelyPSU"]
 
 LonelyPSU = Literal["fail", "adjust", "remove", "certainty", "average"]
 LONELY_PSU_OPTIONS: tuple[str, ...] = ("fail", "adjust", "remove", "certainty", "average")
-
-
-@dataclass(frozen=True)
-class CalibrationStep:
-    """One calibration (post-stratification or raking) applied to a design.
-
-    Attributes
-    ----------
-    x : scipy.sparse.csr_matrix
-        Calibration model matrix (cell indicators), one row per respondent.
-    g : ndarray
-        Ratio of the weights after this step to the weights before it.
-    d : ndarray
-        Weights before this step (the regression weights of the GREG residuals).
-    """
-
-    x: sparse.csr_matrix
-    g: FloatArray
-    d: FloatArray
 
 
 class DesignBase:

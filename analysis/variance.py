@@ -94,11 +94,7 @@ def _sparse_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: in
 def _calibration_residuals(design: DesignBase, e: FloatArray) -> FloatArray:
     """Replace linearised values by GREG residuals, step by step as R's ``svyrecvar``."""
     for step in design.calibrations:
-        x = step.x
-        xtdx = np.asarray((x.T @ x.multiply(step.d[:, None])).todense())
-        pinv = np.linalg.pinv(xtdx, hermitian=True)
-        coef = pinv @ np.asarray(x.T @ (e / step.g[:, None]))
-        e = e - (step.g * step.d)[:, None] * np.asarray(x @ coef)
+        e = step.residuals(e)  # analysis.greg: closed form or one sparse factorisation
     return e
 
 

@@ -50,3 +50,17 @@ def synthetic() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def synthetic_totals() -> pd.DataFrame:
     return pd.read_csv(REFERENCE / "synthetic_totals.csv")
+
+
+@pytest.fixture(scope="session")
+def rake120() -> pd.DataFrame:
+    return pd.read_csv(REFERENCE / "rake120.csv")
+
+
+@pytest.fixture(scope="session")
+def rake120_totals() -> dict[str, dict[str, float]]:
+    frame = pd.read_csv(REFERENCE / "rake120_totals.csv")
+    return {
+        str(m): dict(zip(g["category"], g["Freq"].astype(float), strict=True))
+        for m, g in frame.groupby("margin")
+    }

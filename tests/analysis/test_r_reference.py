@@ -31,6 +31,20 @@ def partial_items(syn: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _big_cases(big: pd.DataFrame, totals: dict[str, dict[str, float]]) -> dict[str, Builder]:
+    """Raking on 120 strata to overlapping margins (one, and 30, aliased columns)."""
+    d = SurveyDesign(big, strata="stratum", fpc="n_pop")
+    out: dict[str, Builder] = {}
+    for case, margins in (
+        ("big_rake_agency_sexage", ("agency", "sexage")),
+        ("big_rake_stratum_agage", ("stratum", "ag_age")),
+    ):
+        rk = d.rake({m: totals[m] for m in margins}, max_iter=1000, tol=1e-13)
+        out[case] = lambda rk=rk: rk.mean("y", by="agency")
+        out[case + "_overall"] = lambda rk=rk: rk.mean("y")
+    return out
+
+
 def _cases(
     apistrat: pd.DataFrame,
     apiclus1: pd.DataFrame,
@@ -143,8 +157,11 @@ def cases(
     apiclus2: pd.DataFrame,
     synthetic: pd.DataFrame,
     synthetic_totals: pd.DataFrame,
+    rake120: pd.DataFrame,
+    rake120_totals: dict[str, dict[str, float]],
 ) -> dict[str, Builder]:
-    return _cases(apistrat, apiclus1, apiclus2, synthetic, synthetic_totals)
+    cases = _cases(apistrat, apiclus1, apiclus2, synthetic, synthetic_totals)
+    return cases | _big_cases(rake120, rake120_totals)
 
 
 def _case_names() -> list[str]:

@@ -3,7 +3,8 @@
 # Run from the repository root:  Rscript tests/reference/make_reference.R
 # Writes (next to this script): apistrat.csv, apiclus1.csv, apiclus2.csv (the data sets
 # shipped with survey), synthetic.csv + synthetic_totals.csv (a generated satisfaction
-# survey), and r_reference.csv (one row per estimate: case, domain, estimate, se, df, deff,
+# survey), rake120.csv + rake120_totals.csv (120 strata, raking margins), and r_reference.csv
+# (one row per estimate: case, domain, estimate, se, df, deff,
 # ci_low, ci_high). Columns a case does not check are NA.
 suppressMessages(library(survey))
 args <- commandArgs(trailingOnly = FALSE)
@@ -313,6 +314,49 @@ contrast_ref("cmp_ps_agency_q1", des_ps, "agency", "A01", "A02")
 contrast_ref("cmp_rk_agency_q1", des_rk, "agency", "A03", "A07")
 contrast_ref("cmp_a_agency_q1", des_a, "agency", "A01", "A05")
 options(survey.lonely.psu = "fail")
+
+# ---- (c) raking with overlapping margins on a design with many strata ------------------
+# 3,000 respondents in 120 strata (30 agencies x 4), fpc; raked (calibrate, calfun = "raking")
+# to two margins that overlap: agency (unions of strata) and sex x age; and to two nested
+# margins, stratum and agency x age, whose indicators have 30 linear dependencies.
+set.seed(20261124)
+nb <- 3000
+big <- data.frame(stratum = sprintf("S%03d", sample(1:120, nb, replace = TRUE)))
+big$agency <- sprintf("G%02d", (as.integer(substr(big$stratum, 2, 4)) - 1) %/% 4 + 1)
+big$n_pop <- ave(rep(1, nb), big$stratum, FUN = sum) * sample(20:80, 120, replace = TRUE)[
+  as.integer(substr(big$stratum, 2, 4))]
+big$sexage <- paste(sample(c("F", "M"), nb, replace = TRUE, prob = c(0.55, 0.45)),
+                    sample(c("18-34", "35-54", "55+"), nb, replace = TRUE, prob = c(0.3, 0.45, 0.25)))
+big$ag_age <- paste(big$agency, substr(big$sexage, 3, 7))
+big$y <- as.numeric(runif(nb) < plogis(-0.5 + (as.integer(substr(big$agency, 2, 3)) %% 5) / 4 +
+                                           0.4 * grepl("55", big$sexage)))
+big$y[runif(nb) < 0.1] <- NA
+write.csv(big, out("rake120.csv"), row.names = FALSE)
+big$answered <- !is.na(big$y)
+big$y0 <- ifelse(big$answered, big$y, 0)  # NA would propagate in calibrated designs
+des_big <- svydesign(id = ~1, strata = ~stratum, fpc = ~n_pop, data = big)
+true_w <- weights(des_big) * exp(rnorm(nb, sd = 0.2))  # a population the margins come from
+big_totals <- function(v) tapply(true_w, big[[v]], sum)
+write.csv(do.call(rbind, lapply(c("agency", "sexage", "stratum", "ag_age"), function(m) {
+  t <- big_totals(m)
+  data.frame(margin = m, category = names(t), Freq = sprintf("%.17g", t))
+})), out("rake120_totals.csv"), row.names = FALSE)
+rake_big <- function(case, margins) {
+  f <- as.formula(paste("~", paste(margins, collapse = "+")))
+  mm <- model.matrix(f, big)
+  tot <- lapply(margins, big_totals)
+  pop <- c(sum(true_w), unlist(lapply(tot, function(t) t[-1])))
+  names(pop) <- colnames(mm)
+  des <- calibrate(des_big, f, pop, calfun = "raking", epsilon = 1e-13, maxit = 1000)
+  dv <- subset(des, answered)
+  stat(paste0(case, "_overall"), "", svymean(~y0, dv, deff = TRUE), degf(dv))
+  for (k in sort(unique(big$agency))) {
+    dk <- subset(des, agency == k & answered)
+    stat(case, k, svymean(~y0, dk, deff = TRUE), degf(dk))
+  }
+}
+rake_big("big_rake_agency_sexage", c("agency", "sexage"))
+rake_big("big_rake_stratum_agage", c("stratum", "ag_age"))
 
 res <- do.call(rbind, rows)
 for (col in c("estimate", "se", "df", "deff", "ci_low", "ci_high")) {
