@@ -1,8 +1,10 @@
 """Shared fixtures: ``app``, ``client``, ``runner``, ``db`` and factories.
 
 The database is SQLite in a temporary folder unless ``SIPAS_TEST_DATABASE_URL`` names
-another one (``.ci/run`` sets it to PostgreSQL). The schema is created once per session;
-every test starts from empty tables.
+another one (``.ci/run`` sets it to PostgreSQL). The schema and the app are created once
+per session; every test runs inside a transaction rolled back at its end (the code's own
+commits become savepoints), so every test starts from empty tables. Browser tests and
+tests marked ``real_commits`` commit for real and empty the tables afterwards.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import create_engine, text
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
 from survey import create_app
+from survey.common import transactions
 from survey.config import normalise_database_url
 from survey.extensions import db as _db
 
@@ -98,8 +102,13 @@ def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def empty_tables() -> None:
-    _db.session.remove()
     tables = list(reversed(_db.metadata.sorted_tables))
+    if _Binding.connection is not None:  # inside a test's transaction
+        for table in tables:
+            _db.session.execute(table.delete())
+        _db.session.commit()
+        return
+    _db.session.remove()
     with _db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Fail loudly instead of hanging when a test leaks an open transaction.
@@ -126,7 +135,8 @@ class ExpiringClient(FlaskClient):
 def twin_context(app: Flask) -> Iterator[None]:
     """Push the app context of a *twin* app on the same database for the test's own
     queries. Requests of ``app`` then push their own context (fresh ``g`` per request,
-    as in production) instead of reusing the test's."""
+    as in production) instead of reusing the test's. What the test commits is real and
+    emptied at the end (for apps a test builds with its own settings)."""
     app.test_client_class = ExpiringClient
     twin = make_app(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path),
                     **{k: app.config[k] for k in ("RATELIMIT_ENABLED", "WTF_CSRF_ENABLED")})
@@ -140,11 +150,98 @@ def twin_context(app: Flask) -> Iterator[None]:
         _db.engine.dispose()
 
 
+# --- one app per session, each test in a transaction rolled back at the end ----------
+class _Binding:
+    """The connection every session uses during a test (None: the engines, as in
+    production). Sessions join its open transaction with a SAVEPOINT, so the code's own
+    commits and rollbacks work, and the test's outer rollback undoes everything."""
+
+    connection: Connection | None = None
+
+
+class _TestSession(FlaskSession):
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        if _Binding.connection is not None:
+            return _Binding.connection
+        return super().get_bind(*args, **kwargs)
+
+
+def _bind_sessions_to_the_test_connection() -> None:
+    _db.session = _db._make_scoped_session(
+        {"class_": _TestSession, "join_transaction_mode": "create_savepoint"})
+
+
+_bind_sessions_to_the_test_connection()
+
+
+@contextmanager
+def _own_transaction_in_the_test() -> Iterator[Connection]:
+    # Code that commits on a connection of its own (the daily salt) works inside the
+    # test's transaction: a second connection would wait for the test's write lock.
+    assert _Binding.connection is not None
+    with _Binding.connection.begin_nested():
+        yield _Binding.connection
+
+
+@pytest.fixture(scope="session")
+def _apps(_schema: None, database_url: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, Flask]]:
+    """The application, and its twin whose context the tests' own queries use, built once."""
+    instance = tmp_path_factory.mktemp("instance")
+    app = make_app(database_url, instance)
+    app.test_client_class = ExpiringClient
+    twin = make_app(database_url, instance)
+    yield app, twin
+    for each in (app, twin):
+        with each.app_context():
+            _db.engine.dispose()
+
+
+def _real_commits(request: pytest.FixtureRequest) -> bool:
+    """Browser tests serve the app from threads (one connection cannot be shared between
+    threads), and tests marked ``real_commits`` need what they write to be committed."""
+    return ("live_server" in request.fixturenames
+            or request.node.get_closest_marker("real_commits") is not None)
+
+
 @pytest.fixture
-def app(_schema: None, database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = make_app(database_url, tmp_path / "instance")
-    with twin_context(app):
-        yield app
+def app(_apps: tuple[Flask, Flask], request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    app, twin = _apps
+    config = dict(app.config)
+    try:
+        if _real_commits(request):
+            with twin.app_context():
+                try:
+                    yield app
+                finally:
+                    empty_tables()
+            return
+        with app.app_context():
+            connection = _db.engine.connect()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SAVEPOINTs need SQLAlchemy, not the sqlite3 module, to begin the
+            # transaction (SQLAlchemy's pysqlite notes); for this connection only.
+            connection.connection.driver_connection.isolation_level = None  # type: ignore[union-attr]
+        outer = connection.begin()
+        if sqlite:
+            connection.exec_driver_sql("BEGIN")
+        _Binding.connection = connection
+        monkeypatch.setattr(transactions, "own_transaction",
+                            _own_transaction_in_the_test)
+        try:
+            with twin.app_context():
+                yield app
+        finally:
+            _Binding.connection = None
+            outer.rollback()
+            if sqlite:
+                connection.connection.driver_connection.isolation_level = ""  # type: ignore[union-attr]
+            connection.close()
+    finally:
+        app.config.clear()
+        app.config.update(config)
 
 
 @pytest.fixture

@@ -273,6 +273,7 @@ def test_unknown_api_route_and_method_are_json(client: Any, setup: dict[str, Any
 
 
 @pytest.mark.skipif(not is_postgres(), reason="concurrent writers need PostgreSQL")
+@pytest.mark.real_commits
 def test_concurrent_batches_keep_one_systematic_sequence(app: Flask, db: Any,
                                                          setup: dict[str, Any]) -> None:
     from concurrent.futures import ThreadPoolExecutor

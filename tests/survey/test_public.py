@@ -256,6 +256,7 @@ def db_count() -> int:
     return n_responses(db)
 
 
+@pytest.mark.real_commits
 def test_rate_limit_keys_on_link_and_device(database_url: str, tmp_path: Path,
                                             _schema: None, db: Any) -> None:
     app = make_app(database_url, tmp_path / "i", RATELIMIT_ENABLED=True,

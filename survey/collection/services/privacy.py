@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from survey.collection.models import DailySalt
+from survey.common import transactions
 from survey.extensions import db
 
 KEEP_DAYS = 2
@@ -32,7 +33,7 @@ def _salt(day: dt.date) -> str:
     if salt is None:
         # Its own short transaction; of concurrent workers the first insert wins.
         insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-        with db.engine.begin() as conn:
+        with transactions.own_transaction() as conn:
             conn.execute(insert(DailySalt).values(day=day, salt=secrets.token_hex(32))
                          .on_conflict_do_nothing(index_elements=["day"]))
             conn.execute(delete(DailySalt).where(
