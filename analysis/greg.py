@@ -11,7 +11,10 @@ the fitted values ``X B`` matter, so any solution of the normal equations will d
 is in solving them exactly when ``X' D X`` is singular, which it always is when two margins
 are raked (each margin's indicators add up to the intercept).
 
-- A rank-revealing pivoted Cholesky factorisation (LAPACK ``dpstrf``) of the
+- Disjoint cells (post-stratification, or raking to one joint margin): ``X' D X`` is
+  diagonal and ``B_c = sum_{i in c} e_i / g_i / sum_{i in c} d_i``: the residual is ``e``
+  minus ``g d`` times the cell mean of ``e / g`` weighted by ``d``, no matrix at all.
+- Several margins: a rank-revealing pivoted Cholesky factorisation (LAPACK ``dpstrf``) of the
   Gram matrix scaled to unit diagonal picks a set of linearly independent columns (the role of
   the pivoting in R's ``qr()``); the fit on those columns has the same fitted values and a
   nonsingular sparse system, factorised once (``scipy.sparse.linalg.splu``) and solved for
@@ -78,22 +81,34 @@ class CalibrationStep:
 
 @dataclass(frozen=True)
 class _Fit:
-    """Weighted least-squares fitted values ``X B`` on a set of independent columns."""
+    """Weighted least-squares fitted values ``X B`` for right-hand sides ``X' v``."""
 
-    x: sparse.csr_matrix  # the kept (linearly independent) columns
-    lu: splinalg.SuperLU  # LU of their Gram matrix X' D X
+    x: sparse.csr_matrix  # the model matrix, or its kept (linearly independent) columns
+    cells: IntArray | None  # disjoint cells: the cell of each row
+    dsum: FloatArray | None  # disjoint cells: sum of d per cell
+    lu: splinalg.SuperLU | None  # otherwise: LU of the Gram matrix X' D X of the kept columns
 
     @staticmethod
     def of(x: sparse.csr_matrix, d: FloatArray) -> _Fit:
         x = sparse.csr_matrix(x)
+        if (np.diff(x.indptr) == 1).all() and (x.data == 1).all():  # one cell per row
+            cells = x.indices.astype(np.int64)
+            dsum = np.bincount(cells, weights=d, minlength=x.shape[1]).astype(np.float64)
+            return _Fit(x=x, cells=cells, dsum=dsum, lu=None)
         keep = independent_columns(x, d)
         xk = sparse.csr_matrix(x[:, keep])
         gram = sparse.csc_matrix(xk.T @ xk.multiply(d[:, None]))
-        return _Fit(x=xk, lu=splinalg.splu(gram))
+        return _Fit(x=xk, cells=None, dsum=None, lu=splinalg.splu(gram))
 
     def fitted(self, e: FloatArray, scale: FloatArray) -> FloatArray:
         """``X B`` with ``(X' D X) B = X' v``, ``v = scale e`` row by row, for every column."""
         rhs = np.asarray(self.x.T.multiply(scale[None, :]) @ e, dtype=np.float64)
+        if self.cells is not None and self.dsum is not None:
+            # X' D X is diagonal: B_c = sum_{i in c} v_i / sum_{i in c} d_i
+            with np.errstate(divide="ignore", invalid="ignore"):
+                coef = np.where(self.dsum[:, None] > 0, rhs / self.dsum[:, None], 0.0)
+            return np.asarray(coef[self.cells], dtype=np.float64)
+        assert self.lu is not None
         return np.asarray(self.x @ self.lu.solve(rhs), dtype=np.float64)
 
 

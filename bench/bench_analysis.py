@@ -4,11 +4,16 @@ Usage::
 
     python bench/bench_analysis.py                      # 1,000,000 x 20 items x 1,000 agencies
     python bench/bench_analysis.py --n 100000 --agencies 100 --no-r
+    python bench/bench_analysis.py --n 100000 --agencies 1000 --calibrate poststratify --cells 2000
+    python bench/bench_analysis.py --n 100000 --agencies 1000 --calibrate rake --cells 2000
 
 Generates a stratified sample (strata = agency x channel, fpc = stratum population), times
 ``SurveyDesign(...)`` + ``satisfaction_index(items, by="agency")`` + ``summary_frame()``
 (logit CIs), and prints the time and peak memory (tracemalloc peak of the timed phase and the
-process's maximum RSS). When ``Rscript`` is on the PATH it runs R survey's ``svyby`` on the same
+process's maximum RSS). ``--calibrate poststratify`` post-stratifies the design to ``--cells``
+random cells first, ``--calibrate rake`` rakes it to those cells and a second margin (sex), and
+times the calibration and the index separately (the GREG residual variance; no R comparison).
+When ``Rscript`` is on the PATH it runs R survey's ``svyby`` on the same
 data (the same index as a ``svycontrast`` of ``svytotal`` per agency; only ``svydesign`` and
 ``svyby`` are timed, not reading the CSV), checks that the SEs agree and prints the ratio.
 Not run by pytest.
@@ -84,6 +89,28 @@ def make_data(n: int, n_items: int, n_agencies: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def run_calibrated(data: pd.DataFrame, items: list[str], how: str, cells: int, seed: int) -> None:
+    """Time post-stratification or raking to ``cells`` cells, then the index by agency."""
+    rng = np.random.default_rng(seed + 1)
+    data = data.assign(
+        cell=rng.integers(0, cells, len(data)), sex=rng.choice(["F", "M"], len(data))
+    )
+    design = SurveyDesign(data, strata="stratum", fpc="N")
+    target = design.weights * np.exp(rng.normal(0, 0.2, len(data)))  # a population to match
+    totals = {c: pd.Series(target).groupby(data[c]).sum().to_dict() for c in ("cell", "sex")}
+    t0 = time.perf_counter()
+    if how == "poststratify":
+        calibrated = design.poststratify("cell", totals["cell"])
+    else:
+        calibrated = design.rake(totals, max_iter=1000, tol=1e-10)
+    t1 = time.perf_counter()
+    result = calibrated.satisfaction_index(items, by="agency")
+    table = result.summary_frame(0.05, "logit")
+    t2 = time.perf_counter()
+    print(f"{how} to {cells} cells: {t1 - t0:.3f} s")
+    print(f"python: {t2 - t1:.3f} s for {len(table)} agencies (index, GREG SE, deff, logit CI)")
+
+
 def run_python(data: pd.DataFrame, items: list[str]) -> tuple[float, int, pd.DataFrame]:
     """Time the design, the index by agency and the CI table; return seconds, peak bytes."""
     tracemalloc.start()
@@ -127,6 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agencies", type=int, default=1000, help="agencies (x 2 channels)")
     parser.add_argument("--seed", type=int, default=20261123, help="random seed (recorded)")
     parser.add_argument("--no-r", action="store_true", help="skip the R comparison")
+    parser.add_argument(
+        "--calibrate",
+        choices=["none", "poststratify", "rake"],
+        default="none",
+        help="calibrate the design before the index (no R comparison)",
+    )
+    parser.add_argument("--cells", type=int, default=2000, help="cells for --calibrate")
     parser.add_argument("--r-timeout", type=float, default=3600, help="seconds allowed for R")
     args = parser.parse_args(argv)
 
@@ -136,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         f"data: {args.n:,} respondents x {len(items)} items, {args.agencies} agencies, "
         f"{data['stratum'].nunique()} strata (seed {args.seed})"
     )
+    if args.calibrate != "none":
+        run_calibrated(data, items, args.calibrate, args.cells, args.seed)
+        return 0
     seconds, peak, table = run_python(data, items)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
     print(f"python: {seconds:.3f} s for {len(table)} agencies (index, SE, deff, logit CI)")

@@ -35,7 +35,9 @@ def test_rank_revealing_choice_drops_exactly_the_aliased_columns(
     assert np.linalg.matrix_rank(dense[:, keep]) == len(keep)
 
 
-@pytest.mark.parametrize("margins", [("agency", "sexage"), ("stratum", "ag_age")])
+@pytest.mark.parametrize(
+    "margins", [("agency", "sexage"), ("stratum", "ag_age"), ("stratum",), ("sexage",)]
+)
 def test_residuals_are_the_weighted_least_squares_projection(
     rake120: pd.DataFrame, rake120_totals: dict[str, dict[str, float]], margins: tuple[str, ...]
 ) -> None:
