@@ -15,7 +15,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def as_columns(value: str | Sequence[str] | None, name: str) -> list[str]:
-    """Return ``value`` as a list of column names (``None`` gives an empty list)."""
+    """Return ``value`` as a list of column names (``None`` gives an empty list).
+
+    Raises ``TypeError`` for anything but names and ``ValueError`` for a repeated name.
+    """
     if value is None:
         return []
     if isinstance(value, str):
@@ -23,6 +26,9 @@ def as_columns(value: str | Sequence[str] | None, name: str) -> list[str]:
     cols = list(value)
     if not cols or not all(isinstance(c, str) for c in cols):
         raise TypeError(f"{name} must be a column name or a non-empty list of column names")
+    repeated = sorted({c for c in cols if cols.count(c) > 1})
+    if repeated:  # an item listed twice would count twice (or break the item weights)
+        raise ValueError(f"{name}: column(s) {repeated} listed more than once")
     return cols
 
 
@@ -72,3 +78,11 @@ def group_codes(data: pd.DataFrame, cols: list[str]) -> tuple[IntArray, pd.DataF
     codes = grouped.ngroup().to_numpy(dtype=np.float64, na_value=-1.0).astype(np.int64)
     keys = grouped.size().reset_index()[cols]
     return codes, keys.reset_index(drop=True)
+
+
+def check_weights(w: FloatArray, name: str) -> FloatArray:
+    """Validate weights: finite and non-negative (``ValueError`` naming ``name``)."""
+    w = np.asarray(w, dtype=np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{name}: must be finite, non-negative and not missing")
+    return w

@@ -23,6 +23,7 @@ from analysis._checks import (
     FloatArray,
     IntArray,
     check_choice,
+    check_weights,
     numeric_column,
     require_columns,
 )
@@ -100,9 +101,7 @@ class DesignBase:
         self.n_psu = np.bincount(self.psu_stratum, minlength=n_strata).astype(np.int64)
         self.fpc_factor, pop = self._fpc(fpc, n_strata)
         if weights is not None:
-            w = numeric_column(self.data, weights, "weights")
-            if np.isnan(w).any() or (w < 0).any():
-                raise ValueError("weights: must be non-negative and not missing")
+            w = check_weights(numeric_column(self.data, weights, "weights"), "weights")
         elif pop is not None:
             w = (pop / self.n_psu)[h]
         else:
@@ -114,8 +113,8 @@ class DesignBase:
         if fpc is None:
             return np.ones(n_strata), None
         values = numeric_column(self.data, fpc, "fpc")
-        if np.isnan(values).any() or (values <= 0).any():
-            raise ValueError("fpc: must be positive and not missing")
+        if not np.isfinite(values).all() or (values <= 0).any():
+            raise ValueError("fpc: must be positive, finite and not missing")
         lo = np.full(n_strata, np.inf)
         hi = np.full(n_strata, -np.inf)
         np.minimum.at(lo, self.strata_codes, values)
@@ -145,7 +144,7 @@ class DesignBase:
             variances use its GREG residuals (what :func:`analysis.weighting.poststratify` and
             :func:`analysis.weighting.rake` pass).
         """
-        w = np.asarray(weights, dtype=np.float64)
+        w = check_weights(weights, "weights")
         if w.shape != self.weights.shape:
             raise ValueError(f"weights: expected {self.weights.shape[0]} values, got {w.shape}")
         new = object.__new__(type(self))

@@ -80,9 +80,15 @@ def domain_estimates(
     is_proportion: bool,
     missing_children: tuple[tuple[str, ...], ...] = (),
 ) -> Estimates:
-    """Assemble the result: variance and df of ``z`` by domain, deff against ``vsrs``."""
+    """Assemble the result: variance and df of ``z`` by domain, deff against ``vsrs``.
+
+    A domain without any respondent of non-zero weight (``n == 0``) has no standard error
+    (NaN, not the 0 its all-zero linearised values would give) and is suppressed by
+    :meth:`Estimates.flags` (``empty``).
+    """
     n_dom = len(keys)
     var = domain_variance(design, z, dom, n_dom)
+    var = np.where(n > 0, var, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = var / vsrs
     return Estimates(

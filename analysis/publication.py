@@ -17,7 +17,8 @@ The widths are compared unrounded (the SAS macro rounds them to 0.1 percentage p
 Means, totals, ratios and mean scores are not proportions: they follow NCHS's earlier rule
 for such estimates (suppress below 30 respondents, review when the relative standard error is
 30 % or more), with the same degrees-of-freedom review. SIPAS adds two review reasons: an index
-node renormalised over the children with data (``partial``) and a standard error of 0.
+node renormalised over the children with data (``partial``) and a standard error of 0; and a
+domain without any respondent of non-zero weight (``empty``) is always suppressed.
 
 References
 ----------
@@ -38,6 +39,7 @@ from analysis._checks import FloatArray, check_alpha
 from analysis.ci import fuzz, korn_graubard, nchs_effective_n
 
 FLAG_COLUMNS = (
+    "empty",
     "small_n",
     "wide_ci",
     "wide_relative_ci",
@@ -156,11 +158,14 @@ def publication_flags(
         out["wide_relative_ci"] = false
         out["high_rse"] = ~(rse < rules.max_rse)
         out["extreme"] = false
-    out["zero_se"] = ~(se > 0)
+    out["empty"] = ~(n > 0)
+    out["zero_se"] = ~(se > 0) & ~out["empty"]
     out["low_df"] = ~(df >= rules.min_df)
     out["no_df"] = ~(df > 0)
     out["partial"] = part
-    suppress = out["small_n"] | out["wide_ci"] | out["wide_relative_ci"] | np.isnan(est)
+    suppress = (
+        out["empty"] | out["small_n"] | out["wide_ci"] | out["wide_relative_ci"] | np.isnan(est)
+    )
     review = out["low_df"] | out["high_rse"]
     if rules.review_extreme:
         review |= out["extreme"]

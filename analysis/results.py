@@ -128,11 +128,12 @@ class Estimates:
         pandas.DataFrame
             The ``by`` keys; ``n_eff``, ``ci_width`` and ``relative_ci_width`` (proportions:
             NCHS effective sample size and the Korn-Graubard 95 % interval); the booleans
-            ``small_n``, ``wide_ci``, ``wide_relative_ci``, ``high_rse`` (not proportions),
-            ``extreme`` (p of 0 or 1), ``zero_se``, ``low_df`` (df below ``rules.min_df``),
-            ``no_df`` (df <= 0), ``partial`` (index renormalised over the children with data),
-            ``complement_unreliable``, ``suppress``, ``review``; ``publication`` (``"present"``,
-            ``"review"`` or ``"suppress"``) and ``missing_children``.
+            ``empty`` (no respondent of non-zero weight), ``small_n``, ``wide_ci``,
+            ``wide_relative_ci``, ``high_rse`` (not proportions), ``extreme`` (p of 0 or 1),
+            ``zero_se``, ``low_df`` (df below ``rules.min_df``), ``no_df`` (df <= 0),
+            ``partial`` (index renormalised over the children with data),
+            ``complement_unreliable``, ``suppress``, ``review``; ``publication``
+            (``"present"``, ``"review"`` or ``"suppress"``) and ``missing_children``.
         """
         frame = self.keys.copy()
         decided = publication_flags(

@@ -28,7 +28,14 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
-from analysis._checks import FloatArray, IntArray, as_columns, group_codes, require_columns
+from analysis._checks import (
+    FloatArray,
+    IntArray,
+    as_columns,
+    check_weights,
+    group_codes,
+    require_columns,
+)
 from analysis.designbase import CalibrationStep, DesignBase
 
 D = TypeVar("D", bound=DesignBase)
@@ -70,8 +77,8 @@ class WeightDiagnostics:
 def weight_diagnostics(weights: npt.ArrayLike) -> WeightDiagnostics:
     """Kish design effect due to weighting, effective sample size and CV (Kish 1992)."""
     w = np.asarray(weights, dtype=np.float64)
-    if w.ndim != 1 or np.isnan(w).any() or (w < 0).any():
-        raise ValueError("weights must be a 1-d array of non-negative numbers")
+    if w.ndim != 1 or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights must be a 1-d array of finite non-negative numbers")
     w = w[w > 0]
     if len(w) == 0:
         raise ValueError("weights: no positive weight")
@@ -104,6 +111,9 @@ def base_weights(strata: npt.ArrayLike, population: Mapping[Hashable, float]) ->
     missing = [h for h in counts.index if h not in population]
     if missing:
         raise ValueError(f"population: no frame count for strata {missing[:5]}")
+    infinite = [h for h in counts.index if not np.isfinite(float(population[h]))]
+    if infinite:
+        raise ValueError(f"population: frame counts must be finite (strata {infinite[:5]})")
     bad = [h for h in counts.index if float(population[h]) < counts[h]]
     if bad:
         raise ValueError(f"population: frame count below the sample size in strata {bad[:5]}")
@@ -119,7 +129,7 @@ def nonresponse_adjustment(
     Respondents of class ``c`` get ``w * sum_c w / sum_{c, resp} w``; nonrespondents 0
     (Valliant et al. 2018, sec. 13.5). Raises when a class has no respondent.
     """
-    w = np.asarray(weights, dtype=np.float64)
+    w = check_weights(np.asarray(weights, dtype=np.float64), "weights")
     resp = np.asarray(responded, dtype=bool)
     cls = np.asarray(classes)
     if not (len(w) == len(resp) == len(cls)):
@@ -267,10 +277,29 @@ def trim_weights(
     untrimmed units, so the total is kept (R survey 4.1); with ``strict=True`` this repeats
     until no weight is outside the bounds. Variances treat the trimmed weights as fixed (earlier
     calibrations are kept).
+
+    Raises
+    ------
+    ValueError
+        ``lower >= upper``; every weight outside the bounds; with ``strict=True``, bounds that
+        no set of weights with the same total can meet (``upper`` below the mean weight or
+        ``lower`` above it - R recurses without end there) or no convergence in 1,000 passes.
     """
     if not lower < upper:
         raise ValueError("lower must be smaller than upper")
     pw = design.weights.copy()
+    if strict:
+        mean = float(pw.sum()) / len(pw)
+        if upper < mean * (1 - 1e-12):
+            raise ValueError(
+                f"upper: {upper!r} is below the mean weight {mean:.6g}; no weights with the "
+                "same total fit under it (strict=True)"
+            )
+        if lower > mean * (1 + 1e-12):
+            raise ValueError(
+                f"lower: {lower!r} is above the mean weight {mean:.6g}; no weights with the "
+                "same total fit over it (strict=True)"
+            )
     for _ in range(1000):
         outside = (pw < lower) | (pw > upper)
         if not outside.any():
@@ -282,4 +311,6 @@ def trim_weights(
         pw = np.where(outside, clipped, clipped + share)
         if not strict:
             break
+    else:
+        raise ValueError("upper/lower: strict trimming did not converge in 1000 passes")
     return design.with_weights(pw)
