@@ -336,3 +336,47 @@ def live_server(app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
 
+
+
+# --- templates receive computed values: no query while a template renders ------------
+_rendering: list[str] = []
+_template_queries: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_queries_in_templates() -> Iterator[None]:
+    """Fail a test whose pages load anything from the database while a template renders
+    (``unit.children|length``, ``r.answers``, an expired attribute): views hand templates
+    computed values (architecture.md, rule 5)."""
+    _template_queries.clear()
+    yield
+    found = list(_template_queries)
+    _template_queries.clear()
+    assert not found, f"queries while rendering a template: {found[:5]}"
+
+
+def _on_before_render(sender: Any, template: Any, context: Any, **extra: Any) -> None:
+    _rendering.append(template.name or "?")
+
+
+def _on_rendered(sender: Any, template: Any, context: Any, **extra: Any) -> None:
+    if _rendering:
+        _rendering.pop()
+
+
+def _on_orm_execute(state: Any) -> None:
+    if _rendering:
+        _template_queries.append(f"{_rendering[-1]}: {str(state.statement)[:120]}")
+
+
+def _watch_templates() -> None:
+    from flask import before_render_template, template_rendered
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    before_render_template.connect(_on_before_render)
+    template_rendered.connect(_on_rendered)
+    event.listen(Session, "do_orm_execute", _on_orm_execute)
+
+
+_watch_templates()

@@ -11,12 +11,11 @@ from flask_wtf import FlaskForm
 
 from survey.common.access import Permission, Scope
 from survey.common.errors import ServiceError
-from survey.extensions import db
 
 
 def show_service_error(form: FlaskForm | None, error: ServiceError) -> None:
-    """Put a refused use case's message beside its field, and at the top of the page."""
-    db.session.rollback()
+    """Put a refused use case's message beside its field, and at the top of the page.
+    (The use case has rolled back what it changed: see transactions.use_case.)"""
     field = getattr(form, error.field, None) if form is not None and error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]  # type: ignore[list-item]

@@ -212,3 +212,91 @@ def test_every_staff_endpoint_refuses_a_signed_in_account_without_roles(
     finally:
         db.session.delete(db.session.get(UserModel, user.id))
         db.session.commit()
+
+
+# --- API keys: a unit's key acts over its unit's subtree, through the same Scope ---------
+KEY_UNITS = ["80.BV01", "80.TTPVHCC", "80.SYT"]
+
+
+def _subtree_codes(code: str) -> set[str]:
+    """The oracle for a key: its unit and everything below it (by parent links)."""
+    units = db.session.scalars(select(Unit)).all()
+    by_parent: dict[int | None, list[Unit]] = {}
+    for unit in units:
+        by_parent.setdefault(unit.parent_id, []).append(unit)
+    root = next(u for u in units if u.code == code)
+    seen, todo = set(), [root]
+    while todo:
+        unit = todo.pop()
+        seen.add(unit.code or "")
+        todo.extend(by_parent.get(unit.id, []))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def api_keys(demo_app: Flask) -> dict[str, str]:
+    from survey.collection.services import apikeys
+
+    out = {}
+    for code in KEY_UNITS:
+        unit = db.session.scalar(select(Unit).where(Unit.code == code))
+        out[code] = apikeys.create_key(unit, f"Hệ thống một cửa {code}")[1]
+    return out
+
+
+@pytest.mark.parametrize("code", KEY_UNITS)
+def test_api_key_scope_is_its_units_subtree(api_keys: dict[str, str], code: str) -> None:
+    from survey.collection.services import apikeys
+    from survey.common.access import Scope
+
+    key = apikeys.authenticate(f"Bearer {api_keys[code]}")
+    assert key is not None
+    scope = Scope.for_api_key(key)
+    seen = {u.code or "" for u in db.session.scalars(scope.units("issue_tokens"))}
+    assert seen == _subtree_codes(code)
+    # A key grants nothing staff do: no viewing, managing, results or exports.
+    for permission in ("view", "manage_units", "manage_users", "results", "export"):
+        assert not scope.has(permission), permission
+
+
+@pytest.mark.parametrize("code", KEY_UNITS)
+def test_api_key_issues_tokens_only_inside_its_subtree(demo_app: Flask, api_keys: dict[str, str],
+                                                       code: str) -> None:
+    import hashlib
+
+    client = demo_app.test_client()
+    inside = _subtree_codes(code)
+    points = db.session.scalars(select(ServicePoint).order_by(ServicePoint.id)).all()
+    sample = [p for p in points if (p.unit.code or "") in inside][:3] + \
+        [p for p in points if (p.unit.code or "") not in inside][::25]
+    assert len(sample) > 5
+    assert any((p.unit.code or "") in inside for p in sample), "no point inside to try"
+    for n, point in enumerate(sample):
+        body = {"dossier_hash": hashlib.sha256(f"{code}-{point.id}-{n}".encode()).hexdigest(),
+                "procedure_field": "Hộ tịch", "channel": "direct",
+                "completed_at": "2026-11-20T09:00:00+07:00", "service_point_id": point.id}
+        response = client.post("/api/v1/tokens", json=body,
+                               headers={"Authorization": f"Bearer {api_keys[code]}"})
+        expected = 201 if (point.unit.code or "") in inside else 403
+        assert response.status_code == expected, (point.unit.code, response.json)
+
+
+def test_api_keys_open_no_staff_page(demo_app: Flask, api_keys: dict[str, str]) -> None:
+    client = demo_app.test_client()
+    headers = {"Authorization": f"Bearer {api_keys['80.SYT']}"}
+    for url in ["/staff/", "/staff/units", "/staff/users", "/staff/collect/"]:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_revoked_key_has_an_empty_scope(demo_app: Flask, api_keys: dict[str, str]) -> None:
+    from survey.collection.services import apikeys
+    from survey.common.access import Scope
+
+    key = apikeys.authenticate(f"Bearer {api_keys['80.TTPVHCC']}")
+    assert key is not None
+    apikeys.revoke_key(key)
+    assert Scope.for_api_key(key).grants == ()
+    response = demo_app.test_client().post(
+        "/api/v1/tokens", json={}, headers={"Authorization": f"Bearer {api_keys['80.TTPVHCC']}"})
+    assert response.status_code == 401

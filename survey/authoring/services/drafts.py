@@ -24,7 +24,8 @@ from survey.authoring.services.messages import explain
 from survey.authoring.services.versions import definition_of
 from survey.collection.models import Response
 from survey.common.clock import utcnow
-from survey.common.errors import ServiceError
+from survey.common.errors import NotFound, ServiceError
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Unit
 
@@ -117,6 +118,7 @@ def _insert_draft(data: dict[str, Any]) -> QuestionnaireVersion:
     return row
 
 
+@use_case
 def clone(source: QuestionnaireVersion, new_key: str | None = None) -> QuestionnaireVersion:
     """A new draft with the content of ``source``: the next version of its key, or
     version 1 of ``new_key``."""
@@ -128,6 +130,14 @@ def clone(source: QuestionnaireVersion, new_key: str | None = None) -> Questionn
     data.update(key=key, version=next_version(key) if not new_key else 1, status=DRAFT)
     data.pop("superseded_by", None)  # only a retired version can be superseded
     return _insert_draft(data)
+
+
+def get_version(version_id: int) -> QuestionnaireVersion:
+    """The stored version; :class:`NotFound` when there is none."""
+    row = db.session.get(QuestionnaireVersion, version_id)
+    if row is None:
+        raise NotFound("questionnaire version", version_id)
+    return row
 
 
 def draft_data(row: QuestionnaireVersion) -> dict[str, Any]:
@@ -151,6 +161,7 @@ def require_unchanged(row: QuestionnaireVersion, base_hash: str) -> None:
                              "change."))
 
 
+@use_case
 def save_draft(row: QuestionnaireVersion, data: dict[str, Any],
                fields: dict[str, str] | None = None) -> q.Definition:
     """Validate ``data`` and store it as the draft's new content (one commit).
@@ -165,7 +176,6 @@ def save_draft(row: QuestionnaireVersion, data: dict[str, Any],
     try:
         defn = q.parse_definition(data, source=_source(row))
     except q.DefinitionError as err:
-        db.session.rollback()
         raise DraftInvalid(err, _field_for(err.path, fields or {})) from err
     row.definition = q.to_dict(defn)
     row.hash = q.definition_hash(defn)
@@ -182,6 +192,7 @@ def _field_for(path: str, fields: dict[str, str]) -> str | None:
     return None
 
 
+@use_case
 def publish(row: QuestionnaireVersion) -> q.Definition:
     """Draft → published (refused if invalid or if the key+version is already published)."""
     require_draft(row)
@@ -201,6 +212,7 @@ def publish(row: QuestionnaireVersion) -> q.Definition:
     return defn
 
 
+@use_case
 def retire(row: QuestionnaireVersion) -> None:
     """Published → retired; its content stays, so its responses stay readable."""
     if row.status != PUBLISHED:
@@ -209,6 +221,7 @@ def retire(row: QuestionnaireVersion) -> None:
     db.session.commit()
 
 
+@use_case
 def delete_draft(row: QuestionnaireVersion) -> None:
     if row.status != DRAFT:
         raise NotEditable(_("Only a draft can be deleted; a published version can be retired."))
@@ -220,6 +233,7 @@ def delete_draft(row: QuestionnaireVersion) -> None:
     db.session.commit()
 
 
+@use_case
 def import_json(raw: bytes) -> QuestionnaireVersion:
     """A JSON file as a new draft, whatever its status field says; never overwrites."""
     if len(raw) > MAX_IMPORT_BYTES:

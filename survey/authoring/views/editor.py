@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request
-from flask_babel import gettext as _
+from flask import abort, render_template, request
 from werkzeug.wrappers import Response as WResponse
 
 from survey.authoring.forms import (
@@ -24,10 +23,9 @@ from survey.authoring.forms import (
 from survey.authoring.services import drafts, edits
 from survey.authoring.services.versions import definition_of
 from survey.authoring.views import bp
-from survey.authoring.views.helpers import draft_or_409, posted, to_editor, values
+from survey.authoring.views.helpers import draft_or_409, posted, save, to_editor, values
 from survey.common.errors import ServiceError
 from survey.common.web import lang
-from survey.common.web import show_service_error as show_error
 
 
 @bp.route("/<int:version_id>/edit")
@@ -37,22 +35,6 @@ def editor(version_id: int) -> str:
                            action_form=ActionForm(), types=TYPE_LABELS, rules=RULE_LABELS)
 
 
-def _save(row: Any, change: Any, form: Any, fields: dict[str, str], anchor: str = "",
-          target: str | None = None) -> Any:
-    """Apply ``change`` to a copy of the draft and save it; on refusal, show why.
-    Saved: back to the editor (at ``anchor``) or to ``target``."""
-    data = drafts.draft_data(row)
-    try:
-        drafts.require_unchanged(row, request.form.get("base_hash", ""))
-        change(data)
-        drafts.save_draft(row, data, fields)
-    except ServiceError as err:
-        show_error(form, err)
-        return None
-    flash(_("Changes saved."), "success")
-    return redirect(target) if target else to_editor(row, anchor)
-
-
 @bp.route("/<int:version_id>/meta", methods=["GET", "POST"])
 def edit_meta(version_id: int) -> str | WResponse:
     row = draft_or_409(version_id)
@@ -60,7 +42,7 @@ def edit_meta(version_id: int) -> str | WResponse:
     form = MetaForm(data={"title_vi": data["title"]["vi"], "title_en": data["title"]["en"],
                           "decisions": "\n".join(data["decisions"]), **data})
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.set_meta(d, values(form)), form, edits.META_FIELDS)
+        done = save(row, lambda d: edits.set_meta(d, values(form)), form, edits.META_FIELDS)
         if done:
             return done
     return render_template("authoring/meta_form.html", row=row, form=form)
@@ -75,7 +57,7 @@ def edit_notes(version_id: int) -> str | WResponse:
                            "gaps": "\n".join(data.get("gaps", [])),
                            "notes": "\n".join(data.get("notes", []))})
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.set_notes(d, values(form)), form, edits.NOTES_FIELDS,
+        done = save(row, lambda d: edits.set_notes(d, values(form)), form, edits.NOTES_FIELDS,
                      "notes")
         if done:
             return done
@@ -94,7 +76,7 @@ def edit_section(version_id: int, section: int) -> str | WResponse:
                              "title_en": current["title"]["en"], "page": current["page"],
                              "intro_vi": intro.get("vi", ""), "intro_en": intro.get("en", "")})
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.set_section(d, section,
+        done = save(row, lambda d: edits.set_section(d, section,
                                                       posted(form, edits.SECTION_OPTIONAL)),
                      form,
                      edits.SECTION_FIELDS, f"s{section}")
@@ -112,7 +94,7 @@ def new_section(version_id: int) -> str | WResponse:
     if form.validate_on_submit():
         fields = {**edits.SECTION_FIELDS, "items.0.id": "item_id", "text.vi": "item_text_vi",
                   "text.en": "item_text_en"}
-        done = _save(row, lambda d: edits.add_section(d, values(form)), form, fields)
+        done = save(row, lambda d: edits.add_section(d, values(form)), form, fields)
         if done:
             return done
     return render_template("authoring/section_form.html", row=row, form=form, section=None)
@@ -125,9 +107,9 @@ def section_action(version_id: int, section: int, action: str) -> WResponse:
     if not ActionForm().validate_on_submit():
         abort(400)
     if action == "delete":
-        return _save(row, lambda d: edits.delete_section(d, section), None, {}) or to_editor(row)
+        return save(row, lambda d: edits.delete_section(d, section), None, {}) or to_editor(row)
     step = -1 if action == "up" else 1
-    done = _save(row, lambda d: edits.move_section(d, section, step), None, {},
+    done = save(row, lambda d: edits.move_section(d, section, step), None, {},
                  f"s{section + step}")
     return done or to_editor(row, f"s{section}")
 
@@ -158,7 +140,7 @@ def edit_node(version_id: int, node_id: str) -> str | WResponse:
     form = _node_form(node, labels)
     if form.validate_on_submit():
         weights = {c: form[f"w_{c}"].data for c in node["children"] if f"w_{c}" in form}
-        done = _save(row, lambda d: edits.set_node(edits.node_at(d, node_id), values(form),
+        done = save(row, lambda d: edits.set_node(edits.node_at(d, node_id), values(form),
                                                    weights), form, edits.NODE_FIELDS, "index")
         if done:
             return done
@@ -172,7 +154,7 @@ def new_node(version_id: int) -> str | WResponse:
     row = draft_or_409(version_id)
     form = NewNodeForm()
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.add_node(d, values(form)), form,
+        done = save(row, lambda d: edits.add_node(d, values(form)), form,
                      {**edits.NODE_FIELDS, "id": "id"}, "index")
         if done:
             return done
@@ -185,5 +167,5 @@ def delete_node(version_id: int, node_id: str) -> WResponse:
     row = draft_or_409(version_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    return _save(row, lambda d: edits.delete_node(d, node_id), None, {}, "index") or \
+    return save(row, lambda d: edits.delete_node(d, node_id), None, {}, "index") or \
         to_editor(row, "index")

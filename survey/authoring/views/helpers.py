@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WResponse
 
 from survey.authoring.models import QuestionnaireVersion
 from survey.authoring.services import drafts
+from survey.common.errors import ServiceError
 from survey.common.web import require
-from survey.extensions import db
+from survey.common.web import show_service_error as show_error
 
 
 def version_or_404(version_id: int) -> QuestionnaireVersion:
     require("view")
-    row = db.session.get(QuestionnaireVersion, version_id)
-    if row is None:
-        abort(404)
-    return row
+    return drafts.get_version(version_id)
 
 
 def draft_or_409(version_id: int) -> QuestionnaireVersion:
@@ -51,3 +50,19 @@ def posted(form: FlaskForm, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     that does not know a field (an older page, a script) leaves its content unchanged."""
     return {name: value for name, value in values(form).items()
             if name not in optional or name in request.form}
+
+
+def save(row: Any, change: Any, form: Any, fields: dict[str, str], anchor: str = "",
+          target: str | None = None) -> Any:
+    """Apply ``change`` to a copy of the draft and save it; on refusal, show why.
+    Saved: back to the editor (at ``anchor``) or to ``target``."""
+    data = drafts.draft_data(row)
+    try:
+        drafts.require_unchanged(row, request.form.get("base_hash", ""))
+        change(data)
+        drafts.save_draft(row, data, fields)
+    except ServiceError as err:
+        show_error(form, err)
+        return None
+    flash(_("Changes saved."), "success")
+    return redirect(target) if target else to_editor(row, anchor)

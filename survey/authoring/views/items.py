@@ -10,8 +10,7 @@ from werkzeug.wrappers import Response as WResponse
 from survey.authoring.forms import ActionForm, ItemForm, NewItemForm
 from survey.authoring.services import drafts, edits
 from survey.authoring.views import bp
-from survey.authoring.views.editor import _save
-from survey.authoring.views.helpers import draft_or_409, posted, to_editor, values
+from survey.authoring.views.helpers import draft_or_409, posted, save, to_editor, values
 from survey.common.errors import ServiceError
 
 
@@ -44,7 +43,7 @@ def edit_item(version_id: int, section: int, index: int) -> str | WResponse:
     form = ItemForm(data=edits.item_values(item))
     _fill(form, data, section, index)
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.set_item(edits.item_at(d, section, index),
+        done = save(row, lambda d: edits.set_item(edits.item_at(d, section, index),
                                                    posted(form, edits.ITEM_OPTIONAL)),
                      form, edits.ITEM_FIELDS, f"i-{item['id']}")
         if done:
@@ -62,7 +61,7 @@ def new_item(version_id: int, section: int) -> str | WResponse:
     form = NewItemForm()
     _fill(form, data, section, None)
     if form.validate_on_submit():
-        done = _save(row, lambda d: edits.add_item(d, section, values(form)), form,
+        done = save(row, lambda d: edits.add_item(d, section, values(form)), form,
                      edits.ITEM_FIELDS, f"i-{form.id.data}")
         if done:
             return done
@@ -83,4 +82,4 @@ def item_action(version_id: int, section: int, index: int, action: str) -> WResp
         else:
             edits.move_item(d, section, index, -1 if action == "up" else 1)
 
-    return _save(row, change, None, {}, f"s{section}") or to_editor(row, f"s{section}")
+    return save(row, change, None, {}, f"s{section}") or to_editor(row, f"s{section}")

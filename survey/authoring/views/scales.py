@@ -17,8 +17,7 @@ from werkzeug.wrappers import Response as WResponse
 from survey.authoring.forms import ActionForm, NewScaleForm, ScaleForm, scale_form
 from survey.authoring.services import drafts, edits
 from survey.authoring.views import bp
-from survey.authoring.views.editor import _save
-from survey.authoring.views.helpers import draft_or_409, to_editor
+from survey.authoring.views.helpers import draft_or_409, save, to_editor
 from survey.common.errors import ServiceError
 
 MAX_ROWS = 100
@@ -76,7 +75,7 @@ def edit_scale(version_id: int, scale_id: str) -> str | WResponse:
         order = edits.row_action(list(range(count)), request.form.get("action", "save"))
         rows = [typed[n] for n in order]
         here = url_for("authoring.edit_scale", version_id=row.id, scale_id=scale_id)
-        done = _save(row, lambda d: edits.set_scale(d, scale_id, rows), form,
+        done = save(row, lambda d: edits.set_scale(d, scale_id, rows), form,
                      _fields(order, rows), target=here)
         if done:
             return done
@@ -92,7 +91,7 @@ def new_scale(version_id: int) -> str | WResponse:
         scale_id = form["id"].data.strip()
         rows = _rows(form, count)
         here = url_for("authoring.edit_scale", version_id=row.id, scale_id=scale_id)
-        done = _save(row, lambda d: edits.add_scale(d, scale_id, rows), form,
+        done = save(row, lambda d: edits.add_scale(d, scale_id, rows), form,
                      _fields(list(range(count)), rows), target=here)
         if done:
             return done
@@ -104,5 +103,5 @@ def delete_scale(version_id: int, scale_id: str) -> WResponse:
     row = draft_or_409(version_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    return _save(row, lambda d: edits.delete_scale(d, scale_id), None, {}, "scales") or \
+    return save(row, lambda d: edits.delete_scale(d, scale_id), None, {}, "scales") or \
         to_editor(row, "scales")

@@ -18,8 +18,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from survey.collection.models import ApiKey
+from survey.common.access import Scope
 from survey.common.clock import utcnow
-from survey.common.errors import ServiceError
+from survey.common.errors import NotFound, ServiceError
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Unit
 
@@ -30,6 +32,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+@use_case
 def create_key(unit: Unit, label: str) -> tuple[ApiKey, str]:
     """A new key for ``unit``; returns the row and the full key (shown once, never kept)."""
     label = (label or "").strip()
@@ -44,11 +47,21 @@ def create_key(unit: Unit, label: str) -> tuple[ApiKey, str]:
     return key, f"{prefix}.{secret}"
 
 
+@use_case
 def revoke_key(key: ApiKey) -> None:
     if key.revoked_at is not None:
         raise ServiceError(_("This key is already revoked."))
     key.revoked_at = utcnow()
     db.session.commit()
+
+
+def key_in_scope(scope: Scope, key_id: int) -> ApiKey:
+    """A key of a unit the scope manages; :class:`NotFound` / :class:`Forbidden`."""
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("API key", key_id)
+    scope.get_unit(key.unit_id, "manage_units")
+    return key
 
 
 def keys_of(unit: Unit) -> list[ApiKey]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import exists, or_, select
 from werkzeug.security import generate_password_hash
 
 import questionnaires
@@ -20,8 +22,10 @@ from survey.collection.services import links
 from survey.common.access import Scope
 from survey.common.clock import utcnow
 from survey.common.errors import ServiceError
+from survey.common.pages import paginate
+from survey.common.transactions import use_case
 from survey.extensions import db
-from survey.org.models import Role, ServicePoint
+from survey.org.models import Role, ServicePoint, Unit
 from survey.render import Poster
 
 _PIN = re.compile(r"[0-9]{4,8}")
@@ -53,6 +57,7 @@ def questionnaire_titles(locale: str) -> dict[str, str]:
     return {key: vi if locale == "vi" else en for key, vi, en, _p in _shipped()}
 
 
+@use_case
 def set_questionnaire(point: ServicePoint, key: str | None) -> None:
     key = (key or "").strip() or None
     if key is not None and key not in questionnaire_keys():
@@ -75,6 +80,35 @@ def ensure_poster_links(points: Sequence[ServicePoint]) -> dict[int, PointLink]:
     return found
 
 
+@dataclass(frozen=True)
+class UnitPage:
+    """What a unit's collection page shows, loaded (after any commit) for the template."""
+
+    unit: Unit
+    points: list[ServicePoint]
+    poster_urls: dict[int, str]
+    kiosk_urls: dict[int, str]
+
+
+def unit_page(unit_id: int) -> UnitPage:
+    """The unit's points with their poster links (created where missing: one commit) and
+    kiosk links, as URLs."""
+    def load() -> tuple[Unit, list[ServicePoint]]:
+        # A query (not the identity map) so that attributes a commit expired are loaded.
+        unit = db.session.scalars(select(Unit).where(Unit.id == unit_id)).one()
+        points = list(db.session.scalars(select(ServicePoint).where(
+            ServicePoint.unit_id == unit_id).order_by(ServicePoint.name)))
+        return unit, points
+
+    unit, points = load()
+    posters = {pid: links.link_url(link) for pid, link in ensure_poster_links(points).items()}
+    kiosks = {p.id: links.link_url(link) for p in points
+              if (link := links.active_link(p, "kiosk")) is not None}
+    unit, points = load()
+    return UnitPage(unit, points, posters, kiosks)
+
+
+@use_case
 def replace_link(point: ServicePoint, kind: str) -> PointLink:
     """Revoke the point's active link of this kind (its QR codes stop working) and issue
     a new one, in one transaction; both writes are audited by the session hook."""
@@ -88,6 +122,7 @@ def replace_link(point: ServicePoint, kind: str) -> PointLink:
     return link
 
 
+@use_case
 def revoke_link(point: ServicePoint, kind: str) -> None:
     current = links.active_link(point, kind)
     if current is None:
@@ -95,6 +130,7 @@ def revoke_link(point: ServicePoint, kind: str) -> None:
     links.revoke_link(current)
 
 
+@use_case
 def set_kiosk_pin(point: ServicePoint, pin: str) -> None:
     """The PIN staff type to leave kiosk mode; only a salted hash is kept."""
     pin = (pin or "").strip()
@@ -103,6 +139,21 @@ def set_kiosk_pin(point: ServicePoint, pin: str) -> None:
     method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
     point.kiosk_pin_hash = generate_password_hash(pin, method=method)
     db.session.commit()
+
+
+def units_with_points(scope: Scope, *, q: str = "", page: int | None = None) -> Pagination:
+    """The units whose points the scope manages, for the collection index."""
+    query = scope.units("manage_units").where(
+        exists().where(ServicePoint.unit_id == Unit.id)).order_by(Unit.path)
+    if q:
+        query = query.where(or_(Unit.name.icontains(q, autoescape=True), Unit.code == q))
+    return paginate(query, page, 50)
+
+
+def sector_points(scope: Scope, sector: str) -> list[ServicePoint]:
+    """The active points of one sector within the scope, in tree order (sector posters)."""
+    return list(db.session.scalars(scope.service_points("manage_units").where(
+        Unit.sector == sector, ServicePoint.active).order_by(Unit.path, ServicePoint.name)))
 
 
 def can_print_sector(scope: Scope) -> bool:

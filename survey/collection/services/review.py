@@ -10,12 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, String, cast, literal
 from sqlalchemy.orm import selectinload
 
 from survey.collection.models import Answer, Response
+from survey.common.access import Scope
 from survey.common.clock import utcnow
-from survey.common.errors import ServiceError
+from survey.common.errors import NotFound, ServiceError
+from survey.common.pages import paginate
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import AuditLog, Unit, User
 
@@ -44,6 +48,7 @@ def flag_names(query: Select[tuple[Response]]) -> list[str]:
     return sorted({f.strip() for row in rows for f in (row or "").split(",") if f.strip()})
 
 
+@use_case
 def decide(response: Response, decision: str, reviewer: User) -> None:
     if decision not in DECISIONS:
         raise ServiceError(_("Choose accept or reject."), "decision")
@@ -81,3 +86,16 @@ def summarise(answers: Sequence[Answer], limit: int = 80) -> list[AnswerLine]:
             value = text if len(text) <= limit else text[: limit - 1] + "…"
         lines.append(AnswerLine(answer.item_id, value))
     return lines
+
+
+def flagged_page(scope: Scope, *, unit: Unit | None, flag: str | None,
+                 page: int | None) -> Pagination:
+    return paginate(flagged(scope.responses(), unit=unit, flag=flag), page, 25)
+
+
+def response_in_scope(scope: Scope, response_id: int) -> Response:
+    """A response the scope may review; :class:`NotFound` otherwise."""
+    response = db.session.scalar(scope.responses().where(Response.id == response_id))
+    if response is None:
+        raise NotFound("response", response_id)
+    return response

@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from survey.collection.models import ApiKey, DossierToken, TokenSampler
@@ -30,6 +30,7 @@ from survey.collection.services.points import questionnaire_keys
 from survey.common.access import Scope
 from survey.common.clock import utcnow
 from survey.common.errors import Forbidden, ServiceError
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import ServicePoint, Unit
 
@@ -244,6 +245,7 @@ def issue_tokens(scope: Scope, unit: Unit, items: Sequence[DossierInput],
     return result
 
 
+@use_case
 def configure_sampler(unit: Unit, k: int) -> TokenSampler:
     """Select 1 dossier in ``k`` from now on, from a new random start."""
     if not 1 <= k <= MAX_K:
@@ -253,6 +255,14 @@ def configure_sampler(unit: Unit, k: int) -> TokenSampler:
     sampler.updated_at = utcnow()
     db.session.commit()
     return sampler
+
+
+def token_counts(unit: Unit) -> tuple[int, int]:
+    """Dossiers recorded for the unit: (selected for a token, not selected)."""
+    counts = dict(db.session.execute(
+        select(DossierToken.selected, func.count()).where(DossierToken.unit_id == unit.id)
+        .group_by(DossierToken.selected)).all())
+    return int(counts.get(True, 0)), int(counts.get(False, 0))
 
 
 def sampler_of(unit: Unit) -> TokenSampler | None:

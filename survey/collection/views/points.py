@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import exists, or_
 from werkzeug.wrappers import Response as WResponse
 
 from survey.collection.forms import ActionForm, PinForm, QuestionnaireForm
@@ -16,7 +15,6 @@ from survey.collection.views.helpers import paper_size
 from survey.common.errors import ServiceError
 from survey.common.forms import SECTOR_LABELS, SelectChoice, choices
 from survey.common.web import current_scope, show_service_error
-from survey.extensions import db
 from survey.org.models import ServicePoint, Unit
 from survey.render import posters_pdf, qr_png, qr_svg
 
@@ -34,12 +32,8 @@ def index() -> str:
     scope = current_scope()
     if not (scope.has("manage_units") or scope.has("results")):
         abort(403)
-    query = scope.units("manage_units").where(
-        exists().where(ServicePoint.unit_id == Unit.id)).order_by(Unit.path)
     q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(or_(Unit.name.icontains(q, autoescape=True), Unit.code == q))
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = collect.units_with_points(scope, q=q, page=request.args.get("page", type=int))
     return render_template("collection/index.html", page=page, q=q, sectors=SECTOR_LABELS,
                            can_print_sector=collect.can_print_sector(scope))
 
@@ -61,19 +55,17 @@ def _questionnaire_form(point: ServicePoint,
 def _render_unit(unit: Unit, failed: QuestionnaireForm | PinForm | None = None,
                  failed_point: int | None = None) -> str:
     """The unit's page; a form that failed is shown again with its errors beside the field."""
-    points = unit.service_points
-    found = collect.ensure_poster_links(points)
+    page = collect.unit_page(unit.id)
     options = _questionnaire_choices()  # one query for the whole page
-    q_forms = {p.id: _questionnaire_form(p, options) for p in points}
-    pin_forms = {p.id: PinForm(prefix=f"k{p.id}", formdata=None) for p in points}
+    q_forms = {p.id: _questionnaire_form(p, options) for p in page.points}
+    pin_forms = {p.id: PinForm(prefix=f"k{p.id}", formdata=None) for p in page.points}
     if failed_point is not None and isinstance(failed, QuestionnaireForm):
         q_forms[failed_point] = failed
     elif failed_point is not None and isinstance(failed, PinForm):
         pin_forms[failed_point] = failed
     return render_template(
-        "collection/unit.html", unit=unit, points=points, posters=found, link_url=links.link_url,
-        kiosks={p.id: links.active_link(p, "kiosk") for p in points}, action=ActionForm(),
-        q_forms=q_forms, pin_forms=pin_forms)
+        "collection/unit.html", unit=page.unit, points=page.points, posters=page.poster_urls,
+        kiosks=page.kiosk_urls, action=ActionForm(), q_forms=q_forms, pin_forms=pin_forms)
 
 
 @bp.route("/units/<int:unit_id>")
@@ -147,9 +139,7 @@ def sector_posters() -> Response:
         abort(403)
     if sector not in SECTOR_LABELS:
         abort(404)
-    points = db.session.scalars(scope.service_points("manage_units").where(
-        Unit.sector == sector, ServicePoint.active).order_by(Unit.path, ServicePoint.name)).all()
-    return _posters_of(list(points), f"posters-{sector}")
+    return _posters_of(collect.sector_points(scope, sector), f"posters-{sector}")
 
 
 @bp.route("/points/<int:point_id>/links/<any(poster, kiosk):kind>/<any(replace, revoke):op>",

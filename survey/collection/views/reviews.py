@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WResponse
 
 from survey.collection.forms import ReviewForm
-from survey.collection.models import Response
 from survey.collection.services import gaming, review
 from survey.collection.views import bp
 from survey.common.errors import ServiceError
 from survey.common.web import require, show_service_error
-from survey.extensions import db
-from survey.org.models import Unit
+from survey.org.services import browse
 
 
 @bp.route("/reviews")
@@ -25,9 +23,9 @@ def reviews() -> str:
     if unit_id:
         unit = scope.get_unit(unit_id, "results")
     flag = (request.args.get("flag") or "").strip()
-    query = review.flagged(scope.responses(), unit=unit, flag=flag or None)
-    page = db.paginate(query, per_page=25, error_out=False)
-    units = db.session.scalars(scope.units("results").order_by(Unit.path)).all()
+    page = review.flagged_page(scope, unit=unit, flag=flag or None,
+                               page=request.args.get("page", type=int))
+    units = browse.units(scope, "results")
     return render_template(
         "collection/reviews.html", page=page, unit=unit, flag=flag, units=units,
         names={u.id: u.name for u in units},
@@ -39,9 +37,7 @@ def reviews() -> str:
 @bp.route("/reviews/<int:response_id>", methods=["POST"])
 def review_decide(response_id: int) -> WResponse:
     scope = require("results")
-    response = db.session.scalar(scope.responses().where(Response.id == response_id))
-    if response is None:
-        abort(404)
+    response = review.response_in_scope(scope, response_id)
     form = ReviewForm()
     try:
         if not form.validate_on_submit():

@@ -6,30 +6,25 @@ import datetime as dt
 
 from flask import Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response as WResponse
 
 from survey.collection.forms import LAYOUTS, ActionForm, ApiKeyForm, SamplerForm, UploadForm
-from survey.collection.models import ApiKey, DossierToken
 from survey.collection.services import apikeys, token_csv, tokens
 from survey.collection.views import bp
 from survey.common.errors import ServiceError
 from survey.common.web import current_scope, show_service_error
-from survey.extensions import db
 from survey.org.models import Unit
 
 
 def _render(unit: Unit, status: int = 200, **forms: object) -> tuple[str, int]:
     sampler = tokens.sampler_of(unit)
-    counts = {selected: n for selected, n in db.session.execute(
-        select(DossierToken.selected, func.count()).where(DossierToken.unit_id == unit.id)
-        .group_by(DossierToken.selected))}
+    selected, not_selected = tokens.token_counts(unit)
     forms.setdefault("sampler_form", SamplerForm(formdata=None, k=sampler.k if sampler else 1))
     forms.setdefault("upload_form", UploadForm(formdata=None))
     forms.setdefault("key_form", ApiKeyForm(formdata=None))
     return render_template(
         "collection/tokens.html", unit=unit, sampler=sampler, keys=apikeys.keys_of(unit),
-        selected=counts.get(True, 0), not_selected=counts.get(False, 0), action=ActionForm(),
+        selected=selected, not_selected=not_selected, action=ActionForm(),
         layouts=LAYOUTS, ttl_days=tokens_ttl(), **forms), status
 
 
@@ -91,17 +86,16 @@ def unit_key_create(unit_id: int) -> tuple[str, int]:
         except ServiceError as err:
             show_service_error(form, err)
         else:
-            return render_template("collection/api_key_created.html", unit=unit, key=key,
+            return render_template("collection/api_key_created.html", unit_id=unit_id,
+                                   label=key.label,
                                    full_key=full), 200
     return _render(unit, 200, key_form=form)
 
 
 @bp.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
 def key_revoke(key_id: int) -> WResponse:
-    key = db.session.get(ApiKey, key_id)
-    if key is None:
-        abort(404)
-    unit = current_scope().get_unit(key.unit_id, "manage_units")
+    key = apikeys.key_in_scope(current_scope(), key_id)
+    unit_id, prefix = key.unit_id, key.prefix
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -109,5 +103,5 @@ def key_revoke(key_id: int) -> WResponse:
     except ServiceError as err:
         show_service_error(None, err)
     else:
-        flash(_("API key %(prefix)s revoked.", prefix=key.prefix), "success")
-    return redirect(url_for("collection.unit_tokens", unit_id=unit.id))
+        flash(_("API key %(prefix)s revoked.", prefix=prefix), "success")
+    return redirect(url_for("collection.unit_tokens", unit_id=unit_id))

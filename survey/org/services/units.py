@@ -10,6 +10,7 @@ from sqlalchemy import String, func, literal, select, update
 
 from survey.collection.models import Response
 from survey.common.errors import ServiceError, commit_or_refuse
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import RoleAssignment, ServicePoint, Unit
 
@@ -41,6 +42,7 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 
+@use_case
 def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:
     _check_unit_fields(values, None)
     unit = Unit(parent=parent, **_clean(values))
@@ -58,6 +60,7 @@ def _descendant_ids(unit: Unit) -> set[int]:
 KEEP: Any = object()  # update_unit: leave the successor as it is
 
 
+@use_case
 def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None,
                 successor: Unit | None = KEEP) -> Unit:
     """Update fields; when ``parent`` differs, move the unit and its subtree; when
@@ -87,6 +90,7 @@ def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None,
     return unit
 
 
+@use_case
 def delete_unit(unit: Unit) -> None:
     """Delete a unit that nothing refers to; otherwise close its validity instead."""
     used = (
@@ -118,6 +122,7 @@ def _check_point(unit: Unit, name: str, point: ServicePoint | None) -> str:
     return name
 
 
+@use_case
 def create_point(unit: Unit, name: str, name_en: str | None = None) -> ServicePoint:
     point = ServicePoint(unit=unit, name=_check_point(unit, name, None))
     point.name_en = (name_en or "").strip() or None
@@ -126,6 +131,7 @@ def create_point(unit: Unit, name: str, name_en: str | None = None) -> ServicePo
     return point
 
 
+@use_case
 def update_point(point: ServicePoint, name: str, name_en: str | None, active: bool) -> None:
     point.name = _check_point(point.unit, name, point)
     point.name_en = (name_en or "").strip() or None
@@ -133,6 +139,7 @@ def update_point(point: ServicePoint, name: str, name_en: str | None, active: bo
     commit_or_refuse()
 
 
+@use_case
 def delete_point(point: ServicePoint) -> None:
     used = db.session.scalar(select(func.count()).where(Response.service_point_id == point.id))
     if used:

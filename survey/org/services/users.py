@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from survey.common.access import Scope
 from survey.common.errors import ServiceError, commit_or_refuse
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Role, RoleAssignment, Sector, Unit, User
 
@@ -60,6 +61,7 @@ def _check_role(scope: Scope | None, role: str, unit: Unit | None, sector: str |
 
 
 
+@use_case
 def create_user(
     scope: Scope | None,
     *,
@@ -90,6 +92,7 @@ def create_user(
     return user
 
 
+@use_case
 def update_user(user: User, *, full_name: str, email: str | None, active: bool) -> None:
     if not full_name.strip():
         raise ServiceError(_("Enter the person's full name."), "full_name")
@@ -99,12 +102,14 @@ def update_user(user: User, *, full_name: str, email: str | None, active: bool) 
     commit_or_refuse()
 
 
+@use_case
 def set_password(user: User, password: str) -> None:
     check_password_strength(password)
     user.set_password(password)
     commit_or_refuse()
 
 
+@use_case
 def add_role(scope: Scope | None, user: User, role: str, unit: Unit | None,
              sector: str | None) -> RoleAssignment:
     parsed = _check_role(scope, role, unit, sector)
@@ -118,6 +123,7 @@ def add_role(scope: Scope | None, user: User, role: str, unit: Unit | None,
     return assignment
 
 
+@use_case
 def remove_role(scope: Scope, user: User, assignment_id: int, acting_user_id: int) -> None:
     assignment = next((a for a in user.roles if a.id == assignment_id), None)
     if assignment is None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import or_
 from werkzeug.wrappers import Response as WResponse
 
 from survey.common.errors import ServiceError
 from survey.common.web import current_scope, form_values, require, show_service_error
-from survey.extensions import db
 from survey.org.forms import (
     KIND_LABELS,
     SECTOR_LABELS,
@@ -20,6 +18,7 @@ from survey.org.forms import (
     choices,
 )
 from survey.org.models import Unit
+from survey.org.services import browse
 from survey.org.services import units as unit_service
 from survey.org.views import bp
 
@@ -33,16 +32,12 @@ def _label(unit: Unit) -> str:
 
 @bp.route("/units")
 def unit_list() -> str:
-    scope = current_scope()
-    query = scope.units().order_by(Unit.path)
     q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(or_(Unit.name.icontains(q, autoescape=True), Unit.code == q))
-    if request.args.get("kind") in KIND_LABELS:
-        query = query.where(Unit.kind == request.args["kind"])
-    if request.args.get("sector") in SECTOR_LABELS:
-        query = query.where(Unit.sector == request.args["sector"])
-    page = db.paginate(query, per_page=50, error_out=False)
+    kind = request.args.get("kind")
+    sector = request.args.get("sector")
+    page = browse.unit_list(current_scope(), q=q, kind=kind if kind in KIND_LABELS else None,
+                            sector=sector if sector in SECTOR_LABELS else None,
+                            page=request.args.get("page", type=int))
     return render_template("org/unit_list.html", page=page, q=q, kinds=KIND_LABELS,
                            sectors=SECTOR_LABELS, label=_label)
 
@@ -50,15 +45,15 @@ def unit_list() -> str:
 @bp.route("/units/<int:unit_id>")
 def unit_detail(unit_id: int) -> str:
     scope = current_scope()
-    unit = scope.get_unit(unit_id)
-    children = [c for c in unit.children if scope.allows("view", c)]
-    return render_template("org/unit_detail.html", unit=unit, children=children,
-                           can_edit=scope.allows("manage_units", unit), delete_form=DeleteForm(),
+    detail = browse.unit_detail(scope, unit_id)
+    return render_template("org/unit_detail.html", unit=detail.unit, detail=detail,
+                           can_edit=scope.allows("manage_units", detail.unit),
+                           delete_form=DeleteForm(),
                            kinds=KIND_LABELS, sectors=SECTOR_LABELS)
 
 
 def _parent_choices(current: Unit | None) -> list[SelectChoice]:
-    units = db.session.scalars(current_scope().units("manage_units").order_by(Unit.path)).all()
+    units = browse.units(current_scope(), "manage_units")
     pairs = [(u.id, _label(u)) for u in units if current is None or current.id != u.id]
     if current is not None and current.parent is not None and current.parent not in units:
         pairs.insert(0, (current.parent.id, current.parent.name))
@@ -66,7 +61,7 @@ def _parent_choices(current: Unit | None) -> list[SelectChoice]:
 
 
 def _successor_choices(unit: Unit) -> list[SelectChoice]:
-    units = db.session.scalars(current_scope().units().order_by(Unit.path)).all()
+    units = browse.units(current_scope())
     return choices([(0, _("No successor"))] + [(u.id, _label(u)) for u in units
                                               if u.id != unit.id])
 
@@ -127,7 +122,6 @@ def unit_delete(unit_id: int) -> WResponse:
     try:
         unit_service.delete_unit(unit)
     except ServiceError as err:
-        db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("org.unit_detail", unit_id=unit_id))
     flash(_("Unit deleted."), "success")
@@ -177,7 +171,6 @@ def point_delete(point_id: int) -> WResponse:
     try:
         unit_service.delete_point(point)
     except ServiceError as err:
-        db.session.rollback()
         flash(err.message, "error")
         return redirect(url_for("org.point_edit", point_id=point_id))
     flash(_("Service point deleted."), "success")

@@ -9,7 +9,6 @@ from werkzeug.wrappers import Response as WResponse
 
 from survey.common.errors import ServiceError
 from survey.common.web import current_scope, require, show_service_error
-from survey.extensions import db
 from survey.org.forms import (
     ROLE_LABELS,
     SECTOR_LABELS,
@@ -21,7 +20,8 @@ from survey.org.forms import (
     UserEditForm,
     choices,
 )
-from survey.org.models import Unit, User
+from survey.org.models import Unit
+from survey.org.services import browse
 from survey.org.services import users as user_service
 from survey.org.views import bp
 
@@ -31,15 +31,15 @@ def _unit_choices() -> list[SelectChoice]:
 
 
 def _role_args(form: RoleForm) -> tuple[str, Unit | None, str | None]:
-    unit = db.session.get(Unit, form.unit_id.data) if form.unit_id.data else None
+    unit = browse.unit_or_none(form.unit_id.data)
     return form.role.data or "", unit, form.sector.data or None
 
 
 @bp.route("/users")
 def user_list() -> str:
     require("manage_users")
-    users = db.session.scalars(current_scope().users().order_by(User.username)).all()
-    return render_template("org/user_list.html", users=users, roles=ROLE_LABELS,
+    return render_template("org/user_list.html", users=browse.users(current_scope()),
+                           roles=ROLE_LABELS,
                            sectors=SECTOR_LABELS)
 
 
@@ -114,8 +114,7 @@ def user_remove_role(user_id: int) -> WResponse:
             user_service.remove_role(scope, user, int(form.assignment_id.data or 0),
                                      current_user.id)
         except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
+                flash(err.message, "error")
         else:
             flash(_("Role removed."), "success")
     else:
@@ -132,8 +131,7 @@ def user_password(user_id: int) -> WResponse:
         try:
             user_service.set_password(user, form.password.data or "")
         except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
+                flash(err.message, "error")
         else:
             flash(_("Password changed."), "success")
     else:
