@@ -20,6 +20,13 @@ from analysis.compare import Comparison, compare_domains, compare_independent, r
 from analysis.design import CalibrationStep, LonelyPSU, SurveyDesign
 from analysis.estimators import mean, ratio, total
 from analysis.indices import mean_score, pooled_index, satisfaction_index
+from analysis.longform import long_format, pass1_totals, pass2_totals, strata_table
+from analysis.partials import combine_partials
+from analysis.passone import (
+    TwoPassStatistic,
+    linearization_coefficients,
+    twopass_point_estimates,
+)
 from analysis.publication import NCHS_2017, PublicationRules
 from analysis.results import Estimates
 from analysis.sampling import (
@@ -32,6 +39,13 @@ from analysis.sampling import (
     systematic,
 )
 from analysis.sufficient import index_from_sufficient, sufficient_statistics
+from analysis.twopass import (
+    SQL_PASS1_DOMAINS,
+    SQL_PASS1_ITEMS,
+    SQL_PASS2,
+    SQL_STRATA,
+    twopass_estimates,
+)
 from analysis.weighting import (
     ConvergenceError,
     WeightDiagnostics,
@@ -50,12 +64,15 @@ __all__ = [
     "CalibrationStep",
     "ci",
     "CIMethod",
+    "combine_partials",
     "compare_domains",
     "compare_independent",
     "Comparison",
     "ConvergenceError",
     "Estimates",
     "index_from_sufficient",
+    "linearization_coefficients",
+    "long_format",
     "LonelyPSU",
     "mean",
     "mean_score",
@@ -64,6 +81,8 @@ __all__ = [
     "pooled_index",
     "poststratify",
     "pps_systematic",
+    "pass1_totals",
+    "pass2_totals",
     "PublicationRules",
     "rake",
     "rank_intervals",
@@ -71,11 +90,19 @@ __all__ = [
     "sample_size_proportion",
     "satisfaction_index",
     "Selection",
+    "SQL_PASS1_DOMAINS",
+    "SQL_PASS1_ITEMS",
+    "SQL_PASS2",
+    "SQL_STRATA",
+    "strata_table",
     "stratified_srswor",
     "sufficient_statistics",
     "SurveyDesign",
     "systematic",
     "total",
+    "twopass_estimates",
+    "twopass_point_estimates",
+    "TwoPassStatistic",
     "trim_weights",
     "weight_diagnostics",
     "WeightDiagnostics",

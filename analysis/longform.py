@@ -1,0 +1,215 @@
+"""The two passes of :mod:`analysis.twopass` computed with pandas from long-format microdata.
+
+What the SQL of :mod:`analysis.twopass` returns, for data that is already in memory (tests,
+benchmarks, or an engine reached through data frames). Inputs are the same tables:
+``answers(response_id, item_id, value)`` (``value`` NaN: not applicable) and
+``responses(response_id, stratum, psu, weight, <by columns>)`` with every respondent of the
+design. :func:`long_format` makes them from a :class:`analysis.SurveyDesign`.
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, appendix C.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis._checks import (
+    FloatArray,
+    IntArray,
+    as_columns,
+    group_codes,
+    numeric_column,
+    require_columns,
+)
+from analysis.designbase import DesignBase
+from analysis.partials import domain_positions
+
+
+def long_format(
+    design: DesignBase, items: str | Sequence[str], *, by: str | Sequence[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A design's data as the tables of the SQL: ``answers``, ``responses`` and ``strata``.
+
+    ``answers`` has one row per respondent and item (``value`` NaN where the wide column is
+    missing); ``responses`` the row number as ``response_id``, ``stratum``, ``psu`` (the row
+    number without clusters), ``weight`` and the ``by`` columns; ``strata`` has ``stratum``,
+    ``n_psu`` and ``population`` (``N_h``; NaN without fpc).
+    """
+    if design.calibrations:
+        raise ValueError("design: the two-pass sums do not cover calibrated designs")
+    cols = as_columns(items, "items")
+    by_cols = as_columns(by, "by")
+    require_columns(design.data, by_cols, "by")
+    n = design.n
+    ids = np.arange(n, dtype=np.int64)
+    values = np.column_stack([numeric_column(design.data, c, "items") for c in cols])
+    answers = pd.DataFrame(
+        {
+            "response_id": np.repeat(ids, len(cols)),
+            "item_id": pd.Categorical.from_codes(np.tile(np.arange(len(cols)), n), pd.Index(cols)),
+            "value": values.ravel(),
+        }
+    )
+    responses = pd.DataFrame(
+        {
+            "response_id": ids,
+            "stratum": design.strata_labels[design.strata_codes],
+            "psu": design.psu_codes if design.has_psu else ids,
+            "weight": design.weights,
+        }
+    )
+    for c in by_cols:
+        responses[c] = design.data[c].to_numpy()
+    f = design.fpc_factor
+    with np.errstate(divide="ignore"):
+        pop = np.where(f < 1, design.n_psu / (1.0 - f), np.nan)
+    strata = pd.DataFrame(
+        {"stratum": design.strata_labels, "n_psu": design.n_psu, "population": pop}
+    )
+    return answers, responses, strata
+
+
+def _item_codes(item_id: pd.Series, items: list[str]) -> IntArray:
+    """Position of each answer's item in ``items`` (-1: another item); fast for categoricals."""
+    index = pd.Index(items)
+    if isinstance(item_id.dtype, pd.CategoricalDtype):
+        known = np.append(index.get_indexer(item_id.cat.categories), -1)
+        return np.asarray(known[item_id.cat.codes.to_numpy()], dtype=np.int64)
+    return np.asarray(index.get_indexer(pd.Index(item_id)), dtype=np.int64)
+
+
+def _scored(
+    answers: pd.DataFrame, responses: pd.DataFrame, items: list[str], threshold: float | None
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Valid answers to ``items``: respondent row, item position and ``y`` (indicator or score)."""
+    require_columns(answers, ["response_id", "item_id", "value"], "answers")
+    k = _item_codes(answers["item_id"], items)
+    value = numeric_column(answers, "value", "answers")
+    pos = pd.Index(responses["response_id"]).get_indexer(pd.Index(answers["response_id"]))
+    if (pos[k >= 0] < 0).any():
+        raise ValueError("answers: response_id not found in responses")
+    keep = (k >= 0) & ~np.isnan(value)
+    v = value[keep]
+    y = (v >= threshold).astype(np.float64) if threshold is not None else v
+    return np.asarray(pos[keep], dtype=np.int64), k[keep], y
+
+
+def _responses(responses: pd.DataFrame, by: list[str]) -> tuple[IntArray, pd.DataFrame, FloatArray]:
+    require_columns(responses, ["response_id", "stratum", "psu", "weight", *by], "responses")
+    dom, keys = group_codes(responses, by)
+    return dom, keys, numeric_column(responses, "weight", "responses")
+
+
+def pass1_totals(
+    answers: pd.DataFrame,
+    responses: pd.DataFrame,
+    items: str | Sequence[str],
+    *,
+    threshold: float | None = 4,
+    by: str | Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pass 1 (``SQL_PASS1_ITEMS`` and ``SQL_PASS1_DOMAINS``): item and domain totals.
+
+    ``items`` are the items of the estimate with positive weight (``index_items``);
+    ``threshold=None`` sums scores instead of indicators of ``value >= threshold``.
+    """
+    cols = as_columns(items, "items")
+    by_cols = as_columns(by, "by")
+    dom, keys, w = _responses(responses, by_cols)
+    pos, k, y = _scored(answers, responses, cols, threshold)
+    d = dom[pos]
+    keep = (d >= 0) & (w[pos] != 0)
+    rows = pd.DataFrame({"d": d[keep], "k": k[keep], "w": w[pos][keep]})
+    rows["wy"] = rows["w"] * y[keep]
+    g = rows.groupby(["d", "k"], sort=True).agg(
+        n=("w", "size"), sum_w=("w", "sum"), sum_wy=("wy", "sum")
+    )
+    g = g.reset_index()
+    item_totals = keys.iloc[g["d"].to_numpy()].reset_index(drop=True)
+    item_totals["item_id"] = np.asarray(cols, dtype=object)[g["k"].to_numpy()]
+    for c in ("n", "sum_w", "sum_wy"):
+        item_totals[c] = g[c].to_numpy()
+    answered = np.zeros(len(responses), dtype=bool)
+    answered[pos] = True
+    per = pd.DataFrame({"d": dom, "n": (answered & (w != 0)).astype(np.int64)})
+    per["sum_w"] = np.where(answered, w, 0.0)
+    dsum = per[dom >= 0].groupby("d", sort=True)[["n", "sum_w"]].sum()
+    domain_totals = keys.iloc[dsum.index.to_numpy()].reset_index(drop=True)
+    for c in ("n", "sum_w"):
+        domain_totals[c] = dsum[c].to_numpy()
+    return item_totals, domain_totals
+
+
+def pass2_totals(
+    answers: pd.DataFrame,
+    responses: pd.DataFrame,
+    coefficients: pd.DataFrame,
+    *,
+    threshold: float | None = 4,
+    by: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Pass 2 (``SQL_PASS2``): per (domain, stratum) the sums over PSUs of ``z = sum w u``.
+
+    ``coefficients`` as :func:`analysis.passone.linearization_coefficients` returns them.
+    """
+    by_cols = as_columns(by, "by")
+    require_columns(coefficients, [*by_cols, "item_id", "coef", "centre"], "coefficients")
+    dom, keys, w = _responses(responses, by_cols)
+    items = [str(i) for i in pd.unique(coefficients["item_id"])]
+    cd = domain_positions(keys, coefficients, by_cols)
+    ck = pd.Index(items).get_indexer(pd.Index(coefficients["item_id"]))
+    coef = np.zeros((len(keys), len(items)))
+    centre = np.zeros_like(coef)
+    has = np.zeros(coef.shape, dtype=bool)
+    found = cd >= 0  # a domain without respondents here (another partition) joins nothing
+    coef[cd[found], ck[found]] = coefficients["coef"].to_numpy(np.float64)[found]
+    centre[cd[found], ck[found]] = coefficients["centre"].to_numpy(np.float64)[found]
+    has[cd[found], ck[found]] = True
+    pos, k, y = _scored(answers, responses, items, threshold)
+    d = dom[pos]
+    keep = (d >= 0) & (w[pos] != 0)
+    keep[keep] = has[d[keep], k[keep]]
+    pos, d, k, y = pos[keep], d[keep], k[keep], y[keep]
+    u = np.bincount(pos, coef[d, k] * (y - centre[d, k]), len(responses))
+    inside = np.bincount(pos, minlength=len(responses)) > 0
+    resp = pd.DataFrame(
+        {
+            "d": dom[inside],
+            "stratum": responses["stratum"].to_numpy()[inside],
+            "psu": responses["psu"].to_numpy()[inside],
+            "n": np.ones(int(inside.sum()), dtype=np.int64),
+            "z": w[inside] * u[inside],
+            "wu2": w[inside] * u[inside] ** 2,
+        }
+    )
+    psu = resp.groupby(["d", "stratum", "psu"], sort=True)[["n", "z", "wu2"]].sum()
+    psu["z2"] = psu["z"] ** 2
+    g = psu.groupby(level=["d", "stratum"], sort=True).agg(
+        n=("n", "sum"),
+        psus=("n", "size"),
+        sum_z=("z", "sum"),
+        sum_z2=("z2", "sum"),
+        sum_wu2=("wu2", "sum"),
+    )
+    g = g.reset_index()
+    out = keys.iloc[g["d"].to_numpy()].reset_index(drop=True)
+    for c in ("stratum", "n", "psus", "sum_z", "sum_z2", "sum_wu2"):
+        out[c] = g[c].to_numpy()
+    return out
+
+
+def strata_table(
+    responses: pd.DataFrame, population: Mapping[object, float] | pd.Series | None = None
+) -> pd.DataFrame:
+    """``SQL_STRATA``: per stratum the sampled PSUs (``n_psu``) and ``N_h`` (``population``)."""
+    require_columns(responses, ["stratum", "psu"], "responses")
+    n_psu = responses.groupby("stratum", sort=True)["psu"].nunique()
+    pop = pd.Series(population if population is not None else {}, dtype=np.float64)
+    out = pd.DataFrame({"stratum": n_psu.index, "n_psu": n_psu.to_numpy(np.int64)})
+    out["population"] = pop.reindex(n_psu.index).to_numpy(np.float64)
+    return out
