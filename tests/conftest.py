@@ -26,6 +26,7 @@ from survey import create_app
 from survey.common import transactions
 from survey.config import normalise_database_url
 from survey.extensions import db as _db
+from survey.extensions import limiter
 
 TEST_DATABASE_URL = os.environ.get("SIPAS_TEST_DATABASE_URL")
 FAST_HASH = "pbkdf2:sha256:1000"  # tests only: keeps account creation fast
@@ -209,6 +210,9 @@ def app(_apps: tuple[Flask, Flask], request: pytest.FixtureRequest,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     app, twin = _apps
     config = dict(app.config)
+    # The limiter is one object for every app: an app a test built with limits on
+    # (init_app) leaves it on.
+    limiter.enabled = bool(app.config["RATELIMIT_ENABLED"])
     try:
         if _real_commits(request):
             with twin.app_context():

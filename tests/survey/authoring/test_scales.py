@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from survey.authoring.services import versions as questionnaire_versions
 from survey.models import AuditLog
-from tests.survey.qadmin_helpers import BASE, item_post, row_of, snapshot
+from tests.survey.authoring.helpers import BASE, item_post, row_of, snapshot
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import select
 import questionnaires as q
 from survey.authoring.services import versions as questionnaire_versions
 from survey.models import QuestionnaireVersion, Response
-from tests.survey.qadmin_helpers import BASE, row_of, snapshot
+from tests.survey.authoring.helpers import BASE, row_of, snapshot
 
 SHIPPED = sorted(d.key for d in q.load_all())
 

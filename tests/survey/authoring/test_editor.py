@@ -17,7 +17,7 @@ from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import links
 from survey.models import AuditLog
 from survey.org.services import units
-from tests.survey.qadmin_helpers import BASE, item_post, node_post, row_of, snapshot
+from tests.survey.authoring.helpers import BASE, item_post, node_post, row_of, snapshot
 
 
 @pytest.fixture
