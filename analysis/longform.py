@@ -13,9 +13,11 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, appendix C.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from analysis._checks import (
@@ -28,6 +30,8 @@ from analysis._checks import (
 )
 from analysis.designbase import DesignBase
 from analysis.partials import domain_positions
+
+_BLOCK = 1 << 21  # answers per block: small temporaries instead of one 20-million-row pass
 
 
 def long_format(
@@ -83,20 +87,68 @@ def _item_codes(item_id: pd.Series, items: list[str]) -> IntArray:
     return np.asarray(index.get_indexer(pd.Index(item_id)), dtype=np.int64)
 
 
+def _locator(responses: pd.DataFrame) -> Callable[[npt.NDArray[Any]], IntArray]:
+    """Maps response ids to rows of ``responses`` (``-1``: unknown); a table for small ints."""
+    ids = responses["response_id"].to_numpy()
+    if not (ids.dtype.kind in "iu" and len(ids) and ids.min() >= 0 and ids.max() < 4 * len(ids)):
+        index = pd.Index(ids)
+        if not index.is_unique:
+            raise ValueError("responses: response_id must be unique")
+        return lambda asked: np.asarray(index.get_indexer(pd.Index(asked)), dtype=np.int64)
+    table = np.full(int(ids.max()) + 1, -1, dtype=np.int64)
+    table[ids] = np.arange(len(ids))
+    if not (table[ids] == np.arange(len(ids))).all():
+        raise ValueError("responses: response_id must be unique")
+
+    def locate(asked: npt.NDArray[Any]) -> IntArray:
+        if asked.dtype.kind in "iu" and len(asked) and asked.min() >= 0:
+            if asked.max() < len(table):
+                return np.asarray(table[asked], dtype=np.int64)
+        inside = (asked >= 0) & (asked < len(table))
+        return np.asarray(np.where(inside, table[np.where(inside, asked, 0)], -1), dtype=np.int64)
+
+    return locate
+
+
 def _scored(
-    answers: pd.DataFrame, responses: pd.DataFrame, items: list[str], threshold: float | None
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """Valid answers to ``items``: respondent row, item position and ``y`` (indicator or score)."""
+    answers: pd.DataFrame,
+    locate: Callable[[npt.NDArray[Any]], IntArray],
+    items: list[str],
+    threshold: float | None,
+) -> Iterator[tuple[IntArray, IntArray, FloatArray]]:
+    """Valid answers to ``items`` by blocks: respondent row, item position and ``y``.
+
+    ``y`` is the indicator ``value >= threshold`` or, with ``threshold=None``, the score.
+    Blocks of ``_BLOCK`` answers keep the temporaries small (and the peak memory low).
+    """
     require_columns(answers, ["response_id", "item_id", "value"], "answers")
-    k = _item_codes(answers["item_id"], items)
-    value = numeric_column(answers, "value", "answers")
-    pos = pd.Index(responses["response_id"]).get_indexer(pd.Index(answers["response_id"]))
-    if (pos[k >= 0] < 0).any():
-        raise ValueError("answers: response_id not found in responses")
-    keep = (k >= 0) & ~np.isnan(value)
-    v = value[keep]
-    y = (v >= threshold).astype(np.float64) if threshold is not None else v
-    return np.asarray(pos[keep], dtype=np.int64), k[keep], y
+    for start in range(0, max(len(answers), 1), _BLOCK):
+        block = answers.iloc[start : start + _BLOCK]
+        k = _item_codes(block["item_id"], items)
+        value = numeric_column(block, "value", "answers")
+        keep = (k >= 0) & ~np.isnan(value)
+        pos = locate(block["response_id"].to_numpy()[keep])
+        if (pos < 0).any():
+            raise ValueError("answers: response_id not found in responses")
+        v = value[keep]
+        y = (v >= threshold).astype(np.float64) if threshold is not None else v
+        yield pos, k[keep], y
+
+
+def _group_sums(
+    key: IntArray, size: int, *values: FloatArray
+) -> tuple[IntArray, IntArray, list[FloatArray]]:
+    """``GROUP BY key`` for keys in ``[0, size)``: keys present, row counts, sums of values."""
+    if size > 8 * len(key) + (1 << 20):  # sparse keys: sort instead of dense bins
+        cells, inv = np.unique(key, return_inverse=True)
+        inv = inv.ravel()
+        count = np.bincount(inv, minlength=len(cells))
+        sums = [np.asarray(np.bincount(inv, v, len(cells)), dtype=np.float64) for v in values]
+        return np.asarray(cells, dtype=np.int64), np.asarray(count, dtype=np.int64), sums
+    count = np.bincount(key, minlength=size)
+    cells = np.nonzero(count)[0]
+    sums = [np.asarray(np.bincount(key, v, size)[cells], dtype=np.float64) for v in values]
+    return np.asarray(cells, dtype=np.int64), np.asarray(count[cells], dtype=np.int64), sums
 
 
 def _responses(responses: pd.DataFrame, by: list[str]) -> tuple[IntArray, pd.DataFrame, FloatArray]:
@@ -121,27 +173,34 @@ def pass1_totals(
     cols = as_columns(items, "items")
     by_cols = as_columns(by, "by")
     dom, keys, w = _responses(responses, by_cols)
-    pos, k, y = _scored(answers, responses, cols, threshold)
-    d = dom[pos]
-    keep = (d >= 0) & (w[pos] != 0)
-    rows = pd.DataFrame({"d": d[keep], "k": k[keep], "w": w[pos][keep]})
-    rows["wy"] = rows["w"] * y[keep]
-    g = rows.groupby(["d", "k"], sort=True).agg(
-        n=("w", "size"), sum_w=("w", "sum"), sum_wy=("wy", "sum")
-    )
-    g = g.reset_index()
-    item_totals = keys.iloc[g["d"].to_numpy()].reset_index(drop=True)
-    item_totals["item_id"] = np.asarray(cols, dtype=object)[g["k"].to_numpy()]
-    for c in ("n", "sum_w", "sum_wy"):
-        item_totals[c] = g[c].to_numpy()
     answered = np.zeros(len(responses), dtype=bool)
-    answered[pos] = True
-    per = pd.DataFrame({"d": dom, "n": (answered & (w != 0)).astype(np.int64)})
-    per["sum_w"] = np.where(answered, w, 0.0)
-    dsum = per[dom >= 0].groupby("d", sort=True)[["n", "sum_w"]].sum()
-    domain_totals = keys.iloc[dsum.index.to_numpy()].reset_index(drop=True)
-    for c in ("n", "sum_w"):
-        domain_totals[c] = dsum[c].to_numpy()
+    size = len(keys) * len(cols)
+    parts = []
+    for pos, k, y in _scored(answers, _locator(responses), cols, threshold):
+        answered[pos] = True
+        d = dom[pos]
+        wa = w[pos]
+        keep = (d >= 0) & (wa != 0)
+        wa = wa[keep]
+        cells, count, sums = _group_sums(d[keep] * len(cols) + k[keep], size, wa, wa * y[keep])
+        parts.append((cells, [count.astype(np.float64), *sums]))
+    key = np.concatenate([p[0] for p in parts])  # the blocks' partial sums, added
+    partial = [np.concatenate([p[1][i] for p in parts]) for i in range(3)]
+    cells, _, (n, sum_w, sum_wy) = _group_sums(key, size, *partial)
+    item_totals = keys.iloc[cells // len(cols)].reset_index(drop=True)
+    item_totals["item_id"] = np.asarray(cols, dtype=object)[cells % len(cols)]
+    item_totals["n"] = n.astype(np.int64)
+    item_totals["sum_w"], item_totals["sum_wy"] = sum_w, sum_wy
+    inside = dom >= 0
+    domains, _, (n_d, sw_d) = _group_sums(
+        dom[inside],
+        len(keys),
+        (answered & (w != 0))[inside].astype(np.float64),
+        np.where(answered, w, 0.0)[inside],
+    )
+    domain_totals = keys.iloc[domains].reset_index(drop=True)
+    domain_totals["n"] = n_d.astype(np.int64)
+    domain_totals["sum_w"] = sw_d
     return item_totals, domain_totals
 
 
@@ -170,13 +229,16 @@ def pass2_totals(
     coef[cd[found], ck[found]] = coefficients["coef"].to_numpy(np.float64)[found]
     centre[cd[found], ck[found]] = coefficients["centre"].to_numpy(np.float64)[found]
     has[cd[found], ck[found]] = True
-    pos, k, y = _scored(answers, responses, items, threshold)
-    d = dom[pos]
-    keep = (d >= 0) & (w[pos] != 0)
-    keep[keep] = has[d[keep], k[keep]]
-    pos, d, k, y = pos[keep], d[keep], k[keep], y[keep]
-    u = np.bincount(pos, coef[d, k] * (y - centre[d, k]), len(responses))
-    inside = np.bincount(pos, minlength=len(responses)) > 0
+    u = np.zeros(len(responses))
+    joined = np.zeros(len(responses), dtype=bool)
+    for pos, k, y in _scored(answers, _locator(responses), items, threshold):
+        d = dom[pos]
+        keep = (d >= 0) & (w[pos] != 0)
+        keep[keep] = has[d[keep], k[keep]]  # the inner join with the coefficients
+        pos, d, k = pos[keep], d[keep], k[keep]
+        u += np.bincount(pos, coef[d, k] * (y[keep] - centre[d, k]), len(responses))
+        joined[pos] = True
+    inside = joined
     resp = pd.DataFrame(
         {
             "d": dom[inside],

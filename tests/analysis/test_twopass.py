@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import analysis.longform
 import analysis.twopass
 from analysis import (
     Estimates,
@@ -490,3 +491,123 @@ def test_rows_with_a_missing_domain_key_belong_to_no_domain(data: pd.DataFrame) 
     with_null = [pd.concat([f, f.head(3).assign(sex=np.nan)], ignore_index=True) for f in frames]
     got = twopass_estimates(*with_null, strata, ITEMS, by=by, lonely_psu="average")
     assert_same(got, design.satisfaction_index(ITEMS, by=by))
+
+
+# -- pass 1 and pass 2 as plain pandas merge + groupby, read off the SQL -------------------------
+def groupby_pass1(
+    answers: pd.DataFrame,
+    responses: pd.DataFrame,
+    items: list[str],
+    threshold: float | None,
+    by: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    valid = answers[answers["item_id"].isin(items) & answers["value"].notna()]
+    rows = valid.merge(responses, on="response_id")
+    rows = rows[(rows["weight"] != 0) & rows[by].notna().all(axis=1)]
+    y = (rows["value"] >= threshold).astype(float) if threshold is not None else rows["value"]
+    rows = rows.assign(wy=rows["weight"] * y, item_id=rows["item_id"].astype(str))
+    item_totals = (
+        rows.groupby([*by, "item_id"])
+        .agg(n=("weight", "size"), sum_w=("weight", "sum"), sum_wy=("wy", "sum"))
+        .reset_index()
+    )
+    answered = responses["response_id"].isin(valid["response_id"])
+    per = responses.assign(
+        n=(answered & (responses["weight"] != 0)).astype(int),
+        sum_w=responses["weight"].where(answered, 0.0),
+    )
+    per = per[per[by].notna().all(axis=1)]
+    domain_totals = per.groupby(by)[["n", "sum_w"]].sum().reset_index()
+    return item_totals, domain_totals
+
+
+def groupby_pass2(
+    answers: pd.DataFrame,
+    responses: pd.DataFrame,
+    coef: pd.DataFrame,
+    threshold: float | None,
+    by: list[str],
+) -> pd.DataFrame:
+    rows = answers[answers["value"].notna()].astype({"item_id": str})
+    rows = rows.merge(responses, on="response_id")
+    rows = rows[rows["weight"] != 0].merge(coef, on=[*by, "item_id"])
+    y = (rows["value"] >= threshold).astype(float) if threshold is not None else rows["value"]
+    rows["term"] = rows["coef"] * (y - rows["centre"])
+    per = rows.groupby(["response_id", *by, "stratum", "psu", "weight"])["term"].sum()
+    per = per.rename("u").reset_index()
+    per = per.assign(z=per["weight"] * per["u"], wu2=per["weight"] * per["u"] ** 2, n=1)
+    psu = per.groupby([*by, "stratum", "psu"])[["n", "z", "wu2"]].sum().reset_index()
+    psu["z2"] = psu["z"] ** 2
+    return (
+        psu.groupby([*by, "stratum"])
+        .agg(
+            n=("n", "sum"),
+            psus=("n", "size"),
+            sum_z=("z", "sum"),
+            sum_z2=("z2", "sum"),
+            sum_wu2=("wu2", "sum"),
+        )
+        .reset_index()
+    )
+
+
+@pytest.mark.parametrize("case", ["index", "index_scores", "pooled", "mean_share"])
+@pytest.mark.parametrize("name", ["psu_fpc_weights_adjust", "strata_weights_remove"])
+def test_pandas_groupby_passes_match_and_give_the_in_memory_estimates(
+    data: pd.DataFrame, name: str, case: str
+) -> None:
+    design = SurveyDesign(data, **DESIGNS[name])
+    statistic, threshold, weights, items = CASES[case]
+    by = ["agency", "sex"]
+    opts: dict[str, Any] = {"statistic": statistic, "item_weights": weights, "by": by}
+    answers, responses, strata = long_format(design, items, by=by)
+    answers = stored_answers(answers)
+    item_totals, domain_totals = groupby_pass1(answers, responses, positive(case), threshold, by)
+    library = pass1_totals(answers, responses, positive(case), threshold=threshold, by=by)
+    same: dict[str, Any] = {"check_dtype": False, "check_column_type": False, "rtol": 1e-12}
+    pd.testing.assert_frame_equal(item_totals, library[0], **same)
+    pd.testing.assert_frame_equal(domain_totals, library[1], **same)
+    coef = linearization_coefficients(item_totals, domain_totals, items, **opts)
+    stratum_totals = groupby_pass2(answers, responses, coef, threshold, by)
+    library2 = pass2_totals(answers, responses, coef, threshold=threshold, by=by)
+    pd.testing.assert_frame_equal(stratum_totals, library2, atol=1e-15, **same)
+    got = twopass_estimates(
+        item_totals,
+        domain_totals,
+        stratum_totals,
+        strata,
+        items,
+        lonely_psu=design.lonely_psu,
+        is_proportion=threshold is not None,
+        **opts,
+    )
+    assert_same(got, in_memory(design, case, by))
+
+
+def test_answers_read_in_blocks_give_the_same_sums(
+    data: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    design = SurveyDesign(data, **DESIGNS["psu_fpc_weights_adjust"])
+    answers, responses, _ = long_format(design, ITEMS, by="domain")
+    answers = stored_answers(answers)
+    whole = pass1_totals(answers, responses, ITEMS, by="domain")
+    coef = linearization_coefficients(*whole, ITEMS, by="domain")
+    whole2 = pass2_totals(answers, responses, coef, by="domain")
+    monkeypatch.setattr(analysis.longform, "_BLOCK", 97)
+    blocks = pass1_totals(answers, responses, ITEMS, by="domain")
+    for got, want in zip(blocks, whole, strict=True):
+        pd.testing.assert_frame_equal(got, want, rtol=1e-12)
+    got2 = pass2_totals(answers, responses, coef, by="domain")
+    pd.testing.assert_frame_equal(got2, whole2, rtol=1e-12, atol=1e-15)
+    # response ids that are not small integers go through a hash index
+    shifted = pass1_totals(
+        answers.assign(response_id=answers["response_id"] * 1000 + 10**9),
+        responses.assign(response_id=responses["response_id"] * 1000 + 10**9),
+        ITEMS,
+        by="domain",
+    )
+    pd.testing.assert_frame_equal(shifted[0], whole[0], rtol=1e-12)
+    with pytest.raises(ValueError, match="not found in responses"):
+        pass1_totals(answers, responses.iloc[5:], ITEMS, by="domain")
+    with pytest.raises(ValueError, match="unique"):
+        pass1_totals(answers, pd.concat([responses, responses.head(2)]), ITEMS, by="domain")
