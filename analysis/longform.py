@@ -1,10 +1,12 @@
-"""The two passes of :mod:`analysis.twopass` computed with pandas from long-format microdata.
+"""The two passes of :mod:`analysis.twopass` computed in memory from long-format microdata.
 
 What the SQL of :mod:`analysis.twopass` returns, for data that is already in memory (tests,
 benchmarks, or an engine reached through data frames). Inputs are the same tables:
 ``answers(response_id, item_id, value)`` (``value`` NaN: not applicable) and
 ``responses(response_id, stratum, psu, weight, <by columns>)`` with every respondent of the
-design. :func:`long_format` makes them from a :class:`analysis.SurveyDesign`.
+design. :func:`long_format` makes them from a :class:`analysis.SurveyDesign`. The ``GROUP BY``
+over answers runs as ``numpy.bincount`` on integer codes, block by block (the blocks' sums add
+up like any partition's), the PSU and stratum sums as pandas ``groupby``.
 
 References
 ----------

@@ -231,7 +231,8 @@ def twopass_estimates(
         ``stratum``, ``n``, ``psus``, ``sum_z``, ``sum_z2``, ``sum_wu2``.
     strata : pandas.DataFrame
         ``stratum``, ``n_psu`` (PSUs sampled in the stratum: all of the design, not only the
-        domain's), ``population`` (``N_h`` in PSUs; NaN without fpc).
+        domain's), ``population`` (``N_h`` in PSUs, ``n_h / f_h`` for a sampling fraction
+        ``f_h``; NaN without fpc).
     items : str or list of str
         Items of the estimate (those of pass 1 with positive weight, and possibly items
         without any answer).

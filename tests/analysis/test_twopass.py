@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -308,55 +310,77 @@ def test_column_count_does_not_depend_on_the_number_of_items() -> None:
     assert len(pass2_cols) == 7 and len(strata_cols) == 3
 
 
-# -- the documented SQL, run in SQLite ---------------------------------------------------------
-def query(con: sqlite3.Connection, sql: str) -> pd.DataFrame:
-    cur = con.execute(sql)
+# -- the documented SQL, run in SQLite (and PostgreSQL when the tests are given one) ---------
+PG_URL = os.environ.get("SIPAS_TEST_DATABASE_URL", "")
+
+
+@contextmanager
+def connect(engine: str) -> Iterator[Any]:
+    """A DB-API cursor; PostgreSQL only with TEMP tables, rolled back at the end."""
+    if engine == "sqlite":
+        con = sqlite3.connect(":memory:")
+        try:
+            yield con.cursor()
+        finally:
+            con.close()
+        return
+    if "postgres" not in PG_URL:
+        pytest.skip("SIPAS_TEST_DATABASE_URL does not name a PostgreSQL database")
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(PG_URL.replace("+psycopg", "", 1)) as con:
+        try:
+            yield con.cursor()
+        finally:
+            con.rollback()
+
+
+def query(cur: Any, sql: str) -> pd.DataFrame:
+    cur.execute(sql)
     return pd.DataFrame(cur.fetchall(), columns=[c[0] for c in cur.description])
 
 
-def load(con: sqlite3.Connection, table: str, frame: pd.DataFrame) -> None:
-    con.execute(f"CREATE TABLE {table} ({', '.join(frame.columns)})")
+def load(cur: Any, table: str, frame: pd.DataFrame) -> None:
+    def sql_type(kind: str) -> str:
+        return {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE PRECISION"}.get(kind, "TEXT")
+
+    cols = ", ".join(f"{c} {sql_type(frame[c].dtype.kind)}" for c in frame.columns)
+    cur.execute(f"CREATE TEMPORARY TABLE {table} ({cols})")
+    mark = "?" if isinstance(cur, sqlite3.Cursor) else "%s"
     rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-    con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * frame.shape[1])})", rows)
+    cur.executemany(f"INSERT INTO {table} VALUES ({', '.join([mark] * frame.shape[1])})", rows)
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("case", ["index", "index_scores", "pooled", "mean_score"])
 @pytest.mark.parametrize("name", ["psu_fpc_weights_adjust", "psu_weights_average", "strata_fpc"])
-def test_documented_sql_runs_in_sqlite(data: pd.DataFrame, name: str, case: str) -> None:
+def test_documented_sql_gives_the_in_memory_estimates(
+    data: pd.DataFrame, name: str, case: str, engine: str
+) -> None:
     design = SurveyDesign(data, **DESIGNS[name])
     statistic, threshold, weights, items = CASES[case]
     opts: dict[str, Any] = {"statistic": statistic, "item_weights": weights, "by": "domain"}
     answers, responses, strata = long_format(design, items, by="domain")
     answers = stored_answers(answers).astype({"item_id": str})
-    con = sqlite3.connect(":memory:")
-    load(con, "answers", answers)
-    load(con, "responses", responses)
-    load(con, "strata_frame", strata[["stratum", "population"]])
-    load(con, "index_items", pd.DataFrame({"item_id": positive(case), "threshold": threshold}))
-    item_totals = query(con, analysis.twopass.SQL_PASS1_ITEMS)
-    domain_totals = query(con, analysis.twopass.SQL_PASS1_DOMAINS)
-    strata_sql = query(con, analysis.twopass.SQL_STRATA)
+    index_items = pd.DataFrame({"item_id": positive(case), "threshold": threshold})
+    with connect(engine) as cur:
+        load(cur, "answers", answers)
+        load(cur, "responses", responses)
+        load(cur, "strata_frame", strata[["stratum", "population"]])
+        load(cur, "index_items", index_items.astype({"threshold": float}))
+        item_totals = query(cur, analysis.twopass.SQL_PASS1_ITEMS)
+        domain_totals = query(cur, analysis.twopass.SQL_PASS1_DOMAINS)
+        strata_sql = query(cur, analysis.twopass.SQL_STRATA)
+        coef = linearization_coefficients(item_totals, domain_totals, items, **opts)
+        load(cur, "coefficients", coef)
+        stratum_totals = query(cur, analysis.twopass.SQL_PASS2)
     pandas_items, pandas_domains = pass1_totals(
         answers, responses, positive(case), threshold=threshold, by="domain"
     )
+    same: dict[str, Any] = {"check_dtype": False, "check_column_type": False, "rtol": 1e-12}
     for sql_frame, pandas_frame in [(item_totals, pandas_items), (domain_totals, pandas_domains)]:
-        pd.testing.assert_frame_equal(
-            sql_frame.sort_values(list(sql_frame.columns[:2])).reset_index(drop=True),
-            pandas_frame,
-            check_dtype=False,
-            check_column_type=False,
-            rtol=1e-12,
-        )
-    pd.testing.assert_frame_equal(
-        strata_sql.astype({"population": float}),
-        strata,
-        check_dtype=False,
-        check_column_type=False,
-        rtol=1e-12,
-    )
-    coef = linearization_coefficients(item_totals, domain_totals, items, **opts)
-    load(con, "coefficients", coef)
-    stratum_totals = query(con, analysis.twopass.SQL_PASS2)
+        ordered = sql_frame.sort_values(list(sql_frame.columns[:2])).reset_index(drop=True)
+        pd.testing.assert_frame_equal(ordered, pandas_frame, **same)
+    pd.testing.assert_frame_equal(strata_sql.astype({"population": float}), strata, **same)
     got = twopass_estimates(
         item_totals,
         domain_totals,
