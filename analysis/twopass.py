@@ -101,7 +101,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._checks import FloatArray, IntArray, as_columns, check_choice, require_columns
-from analysis.designbase import LONELY_PSU_OPTIONS
+from analysis.designbase import LONELY_PSU_OPTIONS, LonelyPSU
 from analysis.domain import srs_variance_from_sums
 from analysis.partials import combine_partials, domain_positions, with_keys
 from analysis.passone import TwoPassStatistic, read_pass_one
@@ -202,7 +202,7 @@ def twopass_estimates(
     statistic: TwoPassStatistic = "satisfaction_index",
     item_weights: Mapping[str, float] | None = None,
     by: str | Sequence[str] | None = None,
-    lonely_psu: str = "fail",
+    lonely_psu: LonelyPSU = "fail",
     is_proportion: bool | None = None,
 ) -> Estimates:
     """Estimates, standard errors, df and deff from the sums of both passes.
