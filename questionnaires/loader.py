@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -113,6 +114,14 @@ def load_definition(path: Path | str) -> Definition:
         If the file is not valid JSON or not a valid definition.
     """
     path = Path(path)
+    stat = path.stat()
+    return _load_definition(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=128)
+def _load_definition(path: Path, mtime_ns: int, size: int) -> Definition:
+    # Definitions are frozen: a file unchanged since its last load (same modification
+    # time and size) gives the same object, so a sync on every start parses once.
     source = f"{path.parent.name}/{path.name}"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ from survey.collection.services import links
 from survey.demo import responses as demo_responses
 from survey.extensions import db
 from survey.org.models import Role, RoleAssignment, Sector, ServicePoint, Unit, UnitKind, User
+from survey.org.services.accounts import hash_method
 from survey.org.services.official_units import import_province
 
 PROVINCE_CODE = "80"
@@ -114,7 +115,7 @@ def _configure_collection() -> None:
         links.create_link(point, commit=False)
         if point.unit.kind == UnitKind.service_centre.value:
             links.create_link(point, "kiosk", commit=False)
-            point.kiosk_pin_hash = generate_password_hash(KIOSK_PIN)
+            point.kiosk_pin_hash = generate_password_hash(KIOSK_PIN, method=hash_method())
 
 
 def seed(*, responses: bool = True, response_scale: float = 1.0) -> list[DemoUser]:

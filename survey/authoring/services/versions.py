@@ -63,15 +63,19 @@ _PARSED: dict[str, q.Definition] = {}
 
 
 def definition_of(row: QuestionnaireVersion) -> q.Definition:
-    """The parsed definition of a stored version, cached by content hash."""
+    """The parsed definition of a stored version, cached by content hash (a draft that
+    changes gets a new hash, so drafts are cached too)."""
     cached = _PARSED.get(row.hash)
     if cached is None:
         cached = q.parse_definition(row.definition, source=f"{row.key} v{row.version}")
-        if row.status != QuestionnaireStatus.draft.value:  # drafts change; don't cache them
-            if q.definition_hash(cached) != row.hash:
+        if q.definition_hash(cached) != row.hash:
+            if row.status != QuestionnaireStatus.draft.value:
                 raise ServiceError(f"{row.key} v{row.version}: stored content does not match "
                                    "its hash")
-            _PARSED[row.hash] = cached
+            return cached  # a draft whose hash was not kept up to date: not cached
+        if len(_PARSED) > 256:
+            _PARSED.clear()
+        _PARSED[row.hash] = cached
     return cached
 
 

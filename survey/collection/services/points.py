@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import exists, or_, select
@@ -26,6 +25,7 @@ from survey.common.pages import paginate
 from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Role, ServicePoint, Unit
+from survey.org.services.accounts import hash_method
 from survey.render import Poster
 
 _PIN = re.compile(r"[0-9]{4,8}")
@@ -136,8 +136,7 @@ def set_kiosk_pin(point: ServicePoint, pin: str) -> None:
     pin = (pin or "").strip()
     if not _PIN.fullmatch(pin):
         raise ServiceError(_("The PIN must be 4 to 8 digits."), "pin")
-    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-    point.kiosk_pin_hash = generate_password_hash(pin, method=method)
+    point.kiosk_pin_hash = generate_password_hash(pin, method=hash_method())
     db.session.commit()
 
 
