@@ -29,9 +29,11 @@ run: install translations
 	@echo "SIPAS is starting on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# The whole test suite (SQLite by default; set SIPAS_TEST_DATABASE_URL for PostgreSQL).
+# The whole test suite (SQLite by default; set SIPAS_TEST_DATABASE_URL for PostgreSQL),
+# one worker per core (pytest-xdist; a test file stays on one worker).
+PYTEST_WORKERS ?= auto
 test: install translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Refresh the message catalogues after changing UI texts; then translate vi/messages.po.
 extract-messages: install

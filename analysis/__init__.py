@@ -27,7 +27,7 @@ from analysis.passone import (
     linearization_coefficients,
     twopass_point_estimates,
 )
-from analysis.publication import NCHS_2017, PublicationRules
+from analysis.publication import FLAG_COLUMNS, NCHS_2017, PublicationRules
 from analysis.results import Estimates
 from analysis.sampling import (
     Allocation,
@@ -76,6 +76,7 @@ __all__ = [
     "LonelyPSU",
     "mean",
     "mean_score",
+    "FLAG_COLUMNS",
     "NCHS_2017",
     "nonresponse_adjustment",
     "pooled_index",

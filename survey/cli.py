@@ -104,6 +104,9 @@ def seed(if_empty: bool, responses: bool, response_scale: float) -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from survey.results.cli import results_cli
+
+    app.cli.add_command(results_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(units_cli)
     app.cli.add_command(demo_cli)

@@ -23,6 +23,7 @@ from survey.org.models import (
     UnitKind,
     User,
 )
+from survey.results.models import ResultRow, ResultSnapshot, TransactionCount
 
 __all__ = [
     "ApiKey",
@@ -34,12 +35,15 @@ __all__ = [
     "Channel",
     "QuestionnaireStatus",
     "QuestionnaireVersion",
+    "ResultRow",
+    "ResultSnapshot",
     "Response",
     "Role",
     "RoleAssignment",
     "Sector",
     "ServicePoint",
     "TokenSampler",
+    "TransactionCount",
     "Unit",
     "UnitKind",
     "User",

@@ -86,6 +86,8 @@ def register_blueprints(app: Flask) -> None:
     from survey.common.api import bp as api_bp
     from survey.org.views import bp as org_bp
     from survey.org.views.auth import bp as auth_bp
+    from survey.results.views import api as _results_api  # noqa: F401  (its routes)
+    from survey.results.views import bp as results_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
@@ -93,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(citizen_bp)
     app.register_blueprint(authoring_bp)
+    app.register_blueprint(results_bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:

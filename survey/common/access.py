@@ -26,24 +26,26 @@ from survey.org.models import Role, RoleAssignment, ServicePoint, Unit, User
 
 Permission = Literal[
     "view", "manage_units", "manage_users", "results", "export", "data_entry",
-    "manage_questionnaires", "issue_tokens",
+    "manage_questionnaires", "issue_tokens", "report_transactions",
 ]
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.administrator: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "data_entry",
-         "manage_questionnaires", "issue_tokens"}
+         "manage_questionnaires", "issue_tokens", "report_transactions"}
     ),
     Role.sector_manager: frozenset(
-        {"view", "manage_units", "manage_users", "results", "export", "issue_tokens"}),
+        {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
+         "report_transactions"}),
     Role.unit_manager: frozenset(
-        {"view", "manage_units", "manage_users", "results", "export", "issue_tokens"}),
+        {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
+         "report_transactions"}),
     Role.analyst: frozenset({"view", "results", "export"}),
     Role.clerk: frozenset({"view", "data_entry"}),
 }
 
 # What a unit's API key may do over its unit's subtree (the one-stop system's calls).
-API_KEY_PERMISSIONS: frozenset[str] = frozenset({"issue_tokens"})
+API_KEY_PERMISSIONS: frozenset[str] = frozenset({"issue_tokens", "report_transactions"})
 
 # Lower rank = wider powers; nobody grants a role of a lower rank number than their own.
 ROLE_RANK = {role: rank for rank, role in enumerate(Role)}

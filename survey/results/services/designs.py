@@ -1,0 +1,145 @@
+"""The design of each channel, stated in the data (never guessed at estimation time).
+
+**One-time dossier tokens** (``tokens``, a probability sample): a stratified systematic
+sample. Stratum = unit × period, split where the 1-in-k interval changed; a response's
+weight is ``k`` × the nonresponse adjustment of its stratum (tokens selected ÷ tokens
+answered); ``fpc`` = dossiers recorded in the stratum (the population the 1-in-k
+selection ran over). PSU = the response (dossiers are drawn one by one).
+
+**Open desk QR codes and kiosks** (``open``, a non-probability sample): respondents
+select themselves. Stratum = service point × period; each point's respondents are
+weighted to the point's **transaction counts** for the months of the period when its unit
+reports them (weight = transactions ÷ respondents, so a busy desk counts for its volume),
+and weigh 1 where no count exists. No fpc. Every such result rests on the assumption that
+the respondents of a point and period are like the point's other users
+(:data:`OPEN_ASSUMPTION`), and is labelled non-probability in the data and every output.
+
+Campaign samples (sector surveys) will bring their own design through the same columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from survey.collection.models import DossierToken, Response
+from survey.extensions import db
+from survey.results.models import TransactionCount
+
+BASIS_OF_CHANNEL = {"token": "tokens", "desk_qr": "open", "kiosk": "open"}
+PROBABILITY = {"tokens": True, "open": False}
+OPEN_ASSUMPTION = (
+    "Mẫu không xác suất (người dân tự quét mã QR): kết quả giả định rằng những người trả lời "
+    "tại mỗi điểm phục vụ trong kỳ giống những người sử dụng dịch vụ khác của điểm đó; mỗi "
+    "điểm được gia quyền theo số giao dịch của kỳ khi đơn vị báo cáo.")
+OPEN_ASSUMPTION_EN = (
+    "Non-probability sample (citizens scan the QR code themselves): results assume that "
+    "the respondents of each service point in the period are like the point's other users; "
+    "each point is weighted to its transaction count for the period where the unit "
+    "reports it.")
+TOKENS_DESCRIPTION = (
+    "Stratified systematic sample of completed dossiers: stratum = unit × period × 1-in-k "
+    "interval; weight = k × tokens selected / tokens answered; fpc = dossiers recorded.")
+
+
+def _k(probability: float | None) -> int:
+    return max(1, round(1.0 / probability)) if probability else 1
+
+
+@dataclass(frozen=True)
+class RowDesign:
+    basis: str
+    probability: bool
+    stratum: str
+    weight: float
+    fpc: float | None
+
+
+@dataclass
+class Strata:
+    """Per stratum: respondents, and for tokens the dossiers and selections; per point:
+    the transaction count of the period."""
+
+    period_label: str
+    respondents: dict[str, int]
+    token_selected: dict[str, int]
+    token_dossiers: dict[str, int]
+    transactions: dict[int, int]
+
+    def stratum_key(self, channel: str, unit_id: int, point_id: int | None,
+                    probability: float | None) -> str:
+        if BASIS_OF_CHANNEL[channel] == "tokens":
+            return f"tokens:{unit_id}:{self.period_label}:k{_k(probability)}"
+        where = f"p{point_id}" if point_id is not None else f"u{unit_id}"
+        return f"open:{where}:{self.period_label}"
+
+    def stratum_of(self, response: Response) -> str:
+        return self.stratum_key(response.channel, response.unit_id, response.service_point_id,
+                                response.selection_probability)
+
+    def row_design(self, response: Response) -> RowDesign:
+        basis = BASIS_OF_CHANNEL[response.channel]
+        stratum = self.stratum_of(response)
+        answered = self.respondents.get(stratum, 0)
+        if basis == "tokens":
+            k = _k(response.selection_probability)
+            selected = self.token_selected.get(stratum, answered)
+            weight = k * (max(selected, answered) / answered) if answered else float(k)
+            dossiers = self.token_dossiers.get(stratum)
+            fpc = float(max(dossiers, answered)) if dossiers else None
+            return RowDesign(basis, True, stratum, weight, fpc)
+        count = self.transactions.get(response.service_point_id or -1)
+        weight = count / answered if count and answered else 1.0
+        return RowDesign(basis, False, stratum, weight, None)
+
+    def describe(self) -> dict[str, Any]:
+        """The design of each channel basis as stored with a snapshot."""
+        open_strata = [s for s in self.respondents if s.startswith("open:")]
+        points = [s.split(":")[1] for s in open_strata]
+        weighted = sum(1 for p in points if p.startswith("p") and self.transactions.get(int(p[1:])))
+        return {
+            "tokens": {"probability": True, "description": TOKENS_DESCRIPTION,
+                       "strata": sum(1 for s in self.respondents if s.startswith("tokens:"))},
+            "open": {"probability": False, "assumption": OPEN_ASSUMPTION,
+                     "assumption_en": OPEN_ASSUMPTION_EN, "strata": len(open_strata),
+                     "strata_weighted_to_transactions": weighted},
+        }
+
+
+def strata_for(sel: Any, responses: Select[tuple[Response]]) -> Strata:
+    """Aggregate queries only: respondents per stratum, tokens per stratum, counts."""
+    label = sel.period.label
+    strata = Strata(label, {}, {}, {}, {})
+    sub = responses.subquery()
+    rows = db.session.execute(select(
+        sub.c.channel, sub.c.unit_id, sub.c.service_point_id, sub.c.selection_probability,
+        func.count()).group_by(sub.c.channel, sub.c.unit_id, sub.c.service_point_id,
+                               sub.c.selection_probability)).all()
+    token_units: set[int] = set()
+    for channel, unit_id, point_id, probability, n in rows:
+        key = strata.stratum_key(channel, unit_id, point_id, probability)
+        strata.respondents[key] = strata.respondents.get(key, 0) + int(n)
+        if BASIS_OF_CHANNEL[channel] == "tokens":
+            token_units.add(unit_id)
+    if token_units:
+        start, end = sel.bounds()
+        moment = func.coalesce(DossierToken.completed_at, DossierToken.issued_at)
+        for unit_id, probability, selected, n in db.session.execute(
+                select(DossierToken.unit_id, DossierToken.selection_probability,
+                       DossierToken.selected, func.count())
+                .where(DossierToken.unit_id.in_(token_units), moment >= start, moment < end)
+                .group_by(DossierToken.unit_id, DossierToken.selection_probability,
+                          DossierToken.selected)).all():
+            key = f"tokens:{unit_id}:{label}:k{_k(probability)}"
+            strata.token_dossiers[key] = strata.token_dossiers.get(key, 0) + int(n)
+            if selected:
+                strata.token_selected[key] = strata.token_selected.get(key, 0) + int(n)
+    months = sel.period.months()
+    for point_id, total in db.session.execute(
+            select(TransactionCount.service_point_id, func.sum(TransactionCount.count))
+            .where(TransactionCount.month.in_(months))
+            .group_by(TransactionCount.service_point_id)).all():
+        strata.transactions[int(point_id)] = int(total or 0)
+    return strata

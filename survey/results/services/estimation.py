@@ -1,0 +1,228 @@
+"""Every index of every unit: for each questionnaire version and channel basis, every
+node of the index tree (items, components, contents, overall) for every unit's subtree
+(a domain on the full design, so a department's, a sector's or the province's figure
+uses the whole sample's design) and for every sector, through :mod:`analysis`.
+
+No estimate mixes a probability and a non-probability channel: the tokens and the open
+channels are estimated separately, each with its own design
+(:mod:`survey.results.services.designs`). Proportions get a logit interval, mean scores
+a Wald one (t with the design's degrees of freedom); the method is recorded on each row.
+
+How a node is estimated (the leaves are the item columns of the microdata, 1 when
+satisfied under the share node holding the item):
+
+- ``share_at_least`` / ``share_in`` (items pooled, the default) and ``mean`` /
+  ``weighted_mean`` of such nodes: a satisfaction index with the tree's weights carried
+  down to the items (``analysis.satisfaction_index``); a child without data in a domain
+  is left out and named (flag ``partial``);
+- ``share_at_least`` with answers pooled (Bộ Y tế "tỷ lệ hài lòng chung"): a ratio of
+  each respondent's satisfied answers to their valid answers (``analysis.pooled_index``);
+- ``mean_score``: a ratio of each respondent's score total to their valid answers
+  (``analysis.mean_score``);
+- ``comprehensive``: the share of respondents whose rated items are all satisfied
+  (``analysis.mean`` of the 0/1 node value);
+- a mean over children of other kinds cannot be written as one estimator of the items:
+  it is reported with the flag ``not_estimable`` and no value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import analysis
+import questionnaires as q
+from survey.org.models import Unit
+from survey.results.services.microdata import Layout, Microdata
+
+PROPORTION_METHOD = "logit"
+MEAN_METHOD = "wald"
+ROW_FIELDS = ("domain", "unit_id", "unit_code", "unit_name", "sector", "basis", "probability",
+              "questionnaire", "node", "rule", "estimate", "se", "ci_low", "ci_high", "n",
+              "n_eff", "deff", "df", "method", "publication", "flags")
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: str  # index | pooled | mean_score | proportion | not_estimable
+    columns: tuple[str, ...] = ()
+    weights: dict[str, float] | None = None
+    why: str = ""
+
+
+def share_weights(defn: q.Definition, node_id: str,
+                  indicator_of: dict[str, str]) -> dict[str, float] | None:
+    """Weights on item indicator columns that make ``node_id`` a satisfaction index, or
+    None when the node is not a (weighted) mean of item-pooled share nodes."""
+    node = defn.index.node(node_id)
+    if node.rule in ("share_at_least", "share_in"):
+        if node.pooling == "answers":
+            return None
+        # The item's column holds its indicator under its first share node only.
+        if any(indicator_of.get(c) != node_id for c in node.children):
+            return None
+        return {c: 1.0 / len(node.children) for c in node.children}
+    if node.rule in ("mean", "weighted_mean"):
+        weights = node.weights or tuple(1.0 / len(node.children) for _ in node.children)
+        out: dict[str, float] = {}
+        for w, child in zip(weights, node.children, strict=True):
+            below = share_weights(defn, child, indicator_of) if defn.index.is_node(child) \
+                else None
+            if below is None:
+                return None
+            for item, v in below.items():
+                out[item] = out.get(item, 0.0) + w * v
+        return out
+    return None
+
+
+def plan(lay: Layout, node_id: str) -> Plan:
+    defn = lay.definition
+    node = defn.index.node(node_id)
+    if node.rule in ("share_at_least", "share_in") and node.pooling == "answers":
+        if all(lay.indicator_of.get(c) for c in node.children):
+            return Plan("pooled", tuple(node.children))
+        return Plan("not_estimable", why="items without a share rule")
+    if node.rule == "mean_score":
+        return Plan("mean_score", tuple(f"score.{c}" for c in node.children))
+    if node.rule == "comprehensive":
+        return Plan("proportion", (node_id,))
+    weights = share_weights(defn, node_id, lay.indicator_of)
+    if weights is None:
+        return Plan("not_estimable", why="a mean over children of different kinds")
+    return Plan("index", tuple(weights), weights)
+
+
+@dataclass
+class Frame:
+    """The columns estimation needs, for one questionnaire version and channel basis."""
+
+    lay: Layout
+    basis: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def frames(micro: Microdata, on_row: Callable[[dict[str, Any]], None] | None = None,
+           ) -> dict[tuple[str, int, str], Frame]:
+    """Group the microdata by questionnaire version and basis, adding score columns."""
+    out: dict[tuple[str, int, str], Frame] = {}
+    for row in micro.rows():
+        if on_row is not None:
+            on_row(row)
+        key = (row["questionnaire"], int(row["version"]), row["basis"])
+        frame = out.get(key)
+        if frame is None:
+            frame = out[key] = Frame(micro.layouts[key[:2]], key[2])
+        defn = frame.lay.definition
+        for node in defn.index.nodes:
+            if node.rule == "mean_score":
+                for item in node.children:
+                    raw = row.get(f"answer.{item}", "")
+                    row[f"score.{item}"] = float(raw) if raw not in ("", "na") else math.nan
+        frame.rows.append(row)
+    return out
+
+
+def _domains(df: pd.DataFrame, units: dict[int, Unit], scope_root: Unit | None) -> list[str]:
+    """Add one domain column per tree depth (the ancestor of the response's unit at that
+    depth) and return their names. Ancestors above the scope root are left out."""
+    paths = {uid: [int(p) for p in units[uid].path.strip("/").split("/")] for uid in units}
+    floor = len(paths[scope_root.id]) - 1 if scope_root is not None else 0
+    depth = max(len(p) for p in paths.values())
+    names = []
+    for d in range(floor, depth):
+        name = f"dom{d}"
+        df[name] = [str(paths[u][d]) if len(paths[u]) > d else "" for u in df["unit_id"]]
+        names.append(name)
+    return names
+
+
+def _estimate(design: analysis.SurveyDesign, p: Plan, by: str) -> analysis.Estimates:
+    if p.kind == "index":
+        return design.satisfaction_index(list(p.columns), threshold=1, item_weights=p.weights,
+                                         by=by)
+    if p.kind == "pooled":
+        return design.pooled_index(list(p.columns), threshold=1, by=by)
+    if p.kind == "mean_score":
+        return design.mean_score(list(p.columns), by=by)
+    return design.mean(p.columns[0], by=by)
+
+
+def _num(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def _rows_of(est: analysis.Estimates, p: Plan, by: str, label: Callable[[str], dict[str, Any]],
+             common: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    method = PROPORTION_METHOD if est.is_proportion else MEAN_METHOD
+    summary = est.summary_frame(method=method)  # type: ignore[arg-type]
+    flags = est.flags()
+    flag_names = [c for c in analysis.FLAG_COLUMNS if c in flags.columns]
+    for i in range(len(summary)):
+        key = str(summary[by].iloc[i])
+        if key == "":
+            continue
+        raised = [f for f in flag_names if bool(flags[f].iloc[i])]
+        missing = flags["missing_children"].iloc[i] if "missing_children" in flags else ()
+        if missing:
+            raised.append("missing:" + "+".join(missing))
+        if not common["probability"]:
+            raised.append("non_probability")
+        yield {**common, **label(key), "estimate": _num(summary["estimate"].iloc[i]),
+               "se": _num(summary["se"].iloc[i]), "ci_low": _num(summary["ci_low"].iloc[i]),
+               "ci_high": _num(summary["ci_high"].iloc[i]), "n": int(summary["n"].iloc[i]),
+               "n_eff": _num(flags["n_eff"].iloc[i]), "deff": _num(summary["deff"].iloc[i]),
+               "df": _num(np.asarray(est.df)[i]), "method": method,
+               "publication": str(summary["publication"].iloc[i]),
+               "flags": ",".join(raised)}
+
+
+def estimate_all(micro: Microdata, units: dict[int, Unit],
+                 progress: Callable[[str, int, int], None] | None = None,
+                 on_row: Callable[[dict[str, Any]], None] | None = None,
+                 ) -> list[dict[str, Any]]:
+    """Every row of a snapshot (see :data:`ROW_FIELDS`), in a stable order."""
+    scope_root = units.get(micro.selection.scope_unit_id or -1)
+    out: list[dict[str, Any]] = []
+    grouped = sorted(frames(micro, on_row).items())
+    total = sum(len(frame.lay.definition.index.nodes) for _, frame in grouped)
+    step = 0
+    for (key, version, basis), frame in grouped:
+        df = pd.DataFrame(frame.rows)
+        doms = _domains(df, units, scope_root)
+        fpc = "fpc" if df["fpc"].notna().any() else None
+        if fpc is not None and df["fpc"].isna().any():
+            df["fpc"] = df["fpc"].fillna(np.inf)  # strata without a frame count: no fpc
+        design = analysis.SurveyDesign(df, strata="stratum", weights="weight", fpc=fpc,
+                                       lonely_psu="adjust")
+        questionnaire = f"{key} v{version}"
+        common0 = {"basis": basis, "probability": bool(df["probability"].iloc[0]),
+                   "questionnaire": questionnaire}
+        for node in frame.lay.definition.index.nodes:
+            step += 1
+            if progress is not None:
+                progress(f"{questionnaire} · {basis} · {node.id}", step, total)
+            p = plan(frame.lay, node.id)
+            common = {**common0, "node": node.id, "rule": node.rule}
+            if p.kind == "not_estimable":
+                continue
+            for name in doms:
+                def unit_label(k: str) -> dict[str, Any]:
+                    unit = units[int(k)]
+                    return {"domain": "unit", "unit_id": unit.id, "unit_code": unit.code,
+                            "unit_name": unit.name, "sector": unit.sector}
+                out.extend(_rows_of(_estimate(design, p, name), p, name, unit_label, common))
+            out.extend(_rows_of(
+                _estimate(design, p, "sector"), p, "sector",
+                lambda k: {"domain": "sector", "unit_id": None, "unit_code": None,
+                           "unit_name": k, "sector": k}, common))
+    return out

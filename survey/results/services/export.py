@@ -1,0 +1,273 @@
+"""The microdata bundle for analysts: ``microdata.csv`` (one row per response, the
+columns of :mod:`~survey.results.services.microdata`), ``codebook.csv``, ``results.csv``
+(the snapshot's rows), ``analysis.R`` (R ``survey``: ``svydesign`` from the design
+columns, then every estimate of ``results.csv``) and ``analysis.do`` (Stata ``svyset``).
+CSV files are UTF-8 with a byte-order mark, so that Excel shows Vietnamese; R reads them
+with ``fileEncoding = "UTF-8-BOM"``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from survey.results.models import ResultRow, ResultSnapshot
+from survey.results.services import designs, microdata
+from survey.results.services.estimation import plan
+from survey.results.services.periods import parse_period
+
+RESULT_COLUMNS = ("unit_code", "unit_name", "sector", "channel", "questionnaire", "node",
+                  "estimate", "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df", "method",
+                  "flags", "domain", "unit_id", "rule", "publication", "probability")
+BOM = "\ufeff"
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value
+
+
+def _write(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(BOM)
+        writer = csv.writer(fh)
+        writer.writerow(list(header))
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+            count += 1
+    return count
+
+
+def result_rows(rows: Iterable[ResultRow]) -> Iterable[list[Any]]:
+    for r in rows:
+        yield [r.unit_code, r.unit_name, r.sector, r.basis, r.questionnaire, r.node, r.estimate,
+               r.se, r.ci_low, r.ci_high, r.n, r.n_eff, r.deff, r.df, r.method, r.flags,
+               r.domain, r.unit_id, r.rule, r.publication, r.probability]
+
+
+def _plans(micro: microdata.Microdata) -> list[dict[str, Any]]:
+    """What analysis.R must compute: per questionnaire version, each node's estimator."""
+    out = []
+    for (key, version), lay in sorted(micro.layouts.items()):
+        nodes = []
+        for node in lay.definition.index.nodes:
+            p = plan(lay, node.id)
+            if p.kind == "not_estimable":
+                continue
+            columns = [c.removeprefix("score.") for c in p.columns]
+            nodes.append({"node": node.id, "kind": p.kind, "columns": columns,
+                          "weights": [p.weights[c] for c in p.columns] if p.weights else None})
+        out.append({"questionnaire": f"{key} v{version}", "key": key, "version": version,
+                    "nodes": nodes})
+    return out
+
+
+def write_bundle(snapshot: ResultSnapshot, rows: list[ResultRow], out: Path) -> dict[str, int]:
+    """Write the five files into ``out`` (created); returns rows written per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    sel = microdata.Selection(parse_period(snapshot.period), snapshot.scope_unit_id,
+                              current_app.config.get("BABEL_DEFAULT_TIMEZONE",
+                                                     "Asia/Ho_Chi_Minh"))
+    micro = microdata.load(sel)
+    columns = micro.columns()
+    counts = {"microdata.csv": _write(out / "microdata.csv", columns,
+                                      ([row.get(c) for c in columns] for row in micro.rows()))}
+    counts["codebook.csv"] = _write(out / "codebook.csv", ("column", "meaning"),
+                                    codebook(micro, columns))
+    counts["results.csv"] = _write(out / "results.csv", RESULT_COLUMNS, result_rows(rows))
+    plans = _plans(micro)
+    (out / "analysis.R").write_text(r_script(snapshot, plans), encoding="utf-8")
+    (out / "analysis.do").write_text(stata_script(snapshot), encoding="utf-8")
+    return counts
+
+
+BASE_MEANINGS = {
+    "response_id": "Mã phiếu (ẩn danh) / response id",
+    "period": "Kỳ báo cáo / reporting period",
+    "unit_id": "Mã nội bộ của đơn vị / unit id",
+    "unit_path": "Đường dẫn đơn vị từ tỉnh xuống (mã nội bộ) / unit ids from the province down",
+    "unit_code": "Mã đơn vị chính thức / official unit code",
+    "unit_name": "Tên đơn vị / unit name",
+    "sector": "Lĩnh vực / sector",
+    "service_point_id": "Điểm phục vụ / service point id",
+    "channel": "Kênh thu thập: desk_qr, kiosk, token / channel",
+    "basis": "Cơ sở ước lượng: tokens (mẫu xác suất), open (mẫu không xác suất) / basis",
+    "probability": "1 nếu là mẫu xác suất / 1 for a probability sample",
+    "questionnaire": "Bộ câu hỏi / questionnaire key",
+    "version": "Phiên bản bộ câu hỏi / questionnaire version",
+    "stratum": "Tầng / stratum",
+    "psu": "Đơn vị mẫu cấp 1 / primary sampling unit",
+    "weight": "Quyền số / design weight",
+    "fpc": "Số đơn vị tổng thể của tầng (trống: không hiệu chỉnh) / stratum population size",
+}
+
+
+def codebook(micro: microdata.Microdata, columns: list[str]) -> Iterable[list[str]]:
+    texts: dict[str, str] = {}
+    for lay in micro.layouts.values():
+        defn = lay.definition
+        for item in defn.items:
+            texts.setdefault(f"answer.{item.id}", f"Câu trả lời: {item.text.vi} "
+                             "(na = không áp dụng; trống = không trả lời)")
+            texts.setdefault(item.id, f"1 = hài lòng, 0 = chưa hài lòng, trống = không áp dụng "
+                             f"hoặc không trả lời: {item.text.vi}")
+        for node in defn.index.nodes:
+            texts.setdefault(node.id, f"Giá trị của người trả lời cho chỉ số {node.title.vi} "
+                             f"({node.rule})")
+    for column in columns:
+        yield [column, BASE_MEANINGS.get(column) or texts.get(column, "")]
+
+
+R_TEMPLATE = r'''# SIPAS — reproduce results.csv from microdata.csv with R's survey package.
+# Snapshot __SNAPSHOT__, period __PERIOD__, computed by __CODE__.
+# Run in this folder:  Rscript analysis.R   (writes results_r.csv and compares)
+#
+# Design (per channel basis, never mixed):
+#   tokens: __TOKENS__
+#   open:   __OPEN__
+# Each estimate is a ratio of weighted totals; its standard error is that of the
+# linearised variable z (Woodruff), taken from svytotal(~z) on the full design with the
+# domain's respondents carrying z and everyone else 0 (domain estimation).
+suppressPackageStartupMessages(library(survey))
+options(survey.lonely.psu = "adjust")
+d <- read.csv("microdata.csv", fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,
+              colClasses = c(unit_path = "character", unit_code = "character"))
+plans <- __PLANS__
+num <- function(x) suppressWarnings(as.numeric(ifelse(x %in% c("", "na"), NA, x)))
+
+estimate <- function(des, sub, p, member) {
+  w <- weights(des)
+  cols <- p$columns
+  if (p$kind == "mean_score") {
+    v <- sapply(cols, function(c) num(sub[[paste0("answer.", c)]]))
+  } else {
+    v <- sapply(cols, function(c) as.numeric(sub[[c]]))
+  }
+  v <- matrix(v, nrow = nrow(sub))
+  r <- !is.na(v)
+  v[!r] <- 0
+  m <- as.numeric(member)
+  if (!any(m == 1 & rowSums(r) > 0)) return(NULL)
+  if (p$kind == "index") {
+    X <- colSums(w * m * r); Y <- colSums(w * m * r * v)
+    a <- unlist(p$weights); keep <- X > 0
+    a <- ifelse(keep, a, 0); a <- a / sum(a)
+    P <- ifelse(keep, Y / X, 0)
+    est <- sum(a * P)
+    z <- m * as.numeric((r * sweep(v, 2, P)) %*% ifelse(keep, a / X, 0))
+  } else {
+    X <- sum(w * m * r); Y <- sum(w * m * r * v)
+    est <- Y / X
+    z <- m * (rowSums(r * v) - est * rowSums(r)) / X
+  }
+  des <- update(des, z_lin = z)
+  se <- SE(svytotal(~z_lin, des))
+  c(estimate = est, se = as.numeric(se))
+}
+
+out <- list()
+for (q in plans) {
+  for (basis in c("tokens", "open")) {
+    sub <- d[d$questionnaire == q$key & d$version == q$version & d$basis == basis, ]
+    if (nrow(sub) == 0) next
+    has_fpc <- any(!is.na(sub$fpc))
+    if (has_fpc) sub$fpc[is.na(sub$fpc)] <- Inf
+    des <- if (has_fpc) {
+      svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, fpc = ~fpc, data = sub)
+    } else {
+      svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, data = sub)
+    }
+    paths <- paste0("/", sub$unit_path, "/")
+    ids <- unique(unlist(strsplit(sub$unit_path, "/")))
+    domains <- c(lapply(ids, function(id) list(domain = "unit", key = id,
+                                                member = grepl(paste0("/", id, "/"), paths,
+                                                               fixed = TRUE))),
+                 lapply(unique(sub$sector), function(s) list(domain = "sector", key = s,
+                                                            member = sub$sector == s)))
+    for (p in q$nodes) {
+      for (dm in domains) {
+        e <- estimate(des, sub, p, dm$member)
+        if (is.null(e)) next
+        out[[length(out) + 1]] <- data.frame(
+          domain = dm$domain, key = dm$key, channel = basis, questionnaire = q$questionnaire,
+          node = p$node, estimate = e[["estimate"]], se = e[["se"]])
+      }
+    }
+  }
+}
+res <- do.call(rbind, out)
+write.csv(res, "results_r.csv", row.names = FALSE)
+
+ref <- read.csv("results.csv", fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE)
+ref <- ref[!is.na(ref$estimate), ]
+ref$key <- ifelse(ref$domain == "unit", as.character(ref$unit_id), ref$unit_name)
+m <- merge(ref, res, by = c("domain", "key", "channel", "questionnaire", "node"),
+           suffixes = c("", ".r"))
+cat(sprintf("%d of %d estimates compared; largest difference: estimate %.3g, se %.3g\n",
+            nrow(m), nrow(ref), max(abs(m$estimate - m$estimate.r)),
+            max(abs(m$se - m$se.r), na.rm = TRUE)))
+'''
+
+
+def r_script(snapshot: ResultSnapshot, plans: list[dict[str, Any]]) -> str:
+    return (R_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
+            .replace("__PERIOD__", snapshot.period)
+            .replace("__CODE__", snapshot.code_version)
+            .replace("__TOKENS__", designs.TOKENS_DESCRIPTION)
+            .replace("__OPEN__", designs.OPEN_ASSUMPTION_EN)
+            .replace("__PLANS__", _r_value(plans)))
+
+
+def _r_value(value: Any) -> str:
+    """A JSON-like value as R code (lists of named lists)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "list(" + ", ".join(f"{k} = {_r_value(v)}" for k, v in value.items()) + ")"
+    return "list(" + ", ".join(_r_value(v) for v in value) + ")"
+
+
+STATA_TEMPLATE = '''* SIPAS — snapshot __SNAPSHOT__, period __PERIOD__ (__CODE__)
+* The design columns of microdata.csv, for Stata's svy commands. Estimate each channel
+* basis separately: tokens is a probability sample, open is not (see codebook.csv).
+import delimited using "microdata.csv", encoding("utf-8") clear varnames(1)
+* Each response is its own PSU; strata per channel; fpc = stratum population (tokens).
+replace fpc = . if basis != "tokens"
+svyset psu [pweight = weight], strata(stratum) fpc(fpc) singleunit(centered)
+* Example: the share of satisfied answers to one item in one unit's subtree, tokens only.
+* svy, subpop(if basis == "tokens" & strpos("/" + unit_path + "/", "/7/") > 0): mean <item>
+'''
+
+
+def stata_script(snapshot: ResultSnapshot) -> str:
+    return (STATA_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
+            .replace("__PERIOD__", snapshot.period).replace("__CODE__", snapshot.code_version))
+
+
+def results_csv(rows: Iterable[ResultRow]) -> bytes:
+    """results.csv in memory (for a download)."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer)
+    writer.writerow(RESULT_COLUMNS)
+    for row in result_rows(rows):
+        writer.writerow([_cell(v) for v in row])
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,79 @@
+"""Snapshots: compute (the work runs outside the request), list, rows, bundle."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as WResponse
+
+from survey.common.errors import ServiceError
+from survey.common.web import require, show_service_error
+from survey.results.forms import ComputeForm
+from survey.results.services import export, jobs, snapshots
+from survey.results.views import bp
+
+
+@bp.route("/snapshots", methods=["GET", "POST"])
+def snapshot_list() -> str | WResponse:
+    scope = require("results")
+    form = ComputeForm()
+    if form.validate_on_submit():
+        try:
+            snapshot = snapshots.create(form.period.data or "", form.scope.data or None,
+                                        current_user.username, scope=scope)
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            jobs.start(current_app._get_current_object(), snapshot.id)  # type: ignore[attr-defined]
+            flash(_("Snapshot %(id)d is being computed; this page shows when it is done.",
+                    id=snapshot.id), "success")
+            return redirect(url_for("results.snapshot_list"))
+    return render_template("results/snapshots.html", form=form,
+                           snapshots=snapshots.visible(scope),
+                           page=request.args.get("page", type=int))
+
+
+@bp.route("/snapshots/<int:snapshot_id>")
+def snapshot_detail(snapshot_id: int) -> str:
+    scope = require("results")
+    snapshot = snapshots.visible_one(scope, snapshot_id)
+    return render_template("results/snapshot.html", snapshot=snapshot,
+                           rows=snapshots.rows_in_scope(scope, snapshot.id))
+
+
+@bp.route("/snapshots/<int:snapshot_id>/results.csv")
+def snapshot_results_csv(snapshot_id: int) -> Response:
+    scope = require("export")
+    snapshot = snapshots.visible_one(scope, snapshot_id)
+    data = export.results_csv(snapshots.rows_in_scope(scope, snapshot.id))
+    return _download(data, "text/csv; charset=utf-8", f"sipas-{snapshot.id}-results.csv")
+
+
+@bp.route("/snapshots/<int:snapshot_id>/bundle.zip")
+def snapshot_bundle(snapshot_id: int) -> Response:
+    """The microdata bundle; only administrators' and province-wide exporters' snapshots
+    cover every unit, so the bundle is given for snapshots within the exporter's scope."""
+    scope = require("export")
+    snapshot = snapshots.exportable(scope, snapshot_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        export.write_bundle(snapshot, snapshots.rows_of(snapshot.id), Path(tmp))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(Path(tmp).iterdir()):
+                archive.write(path, path.name)
+    return _download(buffer.getvalue(), "application/zip", f"sipas-{snapshot.id}-microdata.zip")
+
+
+def _download(data: bytes, mimetype: str, name: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
