@@ -76,6 +76,7 @@ def make_app(database_url: str, instance: Path, **overrides: Any) -> Flask:
         "PASSWORD_HASH_METHOD": FAST_HASH,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
         "RATELIMIT_ENABLED": False,
+        "RESULTS_INLINE": True,  # snapshots computed in the request (one connection)
     }
     config.update(overrides)
     return create_app(config)

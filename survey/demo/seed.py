@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import links
 from survey.demo import responses as demo_responses
+from survey.demo import results as demo_results
 from survey.extensions import db
 from survey.org.models import Role, RoleAssignment, Sector, ServicePoint, Unit, UnitKind, User
 from survey.org.services.accounts import hash_method
@@ -155,6 +156,7 @@ def seed(*, responses: bool = True, response_scale: float = 1.0) -> list[DemoUse
     db.session.commit()
     if responses:
         demo_responses.seed_responses(scale=response_scale)
+        demo_results.seed_results()
     return users
 
 

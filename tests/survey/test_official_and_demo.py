@@ -51,7 +51,16 @@ def test_demo_seed(runner: Any, db: Any) -> None:
         demo.DEMO_PASSWORD)
     stored = db.session.scalars(select(Response)).all()
     assert len(stored) > 50
-    assert {r.channel for r in stored} == {"desk_qr"}
+    assert {r.channel for r in stored} == {"desk_qr", "token"}
+    # The results pages have something true to show: counts, and a snapshot per month.
+    from survey.results.models import ResultRow, ResultSnapshot, TransactionCount
+
+    assert n(db, TransactionCount) > 100
+    snaps = db.session.scalars(select(ResultSnapshot).order_by(ResultSnapshot.id)).all()
+    assert [(s.period, s.status) for s in snaps] == [
+        ("2026-09", "done"), ("2026-10", "done"), ("2026-11", "done")]
+    bases = set(db.session.scalars(select(ResultRow.basis).distinct()))
+    assert bases == {"open", "tokens"}
     assert sum(r.review_status == "flagged" for r in stored) >= 9  # the planted bursts
     assert {"burst_device", "off_hours"} <= {f for r in stored for f in r.flags.split(",")}
     links = db.session.scalars(select(PointLink)).all()
