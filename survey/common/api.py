@@ -3,15 +3,18 @@ API keys, not sessions, so CSRF does not apply; every error is JSON."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from survey.common.errors import Refusal
 from survey.extensions import csrf
+
+K = TypeVar("K")
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -48,6 +51,22 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
 # Per status code: the application's own 404/413/429 pages (HTML) would otherwise win.
 for _status in (*_HTTP, 500):
     bp.register_error_handler(_status, _http_error)
+
+
+def keyed_json(authenticate: Callable[[str | None], K | None],
+               ) -> tuple[K, dict[str, Any]] | tuple[Response, int]:
+    """The caller's API key and JSON object body, or the error answer to return:
+    401 without a valid key, 400 for a body that is not a JSON object."""
+    key = authenticate(request.headers.get("Authorization"))
+    if key is None:
+        return error(401, "unauthorized", _l("Missing, wrong or revoked API key."))
+    try:
+        body = request.get_json(force=True)
+    except BadRequest:
+        return error(400, "invalid_json", _l("The body is not valid JSON."))
+    if not isinstance(body, dict):
+        return error(400, "invalid_json", _l("The body must be a JSON object."))
+    return key, body
 
 
 def _refused(exc: Refusal) -> tuple[Response, int]:

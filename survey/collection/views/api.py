@@ -27,11 +27,10 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import BadRequest
 
 from survey.collection.services import apikeys, tokens
 from survey.common.access import Scope
-from survey.common.api import bp, error
+from survey.common.api import bp, error, keyed_json
 from survey.extensions import limiter
 
 
@@ -96,15 +95,10 @@ def tokens_other_methods() -> tuple[Response, int]:
 @bp.post("/tokens")
 @limiter.limit(_limit, key_func=_rate_key)
 def create_tokens() -> tuple[Response, int]:
-    key = apikeys.authenticate(request.headers.get("Authorization"))
-    if key is None:
-        return error(401, "unauthorized", _l("Missing, wrong or revoked API key."))
-    try:
-        body = request.get_json(force=True)
-    except BadRequest:
-        return error(400, "invalid_json", _l("The body is not valid JSON."))
-    if not isinstance(body, dict):
-        return error(400, "invalid_json", _l("The body must be a JSON object."))
+    got = keyed_json(apikeys.authenticate)
+    if isinstance(got[0], Response):
+        return got  # type: ignore[return-value]
+    key, body = got
     batch = False
     try:
         raw, batch = _items(body)

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import BadRequest
 
 from survey.collection.services import apikeys
 from survey.common.access import Scope
-from survey.common.api import bp, error
+from survey.common.api import bp, error, keyed_json
 from survey.results.services import transactions
 
 MAX_BATCH = 500
@@ -31,15 +30,10 @@ MAX_BATCH = 500
 
 @bp.post("/transactions")
 def report_transactions() -> tuple[Response, int]:
-    key = apikeys.authenticate(request.headers.get("Authorization"))
-    if key is None:
-        return error(401, "unauthorized", _l("Missing, wrong or revoked API key."))
-    try:
-        body = request.get_json(force=True)
-    except BadRequest:
-        return error(400, "invalid_json", _l("The body is not valid JSON."))
-    if not isinstance(body, dict):
-        return error(400, "invalid_json", _l("The body must be a JSON object."))
+    got = keyed_json(apikeys.authenticate)
+    if isinstance(got[0], Response):
+        return got  # type: ignore[return-value]
+    key, body = got
     batch = "counts" in body
     raw: Any = body["counts"] if batch else [body]
     if batch and (set(body) != {"counts"} or not isinstance(raw, list) or not raw):
