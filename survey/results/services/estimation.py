@@ -30,15 +30,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-import analysis
 import questionnaires as q
 from survey.org.models import Unit
 from survey.results.services.microdata import Layout, Microdata
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    import analysis
 
 PROPORTION_METHOD = "logit"
 MEAN_METHOD = "wald"
@@ -143,6 +144,8 @@ def _domains(df: pd.DataFrame, units: dict[int, Unit], scope_root: Unit | None) 
 
 
 def _estimate(design: analysis.SurveyDesign, p: Plan, by: str) -> analysis.Estimates:
+    # analysis (scipy, statsmodels) is imported when a snapshot is computed, not when the
+    # app starts: every worker and CLI call would pay ~2.5 s for it.
     if p.kind == "index":
         return design.satisfaction_index(list(p.columns), threshold=1, item_weights=p.weights,
                                          by=by)
@@ -163,26 +166,28 @@ def _num(value: Any) -> float | None:
 
 def _rows_of(est: analysis.Estimates, p: Plan, by: str, label: Callable[[str], dict[str, Any]],
              common: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    import analysis
+
     method = PROPORTION_METHOD if est.is_proportion else MEAN_METHOD
-    summary = est.summary_frame(method=method)  # type: ignore[arg-type]
-    flags = est.flags()
-    flag_names = [c for c in analysis.FLAG_COLUMNS if c in flags.columns]
+    summary = est.summary_frame(method=method, flags=True)  # type: ignore[arg-type]
+    flag_names = [c for c in analysis.FLAG_COLUMNS if c in summary.columns]
+    columns = {c: summary[c].to_numpy() for c in summary.columns}
     for i in range(len(summary)):
-        key = str(summary[by].iloc[i])
+        key = str(columns[by][i])
         if key == "":
             continue
-        raised = [f for f in flag_names if bool(flags[f].iloc[i])]
-        missing = flags["missing_children"].iloc[i] if "missing_children" in flags else ()
+        raised = [f for f in flag_names if bool(columns[f][i])]
+        missing = columns["missing_children"][i] if "missing_children" in columns else ()
         if missing:
             raised.append("missing:" + "+".join(missing))
         if not common["probability"]:
             raised.append("non_probability")
-        yield {**common, **label(key), "estimate": _num(summary["estimate"].iloc[i]),
-               "se": _num(summary["se"].iloc[i]), "ci_low": _num(summary["ci_low"].iloc[i]),
-               "ci_high": _num(summary["ci_high"].iloc[i]), "n": int(summary["n"].iloc[i]),
-               "n_eff": _num(flags["n_eff"].iloc[i]), "deff": _num(summary["deff"].iloc[i]),
-               "df": _num(np.asarray(est.df)[i]), "method": method,
-               "publication": str(summary["publication"].iloc[i]),
+        yield {**common, **label(key), "estimate": _num(columns["estimate"][i]),
+               "se": _num(columns["se"][i]), "ci_low": _num(columns["ci_low"][i]),
+               "ci_high": _num(columns["ci_high"][i]), "n": int(columns["n"][i]),
+               "n_eff": _num(columns["n_eff"][i]), "deff": _num(columns["deff"][i]),
+               "df": _num(columns["df"][i]), "method": method,
+               "publication": str(columns["publication"][i]),
                "flags": ",".join(raised)}
 
 
@@ -191,6 +196,11 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
                  on_row: Callable[[dict[str, Any]], None] | None = None,
                  ) -> list[dict[str, Any]]:
     """Every row of a snapshot (see :data:`ROW_FIELDS`), in a stable order."""
+    import numpy as np
+    import pandas as pd
+
+    import analysis
+
     scope_root = units.get(micro.selection.scope_unit_id or -1)
     out: list[dict[str, Any]] = []
     grouped = sorted(frames(micro, on_row).items())
