@@ -36,50 +36,7 @@ item_id, coef, centre)`` (step 2, uploaded between the passes).
 Several domain columns: put each where ``domain`` is. The constants ``SQL_PASS1_ITEMS``,
 ``SQL_PASS1_DOMAINS``, ``SQL_STRATA`` and ``SQL_PASS2`` hold these texts (tested in SQLite)::
 
-    -- SQL_PASS1_ITEMS: item_totals, one row per (domain, item)
-    SELECT r.domain, a.item_id, COUNT(*) AS n, SUM(r.weight) AS sum_w,
-           SUM(r.weight * CASE WHEN i.threshold IS NULL THEN a.value
-                               WHEN a.value >= i.threshold THEN 1.0 ELSE 0.0 END) AS sum_wy
-    FROM answers a
-    JOIN index_items i ON i.item_id = a.item_id
-    JOIN responses r ON r.response_id = a.response_id
-    WHERE a.value IS NOT NULL AND r.weight <> 0 AND r.domain IS NOT NULL
-    GROUP BY r.domain, a.item_id
-
-    -- SQL_PASS1_DOMAINS: domain_totals, one row per domain
-    SELECT r.domain,
-           SUM(CASE WHEN v.response_id IS NOT NULL AND r.weight <> 0 THEN 1 ELSE 0 END) AS n,
-           SUM(CASE WHEN v.response_id IS NOT NULL THEN r.weight ELSE 0.0 END) AS sum_w
-    FROM responses r
-    LEFT JOIN (SELECT a.response_id FROM answers a
-               JOIN index_items i ON i.item_id = a.item_id
-               WHERE a.value IS NOT NULL GROUP BY a.response_id) v
-      ON v.response_id = r.response_id
-    WHERE r.domain IS NOT NULL
-    GROUP BY r.domain
-
-    -- SQL_STRATA: strata, one row per stratum
-    SELECT r.stratum, COUNT(DISTINCT r.psu) AS n_psu, MAX(f.population) AS population
-    FROM responses r LEFT JOIN strata_frame f ON f.stratum = r.stratum
-    GROUP BY r.stratum
-
-    -- SQL_PASS2: stratum_totals, one row per (domain, stratum)
-    SELECT domain, stratum, SUM(n) AS n, COUNT(*) AS psus, SUM(z) AS sum_z,
-           SUM(z * z) AS sum_z2, SUM(wu2) AS sum_wu2
-    FROM (SELECT domain, stratum, psu, COUNT(*) AS n, SUM(weight * u) AS z,
-                 SUM(weight * u * u) AS wu2
-          FROM (SELECT r.response_id, r.domain, r.stratum, r.psu, r.weight,
-                       SUM(c.coef * (CASE WHEN i.threshold IS NULL THEN a.value
-                                          WHEN a.value >= i.threshold THEN 1.0 ELSE 0.0 END
-                                     - c.centre)) AS u
-                FROM answers a
-                JOIN index_items i ON i.item_id = a.item_id
-                JOIN responses r ON r.response_id = a.response_id
-                JOIN coefficients c ON c.domain = r.domain AND c.item_id = a.item_id
-                WHERE a.value IS NOT NULL AND r.weight <> 0
-                GROUP BY r.response_id, r.domain, r.stratum, r.psu, r.weight) per_respondent
-          GROUP BY domain, stratum, psu) per_psu
-    GROUP BY domain, stratum
+    -- the SQL_* texts below are shown here (filled in from the constants on import)
 
 ``sum_wu2`` (``sum w u^2``) gives the design effect; ``psus`` the degrees of freedom (PSUs
 minus strata with respondents in the domain); ``n`` checks that both passes saw the same
@@ -95,6 +52,7 @@ Wolter, K. M. (2007). *Introduction to Variance Estimation*, 2nd ed., ch. 6.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -153,6 +111,25 @@ FROM (SELECT domain, stratum, psu, COUNT(*) AS n, SUM(weight * u) AS z,
       GROUP BY domain, stratum, psu) per_psu
 GROUP BY domain, stratum
 """
+
+# the line of the module docstring that stands for the SQL texts
+_LISTING = "    -- the SQL_* texts below are shown here (filled in from the constants on import)\n"
+
+
+def _sql_listing() -> str:
+    """The SQL texts as the module docstring shows them: each under a heading comment."""
+    texts = [
+        ("SQL_PASS1_ITEMS", "item_totals, one row per (domain, item)", SQL_PASS1_ITEMS),
+        ("SQL_PASS1_DOMAINS", "domain_totals, one row per domain", SQL_PASS1_DOMAINS),
+        ("SQL_STRATA", "strata, one row per stratum", SQL_STRATA),
+        ("SQL_PASS2", "stratum_totals, one row per (domain, stratum)", SQL_PASS2),
+    ]
+    blocks = [f"-- {name}: {rows}\n{sql.strip()}\n" for name, rows, sql in texts]
+    return textwrap.indent("\n".join(blocks), "    ")
+
+
+if __doc__:  # one copy of each SQL text, the constant (no docstring under python -OO)
+    __doc__ = __doc__.replace(_LISTING, _sql_listing())
 
 
 def _strata_arrays(strata: pd.DataFrame) -> tuple[pd.DataFrame, IntArray, FloatArray]:
