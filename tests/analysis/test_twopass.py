@@ -18,6 +18,7 @@ import analysis.longform
 import analysis.twopass
 from analysis import (
     Estimates,
+    LonelyPSU,
     SurveyDesign,
     combine_partials,
     linearization_coefficients,
@@ -99,30 +100,53 @@ def positive(case: str) -> list[str]:
     return [i for i in items if weights is None or weights.get(i, 0) > 0]
 
 
+def options(case: str, by: str | list[str] | None) -> dict[str, Any]:
+    """Keyword arguments of ``case`` for linearization_coefficients and twopass_estimates."""
+    statistic, _, weights, _ = CASES[case]
+    return {"statistic": statistic, "item_weights": weights, "by": by}
+
+
+def coefficients_of(
+    item_totals: pd.DataFrame, domain_totals: pd.DataFrame, case: str, by: str | list[str] | None
+) -> pd.DataFrame:
+    return linearization_coefficients(
+        item_totals, domain_totals, CASES[case][3], **options(case, by)
+    )
+
+
+def case_estimates(
+    frames: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+    case: str,
+    by: str | list[str] | None,
+    lonely_psu: LonelyPSU,
+) -> Estimates:
+    """twopass_estimates of ``case`` from item_totals, domain_totals, stratum_totals, strata."""
+    _, threshold, _, items = CASES[case]
+    return twopass_estimates(
+        *frames,
+        items,
+        lonely_psu=lonely_psu,
+        is_proportion=threshold is not None,
+        **options(case, by),
+    )
+
+
 def two_pass(
     answers: pd.DataFrame,
     responses: pd.DataFrame,
     strata: pd.DataFrame,
     case: str,
     by: str | list[str] | None,
-    lonely_psu: str,
+    lonely_psu: LonelyPSU,
 ) -> Estimates:
-    statistic, threshold, weights, items = CASES[case]
-    opts: dict[str, Any] = {"statistic": statistic, "item_weights": weights, "by": by}
+    threshold = CASES[case][1]
     item_totals, domain_totals = pass1_totals(
         answers, responses, positive(case), threshold=threshold, by=by
     )
-    coefficients = linearization_coefficients(item_totals, domain_totals, items, **opts)
+    coefficients = coefficients_of(item_totals, domain_totals, case, by)
     stratum_totals = pass2_totals(answers, responses, coefficients, threshold=threshold, by=by)
-    return twopass_estimates(
-        item_totals,
-        domain_totals,
-        stratum_totals,
-        strata,
-        items,
-        lonely_psu=lonely_psu,
-        is_proportion=threshold is not None,
-        **opts,
+    return case_estimates(
+        (item_totals, domain_totals, stratum_totals, strata), case, by, lonely_psu
     )
 
 
@@ -176,13 +200,31 @@ def test_two_passes_give_the_in_memory_estimates(
     assert_same(got, want)
 
 
-def test_point_estimates_need_pass_one_only(data: pd.DataFrame) -> None:
+@pytest.fixture()
+def passes(data: pd.DataFrame) -> dict[str, Any]:
+    """Both passes of the weighted index by ``domain`` on one design, and the design."""
     design = SurveyDesign(data, **DESIGNS["psu_fpc_weights_adjust"])
-    want = design.satisfaction_index(ITEMS, item_weights=WEIGHTS, by="domain")
-    answers, responses, _ = long_format(design, ITEMS, by="domain")
+    answers, responses, strata = long_format(design, ITEMS, by="domain")
     item_totals, domain_totals = pass1_totals(answers, responses, list(WEIGHTS), by="domain")
-    got = twopass_point_estimates(
+    coef = linearization_coefficients(
         item_totals, domain_totals, ITEMS, item_weights=WEIGHTS, by="domain"
+    )
+    return {
+        "design": design,
+        "answers": answers,
+        "responses": responses,
+        "strata": strata,
+        "item_totals": item_totals,
+        "domain_totals": domain_totals,
+        "coef": coef,
+        "stratum_totals": pass2_totals(answers, responses, coef, by="domain"),
+    }
+
+
+def test_point_estimates_need_pass_one_only(passes: dict[str, Any]) -> None:
+    want = passes["design"].satisfaction_index(ITEMS, item_weights=WEIGHTS, by="domain")
+    got = twopass_point_estimates(
+        passes["item_totals"], passes["domain_totals"], ITEMS, item_weights=WEIGHTS, by="domain"
     )
     np.testing.assert_allclose(got["estimate"], want.estimate, rtol=1e-13)
     np.testing.assert_array_equal(got["n"], want.n)
@@ -191,17 +233,13 @@ def test_point_estimates_need_pass_one_only(data: pd.DataFrame) -> None:
     assert set(got.loc[got["partial"], "domain"]) == {"A03", "A07"}
 
 
-def test_coefficients_are_the_linearised_values(data: pd.DataFrame) -> None:
+def test_coefficients_are_the_linearised_values(passes: dict[str, Any]) -> None:
     """sum_k coef r (y - centre), times w, is the in-memory influence value of each row."""
-    design = SurveyDesign(data, **DESIGNS["psu_fpc_weights_adjust"])
+    design, coef = passes["design"], passes["coef"]
     want = design.satisfaction_index(ITEMS, item_weights=WEIGHTS, by="domain")
-    answers, responses, _ = long_format(design, ITEMS, by="domain")
-    item_totals, domain_totals = pass1_totals(answers, responses, list(WEIGHTS), by="domain")
-    coef = linearization_coefficients(
-        item_totals, domain_totals, ITEMS, item_weights=WEIGHTS, by="domain"
-    )
     assert list(coef.columns) == ["domain", "item_id", "coef", "centre"]
-    rows = answers.merge(responses, on="response_id").merge(coef, on=["domain", "item_id"])
+    rows = passes["answers"].merge(passes["responses"], on="response_id")
+    rows = rows.merge(coef, on=["domain", "item_id"])
     rows = rows[rows["value"].notna() & (rows["weight"] != 0)]
     term = rows["weight"] * rows["coef"] * ((rows["value"] >= 4) - rows["centre"])
     z = term.groupby(rows["response_id"]).sum().reindex(range(design.n), fill_value=0.0)
@@ -223,9 +261,8 @@ def _split(answers: pd.DataFrame, responses: pd.DataFrame, parts: int) -> list[t
 @pytest.mark.parametrize("name", ["psu_fpc_weights_adjust", "psu_weights_average", "strata_fpc"])
 def test_partials_of_three_partitions_add_up(data: pd.DataFrame, name: str, case: str) -> None:
     design = SurveyDesign(data, **DESIGNS[name])
-    statistic, threshold, weights, items = CASES[case]
+    _, threshold, _, items = CASES[case]
     by = ["agency", "sex"]
-    opts: dict[str, Any] = {"statistic": statistic, "item_weights": weights, "by": by}
     answers, responses, strata = long_format(design, items, by=by)
     answers = stored_answers(answers)
     whole = two_pass(answers, responses, strata, case, by, design.lonely_psu)
@@ -238,30 +275,24 @@ def test_partials_of_three_partitions_add_up(data: pd.DataFrame, name: str, case
     )
     pd.testing.assert_frame_equal(item_totals, whole_items, rtol=1e-12, check_dtype=False)
     pd.testing.assert_frame_equal(domain_totals, whole_domains, rtol=1e-12, check_dtype=False)
-    coef = linearization_coefficients(item_totals, domain_totals, items, **opts)
+    coef = coefficients_of(item_totals, domain_totals, case, by)
     pass2 = [pass2_totals(a, r, coef, threshold=threshold, by=by) for a, r in parts]
     population = dict(zip(strata["stratum"], strata["population"], strict=True))
     strata_parts = [strata_table(r, population) for _, r in parts]
     combined = combine_partials(strata_parts)
     pd.testing.assert_frame_equal(combined, strata, check_dtype=False, rtol=1e-12)
-    args = (item_totals, domain_totals, combine_partials(pass2), combined, items)
-    got = twopass_estimates(
-        *args, lonely_psu=design.lonely_psu, is_proportion=threshold is not None, **opts
-    )
+    frames = (item_totals, domain_totals, combine_partials(pass2), combined)
+    got = case_estimates(frames, case, by, design.lonely_psu)
     assert_same(got, whole, rtol=1e-12)
     assert_same(got, in_memory(design, case, by))
     # concatenated partials, not combined first, give the same numbers
-    concat = twopass_estimates(
+    concatenated = (
         pd.concat([p[0] for p in pass1]),
         pd.concat([p[1] for p in pass1]),
         pd.concat(pass2),
         pd.concat(strata_parts),
-        items,
-        lonely_psu=design.lonely_psu,
-        is_proportion=threshold is not None,
-        **opts,
     )
-    assert_same(concat, got, rtol=1e-12)
+    assert_same(case_estimates(concatenated, case, by, design.lonely_psu), got, rtol=1e-12)
 
 
 # -- the column count does not grow with the items -------------------------------------------
@@ -357,8 +388,7 @@ def test_documented_sql_gives_the_in_memory_estimates(
     data: pd.DataFrame, name: str, case: str, engine: str
 ) -> None:
     design = SurveyDesign(data, **DESIGNS[name])
-    statistic, threshold, weights, items = CASES[case]
-    opts: dict[str, Any] = {"statistic": statistic, "item_weights": weights, "by": "domain"}
+    _, threshold, _, items = CASES[case]
     answers, responses, strata = long_format(design, items, by="domain")
     answers = stored_answers(answers).astype({"item_id": str})
     index_items = pd.DataFrame({"item_id": positive(case), "threshold": threshold})
@@ -370,7 +400,7 @@ def test_documented_sql_gives_the_in_memory_estimates(
         item_totals = query(cur, analysis.twopass.SQL_PASS1_ITEMS)
         domain_totals = query(cur, analysis.twopass.SQL_PASS1_DOMAINS)
         strata_sql = query(cur, analysis.twopass.SQL_STRATA)
-        coef = linearization_coefficients(item_totals, domain_totals, items, **opts)
+        coef = coefficients_of(item_totals, domain_totals, case, "domain")
         load(cur, "coefficients", coef)
         stratum_totals = query(cur, analysis.twopass.SQL_PASS2)
     pandas_items, pandas_domains = pass1_totals(
@@ -381,16 +411,8 @@ def test_documented_sql_gives_the_in_memory_estimates(
         ordered = sql_frame.sort_values(list(sql_frame.columns[:2])).reset_index(drop=True)
         pd.testing.assert_frame_equal(ordered, pandas_frame, **same)
     pd.testing.assert_frame_equal(strata_sql.astype({"population": float}), strata, **same)
-    got = twopass_estimates(
-        item_totals,
-        domain_totals,
-        stratum_totals,
-        strata_sql,
-        items,
-        lonely_psu=design.lonely_psu,
-        is_proportion=threshold is not None,
-        **opts,
-    )
+    frames = (item_totals, domain_totals, stratum_totals, strata_sql)
+    got = case_estimates(frames, case, "domain", design.lonely_psu)
     assert_same(got, in_memory(design, case, "domain"))
 
 
@@ -418,25 +440,6 @@ def test_analysis_imports_no_database_driver() -> None:
 
 
 # -- misuse is refused -------------------------------------------------------------------------
-@pytest.fixture()
-def passes(data: pd.DataFrame) -> dict[str, Any]:
-    design = SurveyDesign(data, **DESIGNS["psu_fpc_weights_adjust"])
-    answers, responses, strata = long_format(design, ITEMS, by="domain")
-    item_totals, domain_totals = pass1_totals(answers, responses, list(WEIGHTS), by="domain")
-    coef = linearization_coefficients(
-        item_totals, domain_totals, ITEMS, item_weights=WEIGHTS, by="domain"
-    )
-    return {
-        "answers": answers,
-        "responses": responses,
-        "strata": strata,
-        "item_totals": item_totals,
-        "domain_totals": domain_totals,
-        "coef": coef,
-        "stratum_totals": pass2_totals(answers, responses, coef, by="domain"),
-    }
-
-
 def estimate(p: Mapping[str, Any], **kwargs: Any) -> Estimates:
     opts: dict[str, Any] = {"item_weights": WEIGHTS, "by": "domain", "lonely_psu": "adjust"}
     opts.update(kwargs)
@@ -581,9 +584,8 @@ def test_pandas_groupby_passes_match_and_give_the_in_memory_estimates(
     data: pd.DataFrame, name: str, case: str
 ) -> None:
     design = SurveyDesign(data, **DESIGNS[name])
-    statistic, threshold, weights, items = CASES[case]
+    _, threshold, _, items = CASES[case]
     by = ["agency", "sex"]
-    opts: dict[str, Any] = {"statistic": statistic, "item_weights": weights, "by": by}
     answers, responses, strata = long_format(design, items, by=by)
     answers = stored_answers(answers)
     item_totals, domain_totals = groupby_pass1(answers, responses, positive(case), threshold, by)
@@ -591,19 +593,12 @@ def test_pandas_groupby_passes_match_and_give_the_in_memory_estimates(
     same: dict[str, Any] = {"check_dtype": False, "check_column_type": False, "rtol": 1e-12}
     pd.testing.assert_frame_equal(item_totals, library[0], **same)
     pd.testing.assert_frame_equal(domain_totals, library[1], **same)
-    coef = linearization_coefficients(item_totals, domain_totals, items, **opts)
+    coef = coefficients_of(item_totals, domain_totals, case, by)
     stratum_totals = groupby_pass2(answers, responses, coef, threshold, by)
     library2 = pass2_totals(answers, responses, coef, threshold=threshold, by=by)
     pd.testing.assert_frame_equal(stratum_totals, library2, atol=1e-15, **same)
-    got = twopass_estimates(
-        item_totals,
-        domain_totals,
-        stratum_totals,
-        strata,
-        items,
-        lonely_psu=design.lonely_psu,
-        is_proportion=threshold is not None,
-        **opts,
+    got = case_estimates(
+        (item_totals, domain_totals, stratum_totals, strata), case, by, design.lonely_psu
     )
     assert_same(got, in_memory(design, case, by))
 
