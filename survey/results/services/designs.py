@@ -80,17 +80,24 @@ class Strata:
                                 response.selection_probability)
 
     def row_design(self, response: Response) -> RowDesign:
-        basis = BASIS_OF_CHANNEL[response.channel]
-        stratum = self.stratum_of(response)
+        return self.design_for(response.channel, response.unit_id, response.service_point_id,
+                               response.selection_probability)
+
+    def design_for(self, channel: str, unit_id: int, point_id: int | None,
+                   probability: float | None) -> RowDesign:
+        """The design columns of a response of this channel, unit, point and selection
+        probability (all a response's design depends on)."""
+        basis = BASIS_OF_CHANNEL[channel]
+        stratum = self.stratum_key(channel, unit_id, point_id, probability)
         answered = self.respondents.get(stratum, 0)
         if basis == "tokens":
-            k = _k(response.selection_probability)
+            k = _k(probability)
             selected = self.token_selected.get(stratum, answered)
             weight = k * (max(selected, answered) / answered) if answered else float(k)
             dossiers = self.token_dossiers.get(stratum)
             fpc = float(max(dossiers, answered)) if dossiers else None
             return RowDesign(basis, True, stratum, weight, fpc)
-        count = self.transactions.get(response.service_point_id or -1)
+        count = self.transactions.get(point_id if point_id is not None else -1)
         weight = count / answered if count and answered else 1.0
         return RowDesign(basis, False, stratum, weight, None)
 

@@ -108,13 +108,12 @@ class Frame:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def frames(micro: Microdata, on_row: Callable[[dict[str, Any]], None] | None = None,
-           ) -> dict[tuple[str, int, str], Frame]:
-    """Group the microdata by questionnaire version and basis, adding score columns."""
+def row_frames(micro: Microdata) -> dict[tuple[str, int, str], Frame]:
+    """The estimation frames from the microdata rows, one Python step per response (the
+    reference the column-wise :func:`survey.results.services.frames.frames` is tested
+    against)."""
     out: dict[tuple[str, int, str], Frame] = {}
     for row in micro.rows():
-        if on_row is not None:
-            on_row(row)
         key = (row["questionnaire"], int(row["version"]), row["basis"])
         frame = out.get(key)
         if frame is None:
@@ -192,22 +191,27 @@ def _rows_of(est: analysis.Estimates, p: Plan, by: str, label: Callable[[str], d
 
 
 def estimate_all(micro: Microdata, units: dict[int, Unit],
-                 progress: Callable[[str, int, int], None] | None = None,
-                 on_row: Callable[[dict[str, Any]], None] | None = None,
+                 progress: Callable[[str, int, int], None] | None = None, *,
+                 data: dict[tuple[str, int, str], pd.DataFrame] | None = None,
                  ) -> list[dict[str, Any]]:
-    """Every row of a snapshot (see :data:`ROW_FIELDS`), in a stable order."""
+    """Every row of a snapshot (see :data:`ROW_FIELDS`), in a stable order, from the
+    column-wise frames (or ``data``, frames built another way)."""
     import numpy as np
-    import pandas as pd
 
     import analysis
 
     scope_root = units.get(micro.selection.scope_unit_id or -1)
     out: list[dict[str, Any]] = []
-    grouped = sorted(frames(micro, on_row).items())
-    total = sum(len(frame.lay.definition.index.nodes) for _, frame in grouped)
+    if data is None:
+        from survey.results.services.frames import frames
+
+        data = {k: f.data for k, f in frames(micro)[0].items()}
+    grouped = sorted(data.items())
+    total = sum(len(micro.layouts[k[:2]].definition.index.nodes) for k, _ in grouped)
     step = 0
-    for (key, version, basis), frame in grouped:
-        df = pd.DataFrame(frame.rows)
+    for (key, version, basis), df in grouped:
+        df = df.copy()
+        lay = micro.layouts[(key, version)]
         doms = _domains(df, units, scope_root)
         fpc = "fpc" if df["fpc"].notna().any() else None
         if fpc is not None and df["fpc"].isna().any():
@@ -217,11 +221,11 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
         questionnaire = f"{key} v{version}"
         common0 = {"basis": basis, "probability": bool(df["probability"].iloc[0]),
                    "questionnaire": questionnaire}
-        for node in frame.lay.definition.index.nodes:
+        for node in lay.definition.index.nodes:
             step += 1
             if progress is not None:
                 progress(f"{questionnaire} · {basis} · {node.id}", step, total)
-            p = plan(frame.lay, node.id)
+            p = plan(lay, node.id)
             common = {**common0, "node": node.id, "rule": node.rule}
             if p.kind == "not_estimable":
                 continue

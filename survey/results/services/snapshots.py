@@ -5,12 +5,10 @@ rows are never edited. Recomputing the same inputs gives identical numbers."""
 from __future__ import annotations
 
 import hashlib
-import json
 import traceback
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -22,7 +20,7 @@ from survey.common.errors import Forbidden, NotFound, ServiceError
 from survey.extensions import db
 from survey.org.models import Unit
 from survey.results.models import ResultRow, ResultSnapshot
-from survey.results.services import estimation, microdata
+from survey.results.services import estimation, frames, microdata
 from survey.results.services.periods import parse_period
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,12 +62,6 @@ def create(period_text: str, scope_code: str | None, actor: str,
     return snapshot
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
 def run(snapshot_id: int,
         progress: Callable[[str, int, int], None] | None = None) -> ResultSnapshot:
     """Compute a queued snapshot and store its rows (one transaction); a failure is
@@ -85,22 +77,16 @@ def run(snapshot_id: int,
                                                          "Asia/Ho_Chi_Minh"))
         micro = microdata.load(sel)
         units = {u.id: u for u in db.session.scalars(select(Unit))}
-        digest = hashlib.sha256()
-        count = 0
-
-        def seen(row: dict[str, Any]) -> None:
-            nonlocal count
-            count += 1
-            digest.update(json.dumps({k: _json(v) for k, v in row.items()},
-                                     sort_keys=True, default=str).encode())
-
-        rows = estimation.estimate_all(micro, units, progress, seen)
+        built, input_hash = frames.frames(micro)
+        count = sum(len(f.data) for f in built.values())
+        rows = estimation.estimate_all(micro, units, progress,
+                                       data={k: f.data for k, f in built.items()})
         if rows:
             db.session.execute(insert(ResultRow), [{**r, "snapshot_id": snapshot.id}
                                                    for r in rows])
         snapshot.designs = micro.strata.describe()
         snapshot.questionnaire_versions = [f"{k} v{v}" for k, v in sorted(micro.layouts)]
-        snapshot.input_hash = digest.hexdigest()
+        snapshot.input_hash = input_hash
         snapshot.n_responses = count
         snapshot.code_version = code_version()
         snapshot.status = "done"

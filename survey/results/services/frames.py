@@ -1,0 +1,140 @@
+"""The estimation frames, built column-wise: for each questionnaire version and channel
+basis, one row per counted response with its design columns and the item and node columns
+the estimators need — the same values as the microdata rows
+(:meth:`~survey.results.services.microdata.Microdata.rows`), from two queries and pandas
+operations instead of a Python loop per response (0.6 ms a response: ten minutes for a
+province of a million).
+
+Columns: ``response_id, unit_id, sector, basis, probability, stratum, psu, weight, fpc``;
+for each item held by a share node its 0/1 indicator named by the item id (NaN for N/A or
+blank); ``score.<item>`` for the items of mean-score nodes; each comprehensive node's 0/1
+value named by the node id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from survey.collection.models import Answer, Response
+from survey.extensions import db
+from survey.org.models import Unit
+from survey.results.services.designs import BASIS_OF_CHANNEL
+from survey.results.services.microdata import Layout, Microdata, responses_query
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass
+class Frame:
+    lay: Layout
+    basis: str
+    data: pd.DataFrame
+
+
+def _responses(micro: Microdata) -> pd.DataFrame:
+    import pandas as pd
+
+    query = responses_query(micro.selection).with_only_columns(
+        Response.id.label("response_id"), Response.unit_id, Response.service_point_id,
+        Response.channel, Response.selection_probability, Response.questionnaire_key,
+        Response.questionnaire_version, Unit.sector).order_by(Response.id)
+    rows = db.session.execute(query).all()
+    df = pd.DataFrame(rows, columns=["response_id", "unit_id", "service_point_id", "channel",
+                                     "selection_probability", "questionnaire", "version",
+                                     "sector"])
+    if df.empty:
+        return df
+    combos = df[["channel", "unit_id", "service_point_id", "selection_probability"]] \
+        .drop_duplicates()
+    designs = []
+    for channel, unit_id, point_id, probability in combos.itertuples(index=False):
+        point = None if pd.isna(point_id) else int(point_id)
+        prob = None if pd.isna(probability) else float(probability)
+        d = micro.strata.design_for(channel, int(unit_id), point, prob)
+        designs.append((channel, unit_id, point_id, probability, d.basis, d.probability,
+                        d.stratum, d.weight, d.fpc))
+    table = pd.DataFrame(designs, columns=["channel", "unit_id", "service_point_id",
+                                           "selection_probability", "basis", "probability",
+                                           "stratum", "weight", "fpc"])
+    keys = ["channel", "unit_id", "service_point_id", "selection_probability"]
+    merged = df.merge(table, on=keys, how="left", validate="many_to_one")
+    merged["psu"] = merged["response_id"]
+    return merged.sort_values("response_id", kind="stable").reset_index(drop=True)
+
+
+def _answers(micro: Microdata, items: set[str]) -> pd.DataFrame:
+    """Scores of the given items (value_num; N/A as NaN), long format."""
+    import pandas as pd
+
+    sub = responses_query(micro.selection).with_only_columns(Response.id).subquery()
+    query = (select(Answer.response_id, Answer.item_id, Answer.value_num, Answer.not_applicable)
+             .where(Answer.response_id.in_(select(sub.c.id)), Answer.item_id.in_(items)))
+    df = pd.DataFrame(db.session.execute(query).all(),
+                      columns=["response_id", "item_id", "value", "na"])
+    df.loc[df["na"].astype(bool), "value"] = float("nan")
+    return df
+
+
+def frames(micro: Microdata) -> tuple[dict[tuple[str, int, str], Frame], str]:
+    """The frames, and a SHA-256 of every value they hold (the snapshot's input hash)."""
+    import numpy as np
+    import pandas as pd
+
+    responses = _responses(micro)
+    digest = hashlib.sha256()
+    out: dict[tuple[str, int, str], Frame] = {}
+    if responses.empty:
+        return out, digest.hexdigest()
+    items: set[str] = set()
+    for lay in micro.layouts.values():
+        items |= set(lay.indicator_of)
+        for node in lay.definition.index.nodes:
+            if node.rule in ("mean_score", "comprehensive"):
+                items |= set(node.children)
+    answers = _answers(micro, items)
+    wide = answers.pivot_table(index="response_id", columns="item_id", values="value",
+                               aggfunc="first", dropna=False)
+    for (key, version), lay in sorted(micro.layouts.items()):
+        defn = lay.definition
+        mine = responses[(responses["questionnaire"] == key) & (responses["version"] == version)]
+        scores = wide.reindex(index=mine["response_id"])
+        cols: dict[str, np.ndarray] = {}
+
+        def score(item: str, scores: pd.DataFrame = scores, n: int = len(mine)) -> np.ndarray:
+            if item in scores.columns:
+                return scores[item].to_numpy(dtype=float)
+            return np.full(n, np.nan)
+
+        for item, node_id in lay.indicator_of.items():
+            node = defn.index.node(node_id)
+            value = score(item)
+            if node.rule == "share_at_least":
+                hit = value >= float(node.threshold or 0)
+            else:
+                hit = np.isin(value, np.asarray(node.values or (), dtype=float))
+            cols[item] = np.where(np.isnan(value), np.nan, hit.astype(float))
+        for node in defn.index.nodes:
+            if node.rule == "mean_score":
+                for item in node.children:
+                    cols[f"score.{item}"] = score(item)
+            elif node.rule == "comprehensive":
+                values = np.column_stack([score(c) for c in node.children])
+                valid = ~np.isnan(values)
+                satisfied = np.where(valid, values >= float(node.threshold or 0), True)
+                cols[node.id] = np.where(valid.any(axis=1),
+                                         satisfied.all(axis=1).astype(float), np.nan)
+        frame = pd.concat([mine.reset_index(drop=True),
+                           pd.DataFrame(cols, index=range(len(mine)))], axis=1)
+        for basis in sorted(set(BASIS_OF_CHANNEL.values())):
+            part = frame[frame["basis"] == basis].reset_index(drop=True)
+            if part.empty:
+                continue
+            digest.update(f"{key} v{version} {basis}".encode())
+            digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+            out[(key, int(version), basis)] = Frame(lay, basis, part)
+    return out, digest.hexdigest()
