@@ -128,6 +128,9 @@ def codebook(micro: microdata.Microdata, columns: list[str]) -> Iterable[list[st
                              f"({node.rule})")
     for column in columns:
         yield [column, BASE_MEANINGS.get(column) or texts.get(column, "")]
+    # What each basis rests on (not columns: the designs of the two channel bases).
+    yield ["(basis = tokens)", designs.TOKENS_DESCRIPTION]
+    yield ["(basis = open)", f"{designs.OPEN_ASSUMPTION} / {designs.OPEN_ASSUMPTION_EN}"]
 
 
 R_TEMPLATE = r'''# SIPAS — reproduce results.csv from microdata.csv with R's survey package.

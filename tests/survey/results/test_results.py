@@ -266,7 +266,9 @@ def test_microdata_bundle(runner: Any, tmp_path: Path, province: dict[str, Any])
         "se", "ci_low", "ci_high", "n", "n_eff", "deff", "df", "method", "flags"]
     assert any(r["unit_name"] == "Xã 1" and r["node"] == "hai_long" for r in results)
     codebook = {r["column"]: r["meaning"] for r in _csv(out / "codebook.csv")}
-    assert "Quyền số" in codebook["weight"] and set(codebook) == set(micro[0])
+    assert "Quyền số" in codebook["weight"]
+    assert set(codebook) == set(micro[0]) | {"(basis = tokens)", "(basis = open)"}
+    assert "không xác suất" in codebook["(basis = open)"]
     assert "svyset psu [pweight = weight]" in (out / "analysis.do").read_text()
 
 
