@@ -3,17 +3,37 @@
 Every setting can come from the environment (see the table in README.md). SQLite in the
 instance folder is the embedded default; ``SIPAS_DATABASE_URL`` (or ``DATABASE_URL``)
 selects PostgreSQL through psycopg 3. Production mode refuses to start without a real
-secret key and a public base URL, because QR codes encode that URL for years.
+secret key, a public base URL (QR codes encode it for years) and a database URL.
+
+A setting that is wrong stops the start with a :class:`ConfigError` naming the variable,
+rather than running in a mode nobody asked for: an unknown ``SIPAS_ENV`` (``prod``,
+``Production``) would otherwise run in development mode, and a rate limit Flask-Limiter
+cannot parse would otherwise switch that limit off.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
+ENVIRONMENTS = ("development", "production", "testing")
 WEAK_SECRETS = {"", "dev", "changeme", "secret", "change-me"}
+SECRET_MIN_LENGTH = 32
+# Estimated bits of a secret (its length times the entropy of its character frequencies).
+# secrets.token_hex(16), the smallest generated secret worth accepting, never came below
+# 94 in 100,000 draws; 32 × "a" has 0, "changeme" × 4 has 88.
+SECRET_MIN_BITS = 90
+SECRET_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# Settings holding a Flask-Limiter rate limit, checked at start (in the configuration
+# and in the environment, so that a limit read elsewhere is checked too).
+RATE_LIMIT_SETTING = re.compile(r"^(?:SIPAS_)?[A-Z0-9_]*(?:RATE_LIMIT[A-Z0-9_]*|_CEILING)$")
 
 
 class ConfigError(RuntimeError):
@@ -45,16 +65,66 @@ def _dev_secret(instance_path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def _environment(overrides: dict[str, Any]) -> str:
+    env = overrides.pop("ENV", None)
+    if env is None:
+        env = os.environ.get("SIPAS_ENV", "development")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(
+            f"SIPAS_ENV={env!r} is not a known environment: write development, production "
+            "or testing, in lower case (nothing else is accepted, so that a misspelt "
+            "production never runs as development).")
+    return str(env)
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign sessions, or None if it looks random enough."""
+    if secret in WEAK_SECRETS or len(secret) < SECRET_MIN_LENGTH:
+        return f"shorter than {SECRET_MIN_LENGTH} characters"
+    if secret in (secret + secret)[1:-1]:  # a shorter string repeated
+        return "a repeated pattern"
+    counts = Counter(secret).values()
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts)
+    if bits < SECRET_MIN_BITS:
+        return f"too few different characters (about {bits:.0f} bits, {SECRET_MIN_BITS} needed)"
+    return None
+
+
+def _check_rate_limits(cfg: dict[str, Any]) -> None:
+    """Parse every rate-limit setting as Flask-Limiter will; refuse one that fails."""
+    found = {f"SIPAS_{k}": v for k, v in cfg.items()
+             if RATE_LIMIT_SETTING.match(k) and isinstance(v, str)}
+    found.update({k: v for k, v in os.environ.items()
+                  if k.startswith("SIPAS_") and RATE_LIMIT_SETTING.match(k)})
+    for name, value in sorted(found.items()):
+        if name.endswith("_ENABLED"):  # a switch, not a limit
+            continue
+        try:
+            items = parse_many(str(value))
+            if any(item.amount < 1 for item in items):
+                raise ValueError("a limit of 0 refuses everything")
+        except ValueError as err:
+            raise ConfigError(
+                f"{name}={value!r} is not a rate limit ({err}): write e.g. '20 per minute' "
+                "or '10 per minute;50 per hour'.") from err
+
+
 def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Assemble the configuration mapping from defaults, environment and ``overrides``."""
+    """Assemble the configuration mapping from defaults, environment and ``overrides``;
+    :class:`ConfigError` if a setting is missing or wrong."""
     overrides = dict(overrides or {})
-    env = overrides.pop("ENV", None) or os.environ.get("SIPAS_ENV", "development")
+    env = _environment(overrides)
     database_url = (
         overrides.pop("SQLALCHEMY_DATABASE_URI", None)
         or os.environ.get("SIPAS_DATABASE_URL")
         or os.environ.get("DATABASE_URL")
-        or f"sqlite:///{instance_path / 'sipas.sqlite3'}"
     )
+    if not database_url and env == "production":
+        raise ConfigError(
+            "SIPAS_DATABASE_URL (or DATABASE_URL) must name the PostgreSQL database in "
+            "production, e.g. postgresql://sipas@127.0.0.1/sipas; the embedded SQLite "
+            "database is for development only.")
+    database_url = database_url or f"sqlite:///{instance_path / 'sipas.sqlite3'}"
     cfg: dict[str, Any] = {
         "SIPAS_ENV": env,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -88,12 +158,13 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "API_RATE_LIMIT": os.environ.get("SIPAS_API_RATE_LIMIT", "120 per minute;5000 per hour"),
     }
     cfg.update(overrides)
+    _check_rate_limits(cfg)
     if env == "production":
-        if cfg["SECRET_KEY"] in WEAK_SECRETS or len(cfg["SECRET_KEY"]) < 32:
+        weakness = secret_weakness(cfg["SECRET_KEY"])
+        if weakness is not None:
             raise ConfigError(
-                "SIPAS_SECRET_KEY must be set to a random string of at least 32 characters "
-                "in production (python -c 'import secrets; print(secrets.token_urlsafe(48))')."
-            )
+                f"SIPAS_SECRET_KEY is too weak ({weakness}): set it to a random string of at "
+                f"least {SECRET_MIN_LENGTH} characters in production ({SECRET_HINT}).")
         if not cfg["PUBLIC_BASE_URL"].startswith("https://"):
             raise ConfigError(
                 "SIPAS_PUBLIC_BASE_URL must be the public https:// address of the platform "

@@ -6,6 +6,8 @@ import pytest
 
 from survey.config import ConfigError, build_config, normalise_database_url
 
+STRONG = "Yq3v_Jw8tZbP0kR7mXc2LhN5sDf9GaE1uVo6iTy4WeQ"  # a generated secret, as in production
+
 
 def test_defaults_to_sqlite_in_instance_and_generates_secret(tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch
@@ -29,14 +31,15 @@ def test_postgres_url_uses_psycopg3(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 @pytest.mark.parametrize(("secret", "base", "needle"), [
     ("", "https://khaosat.tayninh.gov.vn", "SIPAS_SECRET_KEY"),
     ("changeme", "https://khaosat.tayninh.gov.vn", "SIPAS_SECRET_KEY"),
-    ("x" * 40, "", "SIPAS_PUBLIC_BASE_URL"),
-    ("x" * 40, "http://khaosat.tayninh.gov.vn", "SIPAS_PUBLIC_BASE_URL"),
+    (STRONG, "", "SIPAS_PUBLIC_BASE_URL"),
+    (STRONG, "http://khaosat.tayninh.gov.vn", "SIPAS_PUBLIC_BASE_URL"),
 ])
 def test_production_refuses_weak_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                           secret: str, base: str, needle: str) -> None:
     monkeypatch.setenv("SIPAS_ENV", "production")
     monkeypatch.setenv("SIPAS_SECRET_KEY", secret)
     monkeypatch.setenv("SIPAS_PUBLIC_BASE_URL", base)
+    monkeypatch.setenv("SIPAS_DATABASE_URL", "postgresql://sipas@127.0.0.1/sipas")
     with pytest.raises(ConfigError, match=needle):
         build_config(tmp_path)
     assert not (tmp_path / "secret_key").exists()
@@ -44,8 +47,9 @@ def test_production_refuses_weak_settings(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def test_production_accepts_real_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SIPAS_ENV", "production")
-    monkeypatch.setenv("SIPAS_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("SIPAS_SECRET_KEY", STRONG)
     monkeypatch.setenv("SIPAS_PUBLIC_BASE_URL", "https://khaosat.tayninh.gov.vn/")
+    monkeypatch.setenv("SIPAS_DATABASE_URL", "postgresql://sipas@127.0.0.1/sipas")
     cfg = build_config(tmp_path)
     assert cfg["PUBLIC_BASE_URL"] == "https://khaosat.tayninh.gov.vn"
     assert cfg["SESSION_COOKIE_SECURE"] is True
@@ -65,3 +69,94 @@ def test_trusted_proxy_gives_the_citizens_address(tmp_path: Path) -> None:
             "/ip", headers={"X-Forwarded-For": "198.51.100.7"},
             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True))
     assert seen == ["127.0.0.1", "198.51.100.7"]
+
+
+# --- configuration that refuses to be wrong ------------------------------------------
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    values = {"SIPAS_ENV": "production", "SIPAS_SECRET_KEY": STRONG,
+              "SIPAS_PUBLIC_BASE_URL": "https://khaosat.tayninh.gov.vn",
+              "SIPAS_DATABASE_URL": "postgresql://sipas@127.0.0.1/sipas", **env}
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("value", ["Production", "prod", "PRODUCTION", "production ", "dev",
+                                   "staging", ""])
+def test_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                        value: str) -> None:
+    _production(monkeypatch, SIPAS_ENV=value)
+    with pytest.raises(ConfigError, match="SIPAS_ENV") as err:
+        build_config(tmp_path)
+    assert "development, production or testing" in str(err.value)
+    assert not (tmp_path / "secret_key").exists()  # not quietly run as development
+
+
+@pytest.mark.parametrize("value", ["development", "production", "testing"])
+def test_the_three_environments_are_accepted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                             value: str) -> None:
+    _production(monkeypatch, SIPAS_ENV=value)
+    cfg = build_config(tmp_path)
+    assert cfg["SIPAS_ENV"] == value
+    assert cfg["SESSION_COOKIE_SECURE"] is (value == "production")
+
+
+def test_production_without_a_database_url_is_refused(monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    _production(monkeypatch)
+    monkeypatch.delenv("SIPAS_DATABASE_URL")
+    with pytest.raises(ConfigError, match="SIPAS_DATABASE_URL"):
+        build_config(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgres://sipas@db/sipas")
+    assert build_config(tmp_path)["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://sipas@db/sipas"
+
+
+@pytest.mark.parametrize("secret", [
+    "a" * 32, "a" * 64, "ab" * 16, "abcd" * 12, "changeme" * 4, "0123456789abcdef" * 2,
+    "Password123" * 3, "x" * 40, "k" * 48,
+])
+def test_production_refuses_a_weak_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          secret: str) -> None:
+    _production(monkeypatch, SIPAS_SECRET_KEY=secret)
+    with pytest.raises(ConfigError, match="SIPAS_SECRET_KEY"):
+        build_config(tmp_path)
+
+
+def test_production_accepts_generated_secrets(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    import secrets
+
+    for _ in range(200):
+        for secret in (secrets.token_urlsafe(48), secrets.token_urlsafe(24),
+                       secrets.token_hex(16), secrets.token_hex(32)):
+            _production(monkeypatch, SIPAS_SECRET_KEY=secret)
+            assert build_config(tmp_path)["SECRET_KEY"] == secret
+
+
+@pytest.mark.parametrize("name", ["SIPAS_LOGIN_RATE_LIMIT", "SIPAS_SUBMIT_RATE_LIMIT",
+                                  "SIPAS_SUBMIT_IP_CEILING", "SIPAS_API_RATE_LIMIT",
+                                  "SIPAS_KIOSK_PIN_RATE_LIMIT"])
+@pytest.mark.parametrize("value", ["tons", "10 per fortnight", "", "10 per minute;",
+                                   "0 per minute"])
+def test_an_invalid_rate_limit_is_refused_naming_the_variable(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str) -> None:
+    for each in ("SIPAS_ENV", "SIPAS_SECRET_KEY", "SIPAS_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.delenv(each, raising=False)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        build_config(tmp_path)
+
+
+def test_an_invalid_rate_limit_override_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SIPAS_SUBMIT_RATE_LIMIT"):
+        build_config(tmp_path, {"SUBMIT_RATE_LIMIT": "3 a minute"})
+
+
+def test_valid_rate_limits_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SIPAS_LOGIN_RATE_LIMIT", "5/minute;20 per hour")
+    monkeypatch.setenv("SIPAS_SUBMIT_IP_CEILING", "1000 per hour")
+    cfg = build_config(tmp_path)
+    assert cfg["LOGIN_RATE_LIMIT"] == "5/minute;20 per hour"
+    assert cfg["SUBMIT_IP_CEILING"] == "1000 per hour"
