@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -88,6 +88,11 @@ def import_official(code: str) -> None:
               help="Multiply the number of demo responses (1 gives about 1,900).")
 def seed(if_empty: bool, responses: bool, response_scale: float) -> None:
     """Build the demo province (Tây Ninh) with demo accounts for every role."""
+    if current_app.config.get("SIPAS_ENV") == "production":
+        # The demo accounts (admin and others) share one published password.
+        raise click.ClickException(
+            "The demo is not for production: it creates accounts such as 'admin' with the "
+            "published password. Create real accounts with 'flask users create'.")
     if not demo.is_empty():
         if not if_empty:
             raise click.ClickException("The database is not empty; the demo needs an empty one.")

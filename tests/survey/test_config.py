@@ -160,3 +160,27 @@ def test_valid_rate_limits_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     cfg = build_config(tmp_path)
     assert cfg["LOGIN_RATE_LIMIT"] == "5/minute;20 per hour"
     assert cfg["SUBMIT_IP_CEILING"] == "1000 per hour"
+
+
+def test_demo_seed_refuses_in_production(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from survey import create_app
+    from survey.extensions import db
+    from survey.models import Unit, User
+
+    app = create_app({"ENV": "production", "INSTANCE_PATH": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+                      "SECRET_KEY": STRONG, "PUBLIC_BASE_URL": "https://khaosat.tayninh.gov.vn",
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        db.create_all()
+        try:
+            result = app.test_cli_runner().invoke(args=["demo", "seed", "--no-responses"])
+            assert result.exit_code != 0
+            assert "production" in result.output and "admin" in result.output
+            assert db.session.scalar(select(func.count()).select_from(User)) == 0
+            assert db.session.scalar(select(func.count()).select_from(Unit)) == 0
+        finally:
+            db.session.remove()
+            db.engine.dispose()
