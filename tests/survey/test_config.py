@@ -184,3 +184,18 @@ def test_demo_seed_refuses_in_production(tmp_path: Path) -> None:
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_the_redis_client_is_a_pinned_requirement() -> None:
+    """The README's production steps use a Redis rate-limit store: the client must be
+    installed by requirements.txt (without it ``flask db upgrade`` failed at start)."""
+    from limits.storage import storage_from_string
+
+    from survey import ROOT
+
+    pins = [line.split("==")[0].strip().lower()
+            for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.lstrip().startswith("#")]
+    assert "redis" in pins
+    # Builds the client without connecting (port 9 is never a Redis server).
+    assert storage_from_string("redis://127.0.0.1:9/0") is not None
