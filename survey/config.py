@@ -141,6 +141,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
+        # The remember-me cookie signs a staff member in: no script reads it, no
+        # cross-site POST carries it.
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
         # Citizen pages
