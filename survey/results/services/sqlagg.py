@@ -27,7 +27,7 @@ the end), read through CTEs named as that SQL expects:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -41,11 +41,11 @@ import analysis
 import questionnaires as q
 from survey.collection.models import Response
 from survey.extensions import db
-from survey.org.models import Unit
+from survey.org.models import Sector, Unit
 from survey.results.services import designs, estimation
 from survey.results.services.microdata import Microdata, responses_query
 
-LONELY_PSU = "adjust"  # as estimation.estimate_all
+LONELY_PSU: analysis.LonelyPSU = "adjust"  # as estimation.estimate_all
 MAX_CHOICES_ENUMERATED = 12  # show_if on a multiple-choice item: all its answer sets
 _META = sa.MetaData()  # never db.metadata: no migration, no create_all
 
@@ -55,31 +55,35 @@ def _temp(name: str, *columns: sa.Column[Any]) -> sa.Table:
 
 
 _S, _F, _I = sa.String, sa.Double, sa.BigInteger
+# Domains, strata and items are integer codes inside the database: cheaper to hash and sort
+# than text in the joins and groupings over (response, domain) rows.
 DESIGN = _temp("sqlagg_design", sa.Column("channel", _S), sa.Column("unit_id", _I),
                sa.Column("point_id", _I), sa.Column("probability", _F),
-               sa.Column("stratum", _S), sa.Column("weight", _F))
-UNIT_DOMAIN = _temp("sqlagg_unit_domain", sa.Column("unit_id", _I), sa.Column("domain", _S))
-RESPONSES = _temp("sqlagg_responses", sa.Column("response_id", _I), sa.Column("stratum", _S),
-                  sa.Column("psu", _I), sa.Column("weight", _F), sa.Column("domain", _S))
-STRATA = _temp("sqlagg_strata", sa.Column("stratum", _S), sa.Column("population", _F))
-ITEMS = _temp("sqlagg_items", sa.Column("item_id", _S), sa.Column("threshold", _F))
-VALUES = _temp("sqlagg_values", sa.Column("item_id", _S), sa.Column("value_num", _F),
-               sa.Column("value", _F))
-COEF = _temp("sqlagg_coef", sa.Column("domain", _S), sa.Column("item_id", _S),
+               sa.Column("stratum", _I), sa.Column("weight", _F))
+UNIT_DOMAIN = _temp("sqlagg_unit_domain", sa.Column("unit_id", _I), sa.Column("domain", _I))
+RESPONSES = _temp("sqlagg_responses", sa.Column("response_id", _I), sa.Column("stratum", _I),
+                  sa.Column("psu", _I), sa.Column("weight", _F), sa.Column("domain", _I))
+STRATA = _temp("sqlagg_strata", sa.Column("stratum", _I), sa.Column("population", _F))
+ITEMS = _temp("sqlagg_items", sa.Column("item_id", _I), sa.Column("threshold", _F))
+VALUES = _temp("sqlagg_values", sa.Column("item", _S), sa.Column("value_num", _F),
+               sa.Column("item_id", _I), sa.Column("value", _F))
+COEF = _temp("sqlagg_coef", sa.Column("domain", _I), sa.Column("item_id", _I),
              sa.Column("coef", _F), sa.Column("centre", _F))
 NODE_TABLES = (ITEMS, VALUES, COEF)
 CTES = ("responses AS (SELECT * FROM sqlagg_responses), "
         "index_items AS (SELECT * FROM sqlagg_items), "
         "strata_frame AS (SELECT * FROM sqlagg_strata), "
         "coefficients AS (SELECT * FROM sqlagg_coef)")
-KEYS = ("domain", "item_id", "stratum")
+# A sector's domain code (unit ids are positive).
+SECTOR_CODE = {s.value: -1 - i for i, s in enumerate(Sector)}
+WORK_MEM = "256MB"  # PostgreSQL, this transaction: the (response, domain) groupings in memory
 
 
 @dataclass(frozen=True)
 class NodeEstimates:
     """One node of one questionnaire version and basis: the estimates of every unit's
-    subtree (``units``, by ``unit``: the unit id as text) and every sector (``sectors``,
-    by ``sector``); ``queries``: (name, columns, rows) of every SELECT run for it."""
+    subtree (``units``, by ``unit``: the unit id) and every sector (``sectors``, by
+    ``sector``); ``queries``: (name, columns, rows) of every SELECT run for it."""
 
     questionnaire: str
     version: int
@@ -101,7 +105,7 @@ class _Run:
         cols = list(result.keys())
         frame = pd.DataFrame(result.all(), columns=cols)
         for c in cols:  # PostgreSQL sums integers as numeric (Decimal); NULL comes as None
-            if c not in KEYS and frame[c].dtype == object:
+            if frame[c].dtype == object:
                 frame[c] = np.array([np.nan if v is None else float(v) for v in frame[c]])
         self.queries.append((name, len(cols), len(frame)))
         return frame
@@ -144,9 +148,15 @@ def estimate_node(micro: Microdata, key: str, version: int, basis: str,
 
 
 # -- the design and the domains, once per version and basis ---------------------------------
-def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[Any, Any]]) -> None:
     if rows:
         conn.execute(table.insert(), rows)
+
+
+def _analyze(conn: sa.Connection, *tables: sa.Table) -> None:
+    """Statistics for the planner: autovacuum never sees TEMP tables."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {', '.join(t.name for t in tables)}"))
 
 
 def _drop(conn: sa.Connection, tables: tuple[sa.Table, ...]) -> None:
@@ -176,6 +186,8 @@ def _frame(micro: Microdata, key: str, version: int, basis: str) -> Iterator[_Ru
 
 def _fill_frame(run: _Run, micro: Microdata, key: str, version: int, basis: str) -> None:
     conn = run.conn
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     channels = [c for c, b in designs.BASIS_OF_CHANNEL.items() if b == basis]
     base = responses_query(micro.selection).with_only_columns(
         Response.id.label("response_id"), Response.unit_id, Response.channel,
@@ -187,16 +199,19 @@ def _fill_frame(run: _Run, micro: Microdata, key: str, version: int, basis: str)
     result = conn.execute(sa.select(*group).group_by(*group))
     rows = result.all()
     run.queries.append(("design_groups", len(result.keys()), len(rows)))
-    design, population = [], {}
+    design: list[dict[str, Any]] = []
+    population: dict[int, float | None] = {}
+    code: dict[str, int] = {}
     for channel, unit_id, point_id, probability in rows:
         row = micro.strata.row_design(SimpleNamespace(  # type: ignore[arg-type]
             channel=channel, unit_id=unit_id, service_point_id=point_id,
             selection_probability=probability))
+        stratum = code.setdefault(row.stratum, len(code) + 1)
         design.append({"channel": channel, "unit_id": unit_id,
                        "point_id": -1 if point_id is None else point_id,
                        "probability": -1.0 if probability is None else probability,
-                       "stratum": row.stratum, "weight": row.weight})
-        population[row.stratum] = row.fpc
+                       "stratum": stratum, "weight": row.weight})
+        population[stratum] = row.fpc
     _insert(conn, DESIGN, design)
     _insert(conn, STRATA, [{"stratum": s, "population": p} for s, p in population.items()])
     _fill_domains(conn, micro, base)
@@ -210,25 +225,24 @@ def _fill_frame(run: _Run, micro: Microdata, key: str, version: int, basis: str)
         ["response_id", "stratum", "psu", "weight", "domain"],
         sa.select(base.c.response_id, d.stratum, base.c.response_id.label("psu"), d.weight,
                   ud.domain).select_from(joined)))
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("ANALYZE sqlagg_responses"))  # autovacuum skips TEMP tables
-    else:  # SQLite joins by nested loops: index the join key
+    if conn.dialect.name == "sqlite":  # SQLite joins by nested loops: index the join key
         conn.execute(sa.text("CREATE INDEX sqlagg_responses_id ON sqlagg_responses "
                              "(response_id)"))
+    _analyze(conn, DESIGN, UNIT_DOMAIN, RESPONSES, STRATA)
     run.strata = run.select("strata", f"WITH {CTES} {analysis.SQL_STRATA}")
 
 
 def _fill_domains(conn: sa.Connection, micro: Microdata, base: sa.Subquery) -> None:
     unit, ancestor = Unit.__table__.alias("u"), Unit.__table__.alias("anc")
     present = sa.select(base.c.unit_id).distinct()
-    ancestors = (sa.select(unit.c.id, sa.literal("u:") + sa.cast(ancestor.c.id, sa.String))
+    ancestors = (sa.select(unit.c.id, ancestor.c.id)
                  .select_from(unit.join(ancestor, unit.c.path.startswith(ancestor.c.path)))
                  .where(unit.c.id.in_(present)))
     if micro.selection.scope_unit_id is not None:  # estimation leaves out higher ancestors
         root = db.session.get(Unit, micro.selection.scope_unit_id)
         ancestors = ancestors.where(ancestor.c.path.startswith(
             root.path if root is not None else "/none/", autoescape=True))
-    sectors = sa.select(unit.c.id, sa.literal("s:") + unit.c.sector).where(
+    sectors = sa.select(unit.c.id, sa.case(SECTOR_CODE, value=unit.c.sector)).where(
         unit.c.id.in_(present))
     conn.execute(UNIT_DOMAIN.insert().from_select(
         ["unit_id", "domain"], sa.union_all(ancestors, sectors)))
@@ -244,29 +258,41 @@ def _node(run: _Run, micro: Microdata, key: str, version: int, basis: str, node_
     start = len(run.queries)
     for table in NODE_TABLES:
         conn.execute(table.delete())
-    _insert(conn, ITEMS, [{"item_id": i, "threshold": 1.0} for i in items])
+    _insert(conn, ITEMS, [{"item_id": k, "threshold": 1.0} for k in range(1, len(items) + 1)])
     _insert(conn, VALUES, _indicator_rows(lay.definition, lay.indicator_of, items))
+    _analyze(conn, ITEMS, VALUES)
     params: dict[str, Any] = {}
     prefix = f"WITH answers AS ({_answers_sql(lay.definition, items, params)}), {CTES} "
+    names = dict(enumerate(items, start=1))
     item_totals = run.select("pass1_items", prefix + analysis.SQL_PASS1_ITEMS, params)
+    item_totals["item_id"] = item_totals["item_id"].map(names)
     domain_totals = run.select("pass1_domains", prefix + analysis.SQL_PASS1_DOMAINS, params)
     opts: dict[str, Any] = {"statistic": "satisfaction_index", "item_weights": weights}
     coef = analysis.linearization_coefficients(item_totals, domain_totals, items, by="domain",
                                                **opts)
+    coef["item_id"] = coef["item_id"].map({n: k for k, n in names.items()})
     _insert(conn, COEF, coef.to_dict("records"))
+    _analyze(conn, COEF)
     stratum_totals = run.select("pass2", prefix + analysis.SQL_PASS2, params)
-
-    def part(prefix: str, name: str) -> analysis.Estimates:
-        frames = []
-        for frame in (item_totals, domain_totals, stratum_totals):
-            rows = frame[frame["domain"].str.startswith(prefix)].copy()
-            rows[name] = rows.pop("domain").str.slice(len(prefix))
-            frames.append(rows)
-        return analysis.twopass_estimates(*frames, run.strata, items, by=name,
-                                          lonely_psu=LONELY_PSU, is_proportion=True, **opts)
-
-    return NodeEstimates(key, version, basis, node_id, part("u:", "unit"), part("s:", "sector"),
+    passes = (item_totals, domain_totals, stratum_totals)
+    return NodeEstimates(key, version, basis, node_id,
+                         _estimates(passes, run.strata, items, opts, "unit"),
+                         _estimates(passes, run.strata, items, opts, "sector"),
                          tuple(run.queries[:mark] + run.queries[start:]))
+
+
+def _estimates(passes: tuple[pd.DataFrame, ...], strata: pd.DataFrame, items: list[str],
+               opts: dict[str, Any], by: str) -> analysis.Estimates:
+    """The unit subtrees (positive domain codes) or the sectors (negative ones)."""
+    sector_of = {c: s for s, c in SECTOR_CODE.items()}
+    frames = []
+    for frame in passes:
+        rows = frame[frame["domain"] > 0 if by == "unit" else frame["domain"] < 0].copy()
+        codes = rows.pop("domain").astype(int)
+        rows[by] = codes if by == "unit" else codes.map(sector_of)
+        frames.append(rows)
+    return analysis.twopass_estimates(frames[0], frames[1], frames[2], strata, items, by=by,
+                                      lonely_psu=LONELY_PSU, is_proportion=True, **opts)
 
 
 def _stored_values(defn: q.Definition, item_id: str) -> list[tuple[q.StoredAnswer, object]]:
@@ -295,7 +321,7 @@ def _indicator_rows(defn: q.Definition, holder: dict[str, str],
     """(item, stored value, satisfied indicator) as microdata's item columns compute it:
     the type's score of the decoded answer, under the share node holding the item."""
     rows = []
-    for item_id in items:
+    for code, item_id in enumerate(items, start=1):
         kind = q.item_type(defn.item(item_id).type)
         for stored, answer in _stored_values(defn, item_id):
             if stored.num is None or stored.text is not None:
@@ -303,7 +329,8 @@ def _indicator_rows(defn: q.Definition, holder: dict[str, str],
             score = kind.score(defn, defn.item(item_id), answer)
             value = q.item_indicators(defn, holder[item_id], {item_id: score}).get(item_id)
             if value is not None:
-                rows.append({"item_id": item_id, "value_num": stored.num, "value": value})
+                rows.append({"item": item_id, "value_num": stored.num, "item_id": code,
+                             "value": value})
     return rows
 
 
@@ -336,30 +363,33 @@ def _chain(defn: q.Definition, item_id: str) -> tuple[tuple[str, str, tuple[Any,
 
 
 def _answers_sql(defn: q.Definition, items: list[str], params: dict[str, Any]) -> str:
-    """The ``answers`` view: valid stored values of the node's items as their indicator;
-    answers of items hidden by show_if (chains included) are left out, as in scoring."""
+    """The ``answers`` view: valid stored values of the node's items as their indicator.
+    Answers of items hidden by show_if (chains included) are left out, as in scoring: one
+    LEFT JOIN per link of each distinct chain (``answer`` has one row per response and
+    item), so that the database hashes the showing answers once."""
 
     def bind(value: Any) -> str:
-        name = f"p{len(params)}"
-        params[name] = value
-        return f":{name}"
+        params[f"p{len(params)}"] = value
+        return f":p{len(params) - 1}"
 
     groups: dict[tuple[Any, ...], list[str]] = {}
     for item in items:
-        chain = _chain(defn, item)
-        if chain:
+        if chain := _chain(defn, item):
             groups.setdefault(chain, []).append(item)
-    where = "NOT a.not_applicable"
+    joins, where = [], "NOT a.not_applicable"
     if groups:
         shown = [f"a.item_id NOT IN ({', '.join(bind(i) for g in groups.values() for i in g)})"]
         for n, (chain, members) in enumerate(groups.items()):
-            links = [f"EXISTS (SELECT 1 FROM answer c{n}_{j} WHERE c{n}_{j}.response_id = "
-                     f"a.response_id AND c{n}_{j}.item_id = {bind(target)} AND NOT "
-                     f"c{n}_{j}.not_applicable AND c{n}_{j}.{column} IN "
-                     f"({', '.join(bind(v) for v in values) or 'NULL'}))"
-                     for j, (target, column, values) in enumerate(chain)]
+            found = []
+            for j, (target, column, values) in enumerate(chain):
+                c = f"c{n}_{j}"
+                joins.append(f"LEFT JOIN answer {c} ON {c}.response_id = a.response_id AND "
+                             f"{c}.item_id = {bind(target)} AND NOT {c}.not_applicable AND "
+                             f"{c}.{column} IN ({', '.join(bind(v) for v in values) or 'NULL'})")
+                found.append(f"{c}.response_id IS NOT NULL")
             members_in = ", ".join(bind(i) for i in members)
-            shown.append(f"(a.item_id IN ({members_in}) AND {' AND '.join(links)})")
+            shown.append(f"(a.item_id IN ({members_in}) AND {' AND '.join(found)})")
         where += f" AND ({' OR '.join(shown)})"
-    return ("SELECT a.response_id, a.item_id, v.value FROM answer a JOIN sqlagg_values v "
-            f"ON v.item_id = a.item_id AND v.value_num = a.value_num WHERE {where}")
+    return ("SELECT a.response_id, v.item_id, v.value FROM answer a JOIN sqlagg_values v "
+            f"ON v.item = a.item_id AND v.value_num = a.value_num {' '.join(joins)} "
+            f"WHERE {where}")

@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WResponse
 
-from survey.common.errors import ServiceError
+from survey.common.errors import NotFound, ServiceError
+from survey.common.forms import SECTOR_LABELS
 from survey.common.web import require, show_service_error
 from survey.results.forms import ComputeForm
-from survey.results.services import export, jobs, snapshots
+from survey.results.services import dashboard, export, jobs, snapshots
 from survey.results.views import bp
 
 
@@ -77,3 +78,34 @@ def _download(data: bytes, mimetype: str, name: str) -> Response:
     return response
 
 
+
+
+@bp.route("/")
+def overview() -> str | WResponse:
+    scope = require("results")
+    try:
+        ov = dashboard.overview(scope, request.args.get("snapshot", type=int))
+    except NotFound:
+        flash(_("No finished snapshot yet: compute one first."), "info")
+        return redirect(url_for("results.snapshot_list"))
+    titles = {panel.questionnaire: dashboard.node_titles(panel.questionnaire)
+              for panel in ov.panels}
+    return render_template("results/overview.html", ov=ov, titles=titles,
+                           sectors=SECTOR_LABELS, unit_label=lambda line: line.row.unit_name)
+
+
+@bp.route("/units/<int:unit_id>")
+def unit_results(unit_id: int) -> str | WResponse:
+    scope = require("results")
+    scope.get_unit(unit_id, "results")  # outside the scope: 404, not "no results yet"
+    try:
+        page = dashboard.unit_page(scope, unit_id, request.args.get("snapshot", type=int))
+    except NotFound:
+        flash(_("No results for this unit yet."), "info")
+        return redirect(url_for("org.unit_detail", unit_id=unit_id))
+    return render_template("results/unit.html", page=page, unit_label=_unit_label,
+                           explain=dashboard.explain_flags)
+
+
+def _unit_label(line: dashboard.Line) -> str:
+    return line.row.unit_name
