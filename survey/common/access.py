@@ -26,20 +26,22 @@ from survey.org.models import Role, RoleAssignment, ServicePoint, Unit, User
 
 Permission = Literal[
     "view", "manage_units", "manage_users", "results", "export", "data_entry",
-    "manage_questionnaires", "issue_tokens", "report_transactions",
+    "manage_questionnaires", "issue_tokens", "report_transactions", "review",
 ]
 
+# "review": accept or reject a flagged response. The decision changes the indices, so it
+# is a manager's; analysts see the flagged responses ("results") without deciding.
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.administrator: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "data_entry",
-         "manage_questionnaires", "issue_tokens", "report_transactions"}
+         "manage_questionnaires", "issue_tokens", "report_transactions", "review"}
     ),
     Role.sector_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
-         "report_transactions"}),
+         "report_transactions", "review"}),
     Role.unit_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
-         "report_transactions"}),
+         "report_transactions", "review"}),
     Role.analyst: frozenset({"view", "results", "export"}),
     Role.clerk: frozenset({"view", "data_entry"}),
 }

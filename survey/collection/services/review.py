@@ -1,12 +1,15 @@
 """Review of responses the gaming checks flagged: accept (counts in results) or reject.
 
+Whoever holds "results" sees the flagged responses of their scope; only "review" (the
+managers) over a response's unit decides, since a decision changes the indices.
+
 ``Response`` is not audited by the session hook (citizens write it, not staff), so a
 decision writes its audit row here, in the same transaction as the decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -15,9 +18,9 @@ from sqlalchemy import Select, String, cast, literal
 from sqlalchemy.orm import selectinload
 
 from survey.collection.models import Answer, Response
-from survey.common.access import Scope
+from survey.common.access import Permission, Scope
 from survey.common.clock import utcnow
-from survey.common.errors import NotFound, ServiceError
+from survey.common.errors import Forbidden, NotFound, ServiceError
 from survey.common.pages import paginate
 from survey.common.transactions import use_case
 from survey.extensions import db
@@ -93,9 +96,23 @@ def flagged_page(scope: Scope, *, unit: Unit | None, flag: str | None,
     return paginate(flagged(scope.responses(), unit=unit, flag=flag), page, 25)
 
 
-def response_in_scope(scope: Scope, response_id: int) -> Response:
-    """A response the scope may review; :class:`NotFound` otherwise."""
+def response_in_scope(scope: Scope, response_id: int,
+                      permission: Permission = "results") -> Response:
+    """A response in the scope's view (:class:`NotFound` otherwise) whose unit
+    ``permission`` covers (:class:`Forbidden` otherwise: "review" to decide on it)."""
     response = db.session.scalar(scope.responses().where(Response.id == response_id))
     if response is None:
         raise NotFound("response", response_id)
+    if permission != "results" and not decidable(scope, [response.id], permission):
+        raise Forbidden(permission)
     return response
+
+
+def decidable(scope: Scope, response_ids: Iterable[int],
+              permission: Permission = "review") -> set[int]:
+    """Those of ``response_ids`` the scope may accept or reject (one query)."""
+    ids = list(response_ids)
+    if not ids or not scope.has(permission):
+        return set()
+    return set(db.session.scalars(scope.responses(permission).where(Response.id.in_(ids))
+                                  .with_only_columns(Response.id)))

@@ -1,4 +1,5 @@
-"""Review of flagged responses: accept or reject, within the "results" scope."""
+"""Review of flagged responses: listed within the "results" scope; accepted or rejected
+only where the scope holds "review" (managers, not analysts)."""
 
 from __future__ import annotations
 
@@ -30,14 +31,15 @@ def reviews() -> str:
         "collection/reviews.html", page=page, unit=unit, flag=flag, units=units,
         names={u.id: u.name for u in units},
         flags=review.flag_names(scope.responses()), summarise=review.summarise,
-        flag_labels=gaming.FLAG_LABELS,
+        flag_labels=gaming.FLAG_LABELS, can_review=scope.has("review"),
+        decidable=review.decidable(scope, [r.id for r in page.items]),
         form=ReviewForm(formdata=None))
 
 
 @bp.route("/reviews/<int:response_id>", methods=["POST"])
 def review_decide(response_id: int) -> WResponse:
     scope = require("results")
-    response = review.response_in_scope(scope, response_id)
+    response = review.response_in_scope(scope, response_id, "review")
     form = ReviewForm()
     try:
         if not form.validate_on_submit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -113,3 +114,55 @@ def test_scope_of_reviews(client: Any, db: Any, login: Any, setup: dict[str, Any
                        data={"decision": "accepted"}).status_code == 403
     assert client.get("/staff/collect/").status_code == 403
     assert {r.review_status for r in db.session.scalars(select(Response))} == {"flagged", "ok"}
+
+
+def decision_forms(html: str) -> set[int]:
+    """The responses the page offers to accept or reject."""
+    return {int(n) for n in re.findall(r'action="/staff/collect/reviews/(\d+)"', html)}
+
+
+def test_analysts_see_the_list_but_cannot_decide(client: Any, db: Any, login: Any,
+                                                 setup: dict[str, Any]) -> None:
+    """Accepting or rejecting changes the indices: a manager's decision, not an analyst's."""
+    ids = setup["ids"]
+    client.post("/logout")
+    login("phantich")
+    html = client.get("/staff/collect/reviews").get_data(as_text=True)
+    assert f"#{ids['burst']}" in html and f"#{ids['both']}" in html
+    assert decision_forms(html) == set()
+    assert "Chỉ cán bộ quản lý" in html  # says who decides
+    for decision in ("accepted", "rejected"):
+        response = client.post(f"/staff/collect/reviews/{ids['burst']}",
+                               data={"decision": decision})
+        assert response.status_code == 403
+    assert db.session.get(Response, ids["burst"]).review_status == "flagged"
+    assert db.session.get(Response, ids["burst"]).reviewed_by_id is None
+    assert count(db, AuditLog, AuditLog.entity == "response") == 0
+
+
+def test_managers_decide_only_where_they_manage(client: Any, db: Any, login: Any,
+                                                make_user: Any, setup: dict[str, Any]) -> None:
+    """An analyst of the whole province who manages one commune decides for that commune."""
+    from survey.models import RoleAssignment, Unit
+
+    ids = setup["ids"]
+    user = make_user("kiemnhiem", "analyst", db.session.get(Unit, setup["commune"]).parent)
+    user.roles.append(RoleAssignment(role="unit_manager", unit_id=setup["commune"]))
+    db.session.commit()
+    client.post("/logout")
+    login("kiemnhiem")
+    html = client.get("/staff/collect/reviews").get_data(as_text=True)
+    assert f"#{ids['burst']}" in html and f"#{ids['commune']}" in html
+    assert decision_forms(html) == {ids["commune"]}
+    assert client.post(f"/staff/collect/reviews/{ids['burst']}",
+                       data={"decision": "rejected"}).status_code == 403
+    assert client.post(f"/staff/collect/reviews/{ids['commune']}",
+                       data={"decision": "rejected"}).status_code == 302
+    assert db.session.get(Response, ids["burst"]).review_status == "flagged"
+    assert db.session.get(Response, ids["commune"]).review_status == "rejected"
+
+
+def test_managers_see_the_decision_buttons(client: Any, setup: dict[str, Any]) -> None:
+    ids = setup["ids"]
+    html = client.get("/staff/collect/reviews").get_data(as_text=True)
+    assert decision_forms(html) == {ids["real"], ids["burst"], ids["both"]}

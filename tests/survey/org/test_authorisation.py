@@ -300,3 +300,43 @@ def test_a_revoked_key_has_an_empty_scope(demo_app: Flask, api_keys: dict[str, s
     response = demo_app.test_client().post(
         "/api/v1/tokens", json={}, headers={"Authorization": f"Bearer {api_keys['80.TTPVHCC']}"})
     assert response.status_code == 401
+
+
+# --- review of flagged responses: analysts see, managers decide ----------------------
+@pytest.mark.parametrize("username", ALL_USERS)
+def test_review_decisions_by_role(clients: dict[str, FlaskClient], username: str) -> None:
+    """Accepting or rejecting a flagged response changes the indices: the managers of its
+    unit decide; analysts see it without deciding; others neither."""
+    import uuid
+
+    from survey.models import AuditLog, Response
+
+    hospital = db.session.scalar(select(Unit).where(Unit.code == "80.BV01"))
+    flagged = Response(questionnaire_key="desk_rating", questionnaire_version=1,
+                       channel="desk_qr", unit_id=hospital.id, flags="burst",
+                       client_submission_id=uuid.uuid4().hex, review_status="flagged")
+    db.session.add(flagged)
+    db.session.commit()
+    client = clients[username]
+    seen = "80.BV01" in visible_codes(username)
+    try:
+        listing = client.get("/staff/collect/reviews")
+        assert listing.status_code == (403 if username == "nhaplieu" else 200)
+        html = listing.get_data(as_text=True)
+        assert (f"#{flagged.id}<" in html) == seen
+        may_decide = seen and username in MANAGERS
+        action = f'action="/staff/collect/reviews/{flagged.id}"'
+        assert (action in html) == may_decide
+        status = client.post(f"/staff/collect/reviews/{flagged.id}",
+                             data={"decision": "rejected"}).status_code
+        expected = 302 if may_decide else (404 if not seen and username != "nhaplieu" else 403)
+        assert status == expected
+        db.session.expire_all()
+        assert db.session.get(Response, flagged.id).review_status == (
+            "rejected" if may_decide else "flagged")
+    finally:
+        for row in db.session.scalars(select(AuditLog).where(
+                AuditLog.entity == "response", AuditLog.entity_id == str(flagged.id))):
+            db.session.delete(row)
+        db.session.delete(db.session.get(Response, flagged.id))
+        db.session.commit()
