@@ -26,6 +26,7 @@ from survey.results.services.designs import BASIS_OF_CHANNEL
 from survey.results.services.microdata import Layout, Microdata, responses_query
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
@@ -67,17 +68,31 @@ def _responses(micro: Microdata) -> pd.DataFrame:
     return merged.sort_values("response_id", kind="stable").reset_index(drop=True)
 
 
-def _answers(micro: Microdata, items: set[str]) -> pd.DataFrame:
-    """Scores of the given items (value_num; N/A as NaN), long format."""
+CHUNK = 200_000
+
+
+def _scores(micro: Microdata, items: list[str], response_ids: np.ndarray) -> np.ndarray:
+    """A responses × items matrix of scores (value_num; NaN for N/A or no answer), filled
+    from the answer table in chunks: memory is the matrix (8 bytes a cell) plus a chunk."""
+    import numpy as np
     import pandas as pd
 
+    matrix = np.full((len(response_ids), len(items)), np.nan)
+    if not len(response_ids) or not items:
+        return matrix
+    column = pd.Series(range(len(items)), index=items)
     sub = responses_query(micro.selection).with_only_columns(Response.id).subquery()
     query = (select(Answer.response_id, Answer.item_id, Answer.value_num, Answer.not_applicable)
-             .where(Answer.response_id.in_(select(sub.c.id)), Answer.item_id.in_(items)))
-    df = pd.DataFrame(db.session.execute(query).all(),
-                      columns=["response_id", "item_id", "value", "na"])
-    df.loc[df["na"].astype(bool), "value"] = float("nan")
-    return df
+             .where(Answer.response_id.in_(select(sub.c.id)), Answer.item_id.in_(items))
+             .execution_options(yield_per=CHUNK))
+    for chunk in db.session.execute(query).partitions():
+        part = pd.DataFrame(chunk, columns=["response_id", "item_id", "value", "na"])
+        rows = np.searchsorted(response_ids, part["response_id"].to_numpy())
+        cols = column.reindex(part["item_id"]).to_numpy()
+        values = pd.to_numeric(part["value"], errors="coerce").to_numpy(dtype=float, copy=True)
+        values[part["na"].to_numpy(dtype=bool)] = np.nan
+        matrix[rows, cols] = values
+    return matrix
 
 
 def frames(micro: Microdata) -> tuple[dict[tuple[str, int, str], Frame], str]:
@@ -90,25 +105,26 @@ def frames(micro: Microdata) -> tuple[dict[tuple[str, int, str], Frame], str]:
     out: dict[tuple[str, int, str], Frame] = {}
     if responses.empty:
         return out, digest.hexdigest()
-    items: set[str] = set()
+    wanted: set[str] = set()
     for lay in micro.layouts.values():
-        items |= set(lay.indicator_of)
+        wanted |= set(lay.indicator_of)
         for node in lay.definition.index.nodes:
             if node.rule in ("mean_score", "comprehensive"):
-                items |= set(node.children)
-    answers = _answers(micro, items)
-    wide = answers.pivot_table(index="response_id", columns="item_id", values="value",
-                               aggfunc="first", dropna=False)
+                wanted |= set(node.children)
+    items = sorted(wanted)
+    ids = responses["response_id"].to_numpy()  # sorted by the query
+    matrix = _scores(micro, items, ids)
+    position = {item: j for j, item in enumerate(items)}
     for (key, version), lay in sorted(micro.layouts.items()):
         defn = lay.definition
-        mine = responses[(responses["questionnaire"] == key) & (responses["version"] == version)]
-        scores = wide.reindex(index=mine["response_id"])
+        selected = ((responses["questionnaire"] == key)
+                    & (responses["version"] == version)).to_numpy()
+        mine = responses[selected]
+        block = matrix[selected]
         cols: dict[str, np.ndarray] = {}
 
-        def score(item: str, scores: pd.DataFrame = scores, n: int = len(mine)) -> np.ndarray:
-            if item in scores.columns:
-                return scores[item].to_numpy(dtype=float)
-            return np.full(n, np.nan)
+        def score(item: str, block: np.ndarray = block) -> np.ndarray:
+            return np.asarray(block[:, position[item]], dtype=float)
 
         for item, node_id in lay.indicator_of.items():
             node = defn.index.node(node_id)
