@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g
+from flask import Response, flash, g
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -42,3 +42,11 @@ def current_scope() -> Scope:
 def require(permission: Permission) -> Scope:
     """The current scope if it holds ``permission``; a 403 page otherwise."""
     return current_scope().require(permission)
+
+
+def download(data: bytes, mimetype: str, name: str) -> Response:
+    """An attachment no cache keeps (a replaced link, an export within a scope)."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -14,17 +14,9 @@ from survey.collection.views import bp
 from survey.collection.views.helpers import paper_size
 from survey.common.errors import ServiceError
 from survey.common.forms import SECTOR_LABELS, SelectChoice, choices
-from survey.common.web import current_scope, show_service_error
+from survey.common.web import current_scope, download, show_service_error
 from survey.org.models import ServicePoint, Unit
 from survey.render import posters_pdf, qr_png, qr_svg
-
-
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    # A replaced link must not live on in a cache.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @bp.route("/")
@@ -104,8 +96,8 @@ def _poster_link(point_id: int) -> tuple[ServicePoint, str]:
 def point_qr(point_id: int, fmt: str) -> Response:
     point, url = _poster_link(point_id)
     if fmt == "png":
-        return _download(qr_png(url), "image/png", f"qr-{point.id}.png")
-    return _download(qr_svg(url), "image/svg+xml", f"qr-{point.id}.svg")
+        return download(qr_png(url), "image/png", f"qr-{point.id}.png")
+    return download(qr_svg(url), "image/svg+xml", f"qr-{point.id}.svg")
 
 
 @bp.route("/points/<int:point_id>/poster.pdf")
@@ -113,7 +105,7 @@ def point_poster(point_id: int) -> Response:
     size = paper_size()
     point, _url = _poster_link(point_id)
     pages = collect.posters([point], collect.ensure_poster_links([point]))
-    return _download(posters_pdf(pages, size=size), "application/pdf",
+    return download(posters_pdf(pages, size=size), "application/pdf",
                      f"poster-{point.id}-{size}.pdf")
 
 
@@ -122,7 +114,7 @@ def _posters_of(points: list[ServicePoint], name: str) -> Response:
     pages = collect.posters(points, collect.ensure_poster_links(points))
     if not pages:
         abort(404)
-    return _download(posters_pdf(pages, size=size), "application/pdf", f"{name}-{size}.pdf")
+    return download(posters_pdf(pages, size=size), "application/pdf", f"{name}-{size}.pdf")
 
 
 @bp.route("/units/<int:unit_id>/posters.pdf")

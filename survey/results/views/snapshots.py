@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from survey.common.errors import NotFound, ServiceError
 from survey.common.forms import SECTOR_LABELS
-from survey.common.web import require, show_service_error
+from survey.common.web import download, require, show_service_error
 from survey.results.forms import ComputeForm
 from survey.results.services import dashboard, export, jobs, snapshots
 from survey.results.views import bp
@@ -53,7 +53,7 @@ def snapshot_results_csv(snapshot_id: int) -> Response:
     scope = require("export")
     snapshot = snapshots.visible_one(scope, snapshot_id)
     data = export.results_csv(snapshots.rows_in_scope(scope, snapshot.id))
-    return _download(data, "text/csv; charset=utf-8", f"sipas-{snapshot.id}-results.csv")
+    return download(data, "text/csv; charset=utf-8", f"sipas-{snapshot.id}-results.csv")
 
 
 @bp.route("/snapshots/<int:snapshot_id>/bundle.zip")
@@ -68,14 +68,7 @@ def snapshot_bundle(snapshot_id: int) -> Response:
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(tmp).iterdir()):
                 archive.write(path, path.name)
-    return _download(buffer.getvalue(), "application/zip", f"sipas-{snapshot.id}-microdata.zip")
-
-
-def _download(data: bytes, mimetype: str, name: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return download(buffer.getvalue(), "application/zip", f"sipas-{snapshot.id}-microdata.zip")
 
 
 
