@@ -196,7 +196,6 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
                  ) -> list[dict[str, Any]]:
     """Every row of a snapshot (see :data:`ROW_FIELDS`), in a stable order, from the
     column-wise frames (or ``data``, frames built another way)."""
-    import numpy as np
 
     import analysis
 
@@ -213,9 +212,10 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
         df = df.copy()
         lay = micro.layouts[(key, version)]
         doms = _domains(df, units, scope_root)
-        fpc = "fpc" if df["fpc"].notna().any() else None
-        if fpc is not None and df["fpc"].isna().any():
-            df["fpc"] = df["fpc"].fillna(np.inf)  # strata without a frame count: no fpc
+        # The finite-population correction only when every stratum has its frame count
+        # (a dossier completed before the period and answered in it leaves a stratum
+        # without one): without it the variance is slightly overstated, never understated.
+        fpc = "fpc" if df["fpc"].notna().all() else None
         design = analysis.SurveyDesign(df, strata="stratum", weights="weight", fpc=fpc,
                                        lonely_psu="adjust")
         questionnaire = f"{key} v{version}"

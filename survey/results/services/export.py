@@ -185,8 +185,7 @@ for (q in plans) {
   for (basis in c("tokens", "open")) {
     sub <- d[d$questionnaire == q$key & d$version == q$version & d$basis == basis, ]
     if (nrow(sub) == 0) next
-    has_fpc <- any(!is.na(sub$fpc))
-    if (has_fpc) sub$fpc[is.na(sub$fpc)] <- Inf
+    has_fpc <- all(!is.na(sub$fpc))  # as the platform: fpc only when every stratum has it
     des <- if (has_fpc) {
       svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, fpc = ~fpc, data = sub)
     } else {

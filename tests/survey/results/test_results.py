@@ -323,3 +323,29 @@ def test_column_wise_frames_give_the_same_estimates_as_the_microdata_rows(
     built, digest = frames.frames(micro)
     assert digest == frames.frames(micro)[1] and len(digest) == 64
     assert sum(len(f.data) for f in built.values()) == 57
+
+
+def test_a_stratum_without_a_frame_count_drops_the_fpc(runner: Any, db: Any,
+                                                       province: dict[str, Any]) -> None:
+    """A dossier completed in September and answered in October: its stratum has no
+    frame count in October, so the tokens frame is estimated without fpc (not refused)."""
+    centre = province["centre"]
+    item = tokens.parse_item({"dossier_hash": hashlib.sha256(b"late").hexdigest(),
+                              "procedure_field": "Hộ tịch", "channel": "direct",
+                              "completed_at": "2026-09-29T09:00:00+07:00",
+                              "service_point_id": province["desk"]})
+    tokens.configure_sampler(centre, 1)  # another 1-in-k interval: another stratum
+    issued = tokens.issue_tokens(_admin_scope(db), centre, [item])
+    version = questionnaire_versions.latest_published("desk_rating")
+    _submit(province["defn"], version, centre.id, province["desk"], "token",
+            random.Random(3), 0.5, token=links.resolve_token(issued[0].secret or ""))
+    result = _compute(runner, "--period", "2026-10")
+    assert result.exit_code == 0, result.output
+    rows = db.session.scalars(select(ResultRow).where(ResultRow.basis == "tokens")).all()
+    assert rows and all(r.se is not None for r in rows if r.n > 1)
+
+
+def _admin_scope(db: Any) -> Scope:
+    from survey.models import User
+
+    return Scope.for_user(db.session.scalar(select(User).where(User.username == "quantri")))
