@@ -130,12 +130,12 @@ def get(ref: str | int) -> ResultSnapshot:
 def visible(scope: Scope, limit: int = 100) -> list[ResultSnapshot]:
     """Snapshots whose rows the scope may read some of: province-wide ones, and those of a
     unit the scope sees or lies within."""
-    found = []
-    for snapshot in db.session.scalars(select(ResultSnapshot).order_by(
-            ResultSnapshot.id.desc()).limit(limit)):
-        if snapshot.scope_unit_id is None or _touches(scope, snapshot.scope_unit_id):
-            found.append(snapshot)
-    return found
+    return [snapshot for snapshot in db.session.scalars(select(ResultSnapshot).order_by(
+            ResultSnapshot.id.desc()).limit(limit)) if _readable(scope, snapshot)]
+
+
+def _readable(scope: Scope, snapshot: ResultSnapshot) -> bool:
+    return snapshot.scope_unit_id is None or _touches(scope, snapshot.scope_unit_id)
 
 
 def _touches(scope: Scope, unit_id: int) -> bool:
@@ -149,7 +149,7 @@ def _touches(scope: Scope, unit_id: int) -> bool:
 
 def visible_one(scope: Scope, snapshot_id: int) -> ResultSnapshot:
     snapshot = db.session.get(ResultSnapshot, snapshot_id)
-    if snapshot is None or snapshot not in visible(scope, limit=10_000):
+    if snapshot is None or not _readable(scope, snapshot):
         raise NotFound("snapshot", snapshot_id)
     return snapshot
 
