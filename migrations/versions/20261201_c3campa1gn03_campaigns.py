@@ -1,0 +1,26 @@
+"""campaigns: design, frames, samples, entry
+
+Revision ID: c3campa1gn03
+Revises: b2acc0un7502
+Create Date: 2026-12-01 00:00:00
+
+Reserved in the migration chain for this change; filled in by the change itself
+(empty until then, so that the chain stays linear while several changes are in work).
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+# revision identifiers, used by Alembic.
+revision = 'c3campa1gn03'
+down_revision = 'b2acc0un7502'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

@@ -1,0 +1,26 @@
+"""results: publication and public page
+
+Revision ID: d4resu17s004
+Revises: c3campa1gn03
+Create Date: 2026-12-01 00:00:00
+
+Reserved in the migration chain for this change; filled in by the change itself
+(empty until then, so that the chain stays linear while several changes are in work).
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+# revision identifiers, used by Alembic.
+revision = 'd4resu17s004'
+down_revision = 'c3campa1gn03'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
