@@ -4,11 +4,11 @@ Revision ID: d4resu17s004
 Revises: c3campa1gn03
 Create Date: 2026-12-01 00:00:00
 
-Reserved in the migration chain for this change; filled in by the change itself
-(empty until then, so that the chain stays linear while several changes are in work).
+Who published a snapshot and when (the public page and the API show published snapshots
+only), and the read permission of a unit's API key for the read-only results API.
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
@@ -19,8 +19,17 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('result_snapshot', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('published_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('published_by', sa.String(length=64), nullable=True))
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('read_results', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.drop_column('read_results')
+    with op.batch_alter_table('result_snapshot', schema=None) as batch_op:
+        batch_op.drop_column('published_by')
+        batch_op.drop_column('published_at')

@@ -72,6 +72,8 @@ class ResultSnapshot(db.Model):  # type: ignore[name-defined,misc]
     input_hash: Mapped[str] = mapped_column(String(64), default="")
     n_responses: Mapped[int] = mapped_column(Integer, default=0)
     published: Mapped[bool] = mapped_column(default=False)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
