@@ -27,6 +27,7 @@ from analysis.passone import (
     linearization_coefficients,
     twopass_point_estimates,
 )
+from analysis.planning import margin_of_error, stratified_margin_of_error
 from analysis.publication import FLAG_COLUMNS, NCHS_2017, PublicationRules
 from analysis.results import Estimates
 from analysis.sampling import (
@@ -73,6 +74,7 @@ __all__ = [
     "index_from_sufficient",
     "linearization_coefficients",
     "long_format",
+    "margin_of_error",
     "LonelyPSU",
     "mean",
     "mean_score",
@@ -96,6 +98,7 @@ __all__ = [
     "SQL_PASS2",
     "SQL_STRATA",
     "strata_table",
+    "stratified_margin_of_error",
     "stratified_srswor",
     "sufficient_statistics",
     "SurveyDesign",
