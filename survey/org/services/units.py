@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import String, func, literal, select, update
 
 from survey.collection.models import Response
+from survey.common.access import Scope
 from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
@@ -40,15 +41,45 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+# Every write checks the editor's scope on the object as it is before the change and as
+# it would be after it (``scope=None``: the system itself, i.e. the CLI, the official
+# import and the demo seed). A unit's place in the province, its parent and its sector,
+# is decided from above: a manager whose role starts at this very unit edits its name
+# and codes but cannot move it or change its sector (a hospital manager cannot turn his
+# hospital into a school of another sector's tree).
+def _outside_scope(field: str | None = None) -> ServiceError:
+    return ServiceError(_("This change would put the unit outside your scope; nothing was "
+                          "saved."), field)
+
+
+def _check_before(scope: Scope | None, unit: Unit) -> None:
+    if scope is not None and not scope.allows("manage_units", unit):
+        raise _outside_scope()
+
+
+def _check_after(scope: Scope | None, unit: Unit, *, placed: bool,
+                 field: str | None = "parent_id") -> None:
+    """``placed``: the unit's parent or sector changed (or it is new), which only a role
+    over an ancestor may decide."""
+    if scope is None:
+        return
+    grants = [gr for gr in scope.grants if "manage_units" in gr.permissions
+              and gr.covers(unit) and (not placed or gr.unit_id != unit.id)]
+    if not grants:
+        raise _outside_scope(field)
 
 
 @use_case
-def create_unit(parent: Unit | None, values: dict[str, Any]) -> Unit:
+def create_unit(parent: Unit | None, values: dict[str, Any], *,
+                scope: Scope | None = None) -> Unit:
     _check_unit_fields(values, None)
+    if scope is not None and parent is None:
+        raise ServiceError(_("Choose the parent unit."), "parent_id")
     unit = Unit(parent=parent, **_clean(values))
     db.session.add(unit)
     db.session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    _check_after(scope, unit, placed=True)
     commit_or_refuse()
     return unit
 
@@ -62,10 +93,18 @@ KEEP: Any = object()  # update_unit: leave the successor as it is
 
 @use_case
 def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None,
-                successor: Unit | None = KEEP) -> Unit:
+                successor: Unit | None = KEEP, *, scope: Scope | None = None) -> Unit:
     """Update fields; when ``parent`` differs, move the unit and its subtree; when
-    ``successor`` is given, record the unit that took this one over (None: no successor)."""
+    ``successor`` is given, record the unit that took this one over (None: no successor).
+    With a ``scope``, the unit must be in it before and after, and a move or a change of
+    sector needs a role over an ancestor."""
+    _check_before(scope, unit)
     _check_unit_fields(values, unit)
+    moved = parent is not None and parent.id != unit.parent_id
+    placed = moved or (values.get("sector") not in (None, unit.sector))
+    if scope is not None and successor not in (KEEP, None) and not scope.allows(
+            "view", successor):
+        raise ServiceError(_("Choose a successor from the list."), "successor_id")
     if successor is not KEEP:
         if successor is not None and successor.id == unit.id:
             raise ServiceError(_("A unit cannot succeed itself."), "successor_id")
@@ -86,13 +125,16 @@ def update_unit(unit: Unit, values: dict[str, Any], parent: Unit | None = None,
             .execution_options(synchronize_session=False)
         )
         db.session.expire_all()
+    _check_after(scope, unit, placed=placed, field="parent_id" if moved else "sector")
     commit_or_refuse()
     return unit
 
 
 @use_case
-def delete_unit(unit: Unit) -> None:
-    """Delete a unit that nothing refers to; otherwise close its validity instead."""
+def delete_unit(unit: Unit, *, scope: Scope | None = None) -> None:
+    """Delete a unit that nothing refers to; otherwise close its validity instead. (The
+    root of a role is referred to by that role, so nobody deletes their own.)"""
+    _check_before(scope, unit)
     used = (
         unit.children
         or unit.service_points
@@ -123,7 +165,9 @@ def _check_point(unit: Unit, name: str, point: ServicePoint | None) -> str:
 
 
 @use_case
-def create_point(unit: Unit, name: str, name_en: str | None = None) -> ServicePoint:
+def create_point(unit: Unit, name: str, name_en: str | None = None, *,
+                 scope: Scope | None = None) -> ServicePoint:
+    _check_before(scope, unit)
     point = ServicePoint(unit=unit, name=_check_point(unit, name, None))
     point.name_en = (name_en or "").strip() or None
     db.session.add(point)
@@ -132,7 +176,9 @@ def create_point(unit: Unit, name: str, name_en: str | None = None) -> ServicePo
 
 
 @use_case
-def update_point(point: ServicePoint, name: str, name_en: str | None, active: bool) -> None:
+def update_point(point: ServicePoint, name: str, name_en: str | None, active: bool, *,
+                 scope: Scope | None = None) -> None:
+    _check_before(scope, point.unit)
     point.name = _check_point(point.unit, name, point)
     point.name_en = (name_en or "").strip() or None
     point.active = active
@@ -140,7 +186,8 @@ def update_point(point: ServicePoint, name: str, name_en: str | None, active: bo
 
 
 @use_case
-def delete_point(point: ServicePoint) -> None:
+def delete_point(point: ServicePoint, *, scope: Scope | None = None) -> None:
+    _check_before(scope, point.unit)
     used = db.session.scalar(select(func.count()).where(Response.service_point_id == point.id))
     if used:
         raise ServiceError(

@@ -77,7 +77,8 @@ def unit_create() -> str | WResponse:
     if form.validate_on_submit():
         parent = current_scope().get_unit(form.parent_id.data, "manage_units")
         try:
-            unit = unit_service.create_unit(parent, form_values(form, FIELDS))
+            unit = unit_service.create_unit(parent, form_values(form, FIELDS),
+                                             scope=current_scope())
         except ServiceError as err:
             show_service_error(form, err)
         else:
@@ -104,7 +105,8 @@ def unit_edit(unit_id: int) -> str | WResponse:
             current_scope().get_unit(form.successor_id.data) if form.successor_id.data
             else None)
         try:
-            unit_service.update_unit(unit, form_values(form, FIELDS), parent, successor)
+            unit_service.update_unit(unit, form_values(form, FIELDS), parent, successor,
+                                     scope=current_scope())
         except ServiceError as err:
             show_service_error(form, err)
         else:
@@ -120,7 +122,7 @@ def unit_delete(unit_id: int) -> WResponse:
         abort(400)
     parent_id = unit.parent_id
     try:
-        unit_service.delete_unit(unit)
+        unit_service.delete_unit(unit, scope=current_scope())
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("org.unit_detail", unit_id=unit_id))
@@ -136,7 +138,8 @@ def point_create(unit_id: int) -> str | WResponse:
     form = ServicePointForm()
     if form.validate_on_submit():
         try:
-            unit_service.create_point(unit, form.name.data or "", form.name_en.data)
+            unit_service.create_point(unit, form.name.data or "", form.name_en.data,
+                                      scope=current_scope())
         except ServiceError as err:
             show_service_error(form, err)
         else:
@@ -152,7 +155,7 @@ def point_edit(point_id: int) -> str | WResponse:
     if form.validate_on_submit():
         try:
             unit_service.update_point(point, form.name.data or "", form.name_en.data,
-                                      bool(form.active.data))
+                                      bool(form.active.data), scope=current_scope())
         except ServiceError as err:
             show_service_error(form, err)
         else:
@@ -169,7 +172,7 @@ def point_delete(point_id: int) -> WResponse:
         abort(400)
     unit_id = point.unit_id
     try:
-        unit_service.delete_point(point)
+        unit_service.delete_point(point, scope=current_scope())
     except ServiceError as err:
         flash(err.message, "error")
         return redirect(url_for("org.point_edit", point_id=point_id))
