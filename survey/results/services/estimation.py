@@ -1,7 +1,9 @@
 """Every index of every unit: for each questionnaire version and channel basis, every
 node of the index tree (items, components, contents, overall) for every unit's subtree
 (a domain on the full design, so a department's, a sector's or the province's figure
-uses the whole sample's design) and for every sector, through :mod:`analysis`.
+uses the whole sample's design), for every service point (domain ``point``, the same way:
+a unit's page breaks its figure down by desk or department) and for every sector, through
+:mod:`analysis`.
 
 No estimate mixes a probability and a non-probability channel: the tokens and the open
 channels are estimated separately, each with its own design
@@ -32,8 +34,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 import questionnaires as q
-from survey.org.models import Unit
+from survey.extensions import db
+from survey.org.models import ServicePoint, Unit
 from survey.results.services.microdata import Layout, Microdata
 
 if TYPE_CHECKING:
@@ -190,12 +195,27 @@ def _rows_of(est: analysis.Estimates, p: Plan, by: str, label: Callable[[str], d
                "flags": ",".join(raised)}
 
 
+def _point_keys(values: Iterable[Any]) -> list[str]:
+    """The service point of each response as a domain key ("" for none: left out)."""
+    return ["" if v is None or v != v else str(int(v)) for v in values]
+
+
+def _points(data: dict[tuple[str, int, str], pd.DataFrame]) -> dict[int, ServicePoint]:
+    wanted = {int(k) for df in data.values() for k in _point_keys(df["service_point_id"]) if k}
+    if not wanted:
+        return {}
+    return {p.id: p for p in db.session.scalars(
+        select(ServicePoint).where(ServicePoint.id.in_(sorted(wanted))))}
+
+
 def estimate_all(micro: Microdata, units: dict[int, Unit],
                  progress: Callable[[str, int, int], None] | None = None, *,
                  data: dict[tuple[str, int, str], pd.DataFrame] | None = None,
-                 ) -> list[dict[str, Any]]:
+                 with_points: bool = True) -> list[dict[str, Any]]:
     """Every row of a snapshot (see :data:`ROW_FIELDS`), in a stable order, from the
-    column-wise frames (or ``data``, frames built another way)."""
+    column-wise frames (or ``data``, frames built another way): per node, every unit's
+    subtree, then every service point (domain ``point``, unless ``with_points`` is false),
+    then every sector."""
 
     import analysis
 
@@ -206,12 +226,23 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
 
         data = {k: f.data for k, f in frames(micro)[0].items()}
     grouped = sorted(data.items())
+    points = _points(data) if with_points else {}
+
+    def point_label(k: str) -> dict[str, Any]:
+        # A service point is a domain on the full design too; its row names the point and
+        # carries its unit (whose scope decides who reads it).
+        point = points[int(k)]
+        unit = units[point.unit_id]
+        return {"domain": "point", "unit_id": unit.id, "unit_code": unit.code,
+                "unit_name": point.name, "sector": unit.sector}
+
     total = sum(len(micro.layouts[k[:2]].definition.index.nodes) for k, _ in grouped)
     step = 0
     for (key, version, basis), df in grouped:
         df = df.copy()
         lay = micro.layouts[(key, version)]
         doms = _domains(df, units, scope_root)
+        df["point"] = _point_keys(df["service_point_id"])
         # The finite-population correction only when every stratum has its frame count
         # (a dossier completed before the period and answered in it leaves a stratum
         # without one): without it the variance is slightly overstated, never understated.
@@ -235,6 +266,9 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
                     return {"domain": "unit", "unit_id": unit.id, "unit_code": unit.code,
                             "unit_name": unit.name, "sector": unit.sector}
                 out.extend(_rows_of(_estimate(design, p, name), p, name, unit_label, common))
+            if with_points:
+                out.extend(_rows_of(_estimate(design, p, "point"), p, "point",
+                                    point_label, common))
             out.extend(_rows_of(
                 _estimate(design, p, "sector"), p, "sector",
                 lambda k: {"domain": "sector", "unit_id": None, "unit_code": None,

@@ -52,6 +52,10 @@ def _write(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> 
 
 def result_rows(rows: Iterable[ResultRow]) -> Iterable[list[Any]]:
     for r in rows:
+        # Service points are shown on unit pages; analysis.R reproduces the units' and
+        # sectors' rows, so results.csv holds those (consistently in every export).
+        if r.domain == "point":
+            continue
         yield [r.unit_code, r.unit_name, r.sector, r.basis, r.questionnaire, r.node, r.estimate,
                r.se, r.ci_low, r.ci_high, r.n, r.n_eff, r.deff, r.df, r.method, r.flags,
                r.domain, r.unit_id, r.rule, r.publication, r.probability]
@@ -273,3 +277,21 @@ def results_csv(rows: Iterable[ResultRow]) -> bytes:
     for row in result_rows(rows):
         writer.writerow([_cell(v) for v in row])
     return buffer.getvalue().encode("utf-8")
+
+
+def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> bytes:
+    """A CSV file in memory: UTF-8 with a byte-order mark (Excel then shows Vietnamese),
+    blanks for missing values, numbers written as plain numbers (point decimal)."""
+    buffer = io.StringIO()
+    buffer.write(BOM)
+    writer = csv.writer(buffer)
+    writer.writerow(list(header))
+    for row in rows:
+        writer.writerow([format(v, ".10g") if isinstance(v, float) and not math.isnan(v)
+                         else _cell(v) for v in row])
+    return buffer.getvalue().encode("utf-8")
+
+
+def table_csv(table: Any) -> bytes:
+    """One table of a results page (:class:`survey.results.services.tables.Table`)."""
+    return csv_bytes(table.header, table.rows)

@@ -125,3 +125,23 @@ def test_flags_are_explained_in_words(app: Any) -> None:
     words = dashboard.explain_flags("small_n,wide_ci,suppress,missing:q1+q2")
     assert words.startswith("not published") or "không" in words
     assert "q1, q2" in words
+
+
+def test_service_points_are_domains_of_the_full_design(runner: Any, db: Any,
+                                                       province: dict[str, Any]) -> None:  # noqa: F811
+    """A commune with one desk: the desk's figure is the commune's, to the last digit;
+    every point row carries its unit (whose scope decides who reads it)."""
+    assert runner.invoke(args=["results", "compute", "--period", "2026-10"]).exit_code == 0
+    rows = db.session.scalars(select(ResultRow)).all()
+    points = [r for r in rows if r.domain == "point"]
+    assert {(r.unit_name, r.basis) for r in points} == {
+        ("Bộ phận Một cửa", "open"), ("Quầy 1", "tokens")}
+    commune = db.session.get(ServicePoint, province["points"][1]).unit_id
+    unit_rows = {(r.basis, r.node): r for r in rows
+                 if r.domain == "unit" and r.unit_id == commune}
+    desk_rows = [r for r in points if r.unit_id == commune]
+    assert len(desk_rows) == len(unit_rows) >= 3
+    for r in desk_rows:
+        twin = unit_rows[(r.basis, r.node)]
+        assert (r.estimate, r.se, r.ci_low, r.ci_high, r.n, r.df) == (
+            twin.estimate, twin.se, twin.ci_low, twin.ci_high, twin.n, twin.df)

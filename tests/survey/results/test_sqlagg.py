@@ -71,7 +71,7 @@ def _estimate_all(micro: microdata.Microdata) -> dict[tuple[Any, ...], dict[str,
     """estimation.estimate_all's rows (the snapshot path), by the same keys."""
     all_units = {u.id: u for u in db.session.scalars(select(Unit))}
     out = {}
-    for row in estimation.estimate_all(micro, all_units):
+    for row in estimation.estimate_all(micro, all_units, with_points=False):
         key = row["unit_id"] if row["domain"] == "unit" else row["sector"]
         missing = [p[len("missing:"):] for p in row["flags"].split(",")
                    if p.startswith("missing:")]
