@@ -6,6 +6,7 @@ A definition is pure data: it is built by :func:`questionnaires.parse_definition
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Final, Literal
@@ -190,6 +191,19 @@ class Item:
     profile_field: str | None = None
     source: str | None = None
     note: str | None = None
+
+    @property
+    def number(self) -> str | None:
+        """The code as a question number shown to respondents (``A1``, ``9.23``), or
+        ``None`` when the code is not a number on the form: the Bộ Y tế forms give the
+        respondent-role question the code ``Header`` (a heading of the paper form), which
+        would read "Header." before the first question."""
+        if self.code and _QUESTION_NUMBER.fullmatch(self.code):
+            return self.code
+        return None
+
+
+_QUESTION_NUMBER: Final = re.compile(r"[A-Z]{0,2}[0-9]+(?:\.[0-9]+)*[a-z]?")
 
 
 @dataclass(frozen=True)

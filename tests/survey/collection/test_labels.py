@@ -1,0 +1,45 @@
+"""What a respondent and a clerk read: question numbers only where the form has numbers,
+and instructions whose placeholders survive HTML escaping (found as a new user)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import questionnaires as q
+from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import links
+from survey.org.services import units
+
+
+def test_only_question_numbers_are_shown_as_numbers() -> None:
+    def item(code: str | None) -> q.Item:
+        return q.Item(id="x", type="text", text=q.Text(vi="x", en="x"), required=False,
+                      provenance="verified", code=code)
+
+    assert [item(c).number for c in ("A1", "9.23", "10.10", "B10", "1", "Header", None, "")] \
+        == ["A1", "9.23", "10.10", "B10", "1", None, None, None]
+
+
+def test_hospital_form_shows_no_header_code(client: Any, db: Any) -> None:
+    questionnaire_versions.sync()
+    hospital = units.create_unit(None, {"name": "Bệnh viện Thử", "kind": "hospital",
+                                        "sector": "health", "code": "BV9"})
+    point = units.create_point(hospital, "Khoa Nội")
+    point.questionnaire_key = "health_inpatient"
+    db.session.commit()
+    start = client.get(f"/q/{links.create_link(point).token}")
+    assert start.status_code == 302
+    html = client.get(start.headers["Location"]).get_data(as_text=True)
+    assert "Người trả lời phiếu" in html
+    assert "Header" not in html
+    assert '<span class="code">A1.</span>' in html
+
+
+def test_tokens_page_names_the_header_in_full(client: Any, make_unit: Any, make_user: Any,
+                                              login: Any) -> None:
+    commune = make_unit("Xã Hòa Bình", kind="commune")
+    make_user("xa", "unit_manager", commune)
+    login("xa")
+    html = client.get(f"/staff/collect/units/{commune.id}/tokens").get_data(as_text=True)
+    assert "<code>Authorization: Bearer KEY</code>" in html
+    assert "khóa API của đơn vị" in html
