@@ -21,13 +21,15 @@ translations: install
 	$(BIN)/pybabel compile --statistics -d survey/translations 2>&1 | grep -v '^compiling' || true
 
 # Installs everything, migrates the embedded SQLite database, seeds the demo province
-# when the database is empty, and serves http://$(HOST):$(PORT).
+# when the database is empty, and serves http://$(HOST):$(PORT). QR codes and posters
+# encode that same address unless SIPAS_PUBLIC_BASE_URL says otherwise.
 run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask questionnaires sync
 	$(BIN)/flask demo seed --if-empty
 	@echo "SIPAS is starting on http://$(HOST):$(PORT)/  (stop with Ctrl+C)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	SIPAS_PUBLIC_BASE_URL="$${SIPAS_PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}" \
+	  $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # The whole test suite (SQLite by default; set SIPAS_TEST_DATABASE_URL for PostgreSQL),
 # one worker per core (pytest-xdist; a test file stays on one worker).
