@@ -104,6 +104,7 @@ def page_context(defn: q.Definition, page: int, form: CitizenForm,
     an answer on the same page is shown with a hint (the page works without JavaScript).
     """
     shown = q.visible_items(defn, answers)
+    known = {i.id for i in defn.items}
     on_page = {i.id for i in page_items(defn, page)}
     sections = []
     for section in (s for s in defn.sections if s.page == page):
@@ -123,4 +124,12 @@ def page_context(defn: q.Definition, page: int, form: CitizenForm,
         "pages": visible_pages(defn, answers) or list(defn.pages),
         "messages": {e.item_id: (e.message_en if lang == "en" else e.message_vi)
                      for e in errors},
+        "asked": {e.item_id: question_label(defn.item(e.item_id), lang) for e in errors
+                  if e.item_id in known},
     }
+
+
+def question_label(item: q.Item, lang: str) -> str:
+    """How the error summary names a question: its number on the form and its text."""
+    label = text(item.text, lang)
+    return f"{item.number}. {label}" if item.number else label

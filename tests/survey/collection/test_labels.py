@@ -43,3 +43,23 @@ def test_tokens_page_names_the_header_in_full(client: Any, make_unit: Any, make_
     html = client.get(f"/staff/collect/units/{commune.id}/tokens").get_data(as_text=True)
     assert "<code>Authorization: Bearer KEY</code>" in html
     assert "khóa API của đơn vị" in html
+
+
+def test_error_summary_names_the_question(client: Any, db: Any) -> None:
+    questionnaire_versions.sync()
+    commune = units.create_unit(None, {"name": "Xã Thử", "kind": "commune",
+                                       "sector": "administrative", "code": "X9"})
+    point = units.create_point(commune, "Quầy 1")
+    point.questionnaire_key = "desk_rating"
+    db.session.commit()
+    start = client.get(f"/q/{links.create_link(point).token}")
+    url = start.headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    submission = html.split('name="submission_id" type="hidden" value="')[1].split('"')[0]
+    page = client.post(url, data={"submission_id": submission, "tong_thoi_gian": "2"})
+    summary = page.get_data(as_text=True).split('role="alert"')[1].split("</div>")[0]
+    defn = questionnaire_versions.definition_of(
+        questionnaire_versions.latest_published("desk_rating"))
+    question = defn.item("muc_do_hai_long").text.vi
+    assert "<a href=\"#q-muc_do_hai_long\">" in summary
+    assert question in summary and "Vui lòng trả lời câu hỏi này." in summary
