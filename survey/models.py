@@ -3,6 +3,14 @@ fixtures and ad-hoc scripts. Code inside ``survey/`` imports from the domain tha
 model (``survey.org.models``, ``survey.authoring.models``, ``survey.collection.models``)."""
 
 from survey.authoring.models import QuestionnaireStatus, QuestionnaireVersion
+from survey.campaigns.models import (
+    Campaign,
+    CampaignDraw,
+    CampaignStatus,
+    CampaignUnit,
+    FrameRow,
+    SamplingFrame,
+)
 from survey.collection.models import (
     Answer,
     ApiKey,
@@ -31,6 +39,12 @@ __all__ = [
     "DossierToken",
     "PointLink",
     "Answer",
+    "Campaign",
+    "CampaignDraw",
+    "CampaignStatus",
+    "CampaignUnit",
+    "FrameRow",
+    "SamplingFrame",
     "AuditLog",
     "Channel",
     "QuestionnaireStatus",

@@ -82,6 +82,7 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from survey.authoring.views import bp as authoring_bp
+    from survey.campaigns.views import bp as campaigns_bp
     from survey.collection.views import api as _collection_api  # noqa: F401  (its routes)
     from survey.collection.views import bp as collection_bp
     from survey.collection.views.citizen import bp as citizen_bp
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen_bp)
     app.register_blueprint(authoring_bp)
     app.register_blueprint(results_bp)
+    app.register_blueprint(campaigns_bp)
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:

@@ -27,6 +27,7 @@ from survey.org.models import Role, RoleAssignment, ServicePoint, Unit, User
 Permission = Literal[
     "view", "manage_units", "manage_users", "results", "export", "data_entry",
     "manage_questionnaires", "issue_tokens", "report_transactions", "review",
+    "manage_campaigns",
 ]
 
 # "review": accept or reject a flagged response. The decision changes the indices, so it
@@ -34,11 +35,14 @@ Permission = Literal[
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.administrator: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "data_entry",
-         "manage_questionnaires", "issue_tokens", "report_transactions", "review"}
+         "manage_questionnaires", "issue_tokens", "report_transactions", "review",
+         "manage_campaigns"}
     ),
+    # "manage_campaigns": design, frames, draws and invitations of survey campaigns; a
+    # campaign is in scope when its owning department is (a sector manager: their sector).
     Role.sector_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
-         "report_transactions", "review"}),
+         "report_transactions", "review", "manage_campaigns"}),
     Role.unit_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
          "report_transactions", "review"}),

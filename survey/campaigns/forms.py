@@ -1,0 +1,123 @@
+"""Forms of the campaign pages (CSRF on every one, messages translated)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    FieldList,
+    FloatField,
+    FormField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms import Form as PlainForm
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from survey.campaigns.services.campaigns import (
+    ALLOCATIONS,
+    CHANNELS,
+    CLUSTER_KINDS,
+    KIND_LABELS,
+    STAGES,
+    STRATA_BY,
+)
+from survey.common.forms import REQUIRED, Form, choices
+
+DATE_MESSAGE = _l("Enter a date like 2026-12-01.")
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CampaignForm(Form):
+    name = StringField(_l("Name of the campaign"),
+                       validators=[DataRequired(REQUIRED), Length(max=255)])
+    owner_unit_id = SelectField(_l("Department that runs it"), coerce=int)
+    questionnaire = SelectField(_l("Questionnaire version"))
+    unit_kind = SelectField(_l("Units surveyed"), choices=choices(KIND_LABELS.items()))
+    coverage = RadioField(_l("Coverage"), default="all", choices=choices([
+        ("all", _l("Every unit of this kind in the sector")),
+        ("list", _l("Only the units picked below"))]))
+    unit_ids = SelectMultipleField(_l("Units picked"), coerce=int, validate_choice=False)
+    period_start = DateField(_l("Start of fieldwork"),
+                             validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+    period_end = DateField(_l("End of fieldwork"),
+                           validators=[InputRequired(REQUIRED)], format="%Y-%m-%d")
+    channels = CheckboxesField(_l("Channels"), choices=choices(CHANNELS.items()),
+                               default=["token"])
+    strata_by = SelectField(_l("Strata"), choices=choices(STRATA_BY.items()))
+    stages = SelectField(_l("Stages"), choices=choices(STAGES.items()))
+    cluster_kind = SelectField(_l("Clusters"), choices=choices(
+        [("", _l("(none)")), *CLUSTER_KINDS.items()]))
+    size_mode = RadioField(_l("Sample size from"), default="margin", choices=choices([
+        ("margin", _l("a target margin of error per unit")),
+        ("total", _l("a total sample size allocated to the units"))]))
+    target_margin_percent = FloatField(_l("Target margin of error (percentage points)"),
+                                       default=5.0, validators=[Optional()])
+    total_sample = IntegerField(_l("Total sample size"), validators=[Optional()])
+    allocation = SelectField(_l("Allocation"), choices=choices(ALLOCATIONS.items()))
+    submit = SubmitField(_l("Save"))
+
+
+class UnitRowForm(PlainForm):
+    unit_id = HiddenField()
+    stratum = StringField(_l("Stratum"), validators=[Length(max=64)])
+    population = IntegerField(_l("Expected population"), validators=[
+        Optional(), NumberRange(1, 100_000_000, _l("A positive whole number."))])
+
+
+class DesignForm(Form):
+    p_percent = FloatField(_l("Assumed share satisfied (%)"), default=50.0, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 99, _l("Between 1 and 99."))])
+    deff = FloatField(_l("Design effect"), default=1.0, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 10, _l("Between 1 and 10."))])
+    response_percent = FloatField(_l("Expected response rate (%)"), default=80.0, validators=[
+        InputRequired(REQUIRED), NumberRange(5, 100, _l("Between 5 and 100."))])
+    units = FieldList(FormField(UnitRowForm))
+    submit = SubmitField(_l("Save and recompute"))
+
+
+class ActionForm(Form):
+    """A button that changes something (CSRF only)."""
+
+    target = HiddenField()
+    submit = SubmitField(_l("Confirm"))
+
+
+class FrameForm(Form):
+    file = FileField(_l("Sampling frame (CSV or XLSX)"),
+                     validators=[FileRequired(_l("Choose a CSV or XLSX file."))])
+    id_column = StringField(_l("Column of the identifier"), default="ma",
+                            validators=[DataRequired(REQUIRED), Length(max=255)])
+    unit_column = StringField(_l("Column of the unit code"), default="ma_don_vi",
+                              validators=[DataRequired(REQUIRED), Length(max=255)])
+    stratum_column = StringField(_l("Column of the stratum (optional)"),
+                                 validators=[Length(max=255)])
+    cluster_column = StringField(_l("Column of the cluster (optional)"),
+                                 validators=[Length(max=255)])
+    size_column = StringField(_l("Column of the size measure (optional)"),
+                              validators=[Length(max=255)])
+    submit = SubmitField(_l("Check and import"))
+
+
+class DrawForm(Form):
+    method = SelectField(_l("Selection method"), choices=choices([
+        ("srs", _l("Simple random sampling in each stratum")),
+        ("systematic", _l("Systematic sampling in each stratum (frame order)")),
+        ("pps", _l("Probability proportional to size (needs a size measure)"))]))
+    seed = IntegerField(_l("Seed (leave empty for a random one)"), validators=[
+        Optional(), NumberRange(0, 2**62, _l("A whole number from 0."))])
+    reserve = IntegerField(_l("Reserve persons per stratum (replacements for refusals)"),
+                           default=0, validators=[
+                               InputRequired(REQUIRED), NumberRange(0, 1000, _l("0 to 1000."))])
+    submit = SubmitField(_l("Draw the sample"))

@@ -1,0 +1,97 @@
+"""Authorisation matrix of the campaign pages: Sở Y tế sees and manages only health
+campaigns and units, Sở GD&ĐT only education, Sở Nội vụ (administrator) everything;
+analysts and unit managers have no campaign pages. Outside the scope reads as missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from survey.campaigns.services import campaigns
+from survey.common.access import Scope
+from survey.models import Campaign, User
+from tests.survey.campaigns.conftest import BASE, campaign_form
+
+# user -> sectors of the campaigns they must see (None: no campaign page at all)
+SEES = {"admin": {"health", "education"}, "soyte": {"health"}, "sogddt": {"education"},
+        "phantich": None, "benhvien": None}
+
+
+def scope_of(db: Any, username: str) -> Scope:
+    return Scope.for_user(db.session.scalar(select(User).where(User.username == username)))
+
+
+@pytest.fixture
+def two_campaigns(db: Any, province: dict[str, Any]) -> dict[str, Campaign]:
+    admin = scope_of(db, "admin")
+    out = {}
+    for sector, owner, kind, key in [("health", province["health"], "hospital",
+                                      "health_inpatient:1"),
+                                     ("education", province["education"], "school",
+                                      "edu_parents_primary:1")]:
+        out[sector] = campaigns.create_campaign(admin, campaigns.CampaignInput(
+            name=f"Đợt {sector}", owner_unit_id=owner.id, questionnaire=key, unit_kind=kind,
+            coverage="all", unit_ids=[], period_start=dt.date(2026, 12, 1),
+            period_end=dt.date(2026, 12, 31), channels=["token"], strata_by="unit",
+            stages="unit_person", cluster_kind=None, size_mode="margin",
+            target_margin_percent=5, total_sample=None, allocation="proportional"))
+    return out
+
+
+@pytest.mark.parametrize("username", sorted(SEES))
+def test_campaign_pages_by_scope(client: Any, db: Any, login: Any, province: dict[str, Any],
+                                 two_campaigns: dict[str, Campaign], username: str) -> None:
+    login(username)
+    sees = SEES[username]
+    listing = client.get(f"{BASE}/")
+    nav = client.get("/staff/").get_data(as_text=True)
+    if sees is None:
+        assert listing.status_code == 403
+        assert client.get(f"{BASE}/new").status_code == 403
+        assert 'href="/staff/campaigns/"' not in nav
+    else:
+        assert listing.status_code == 200
+        assert 'href="/staff/campaigns/"' in nav
+        html = listing.get_data(as_text=True)
+        for sector, campaign in two_campaigns.items():
+            assert (campaign.name in html) == (sector in sees)
+    for sector, campaign in two_campaigns.items():
+        visible = sees is not None and sector in sees
+        codes = [client.get(f"{BASE}/{campaign.id}").status_code,
+                 client.get(f"{BASE}/{campaign.id}/edit").status_code,
+                 client.post(f"{BASE}/{campaign.id}/status",
+                             data={"target": "fieldwork"}).status_code,
+                 client.post(f"{BASE}/{campaign.id}/delete").status_code]
+        if visible:
+            assert codes[:2] == [200, 200] and codes[2] == 302
+        else:
+            assert codes == [403] * 4 if sees is None else codes == [404] * 4
+            assert db.session.get(Campaign, campaign.id) is not None
+
+
+def test_a_sector_manager_cannot_create_in_another_sector(client: Any, db: Any, login: Any,
+                                                          province: dict[str, Any]) -> None:
+    login("soyte")
+    form = client.get(f"{BASE}/new").get_data(as_text=True)
+    assert "Sở Y tế" in form and "Sở Giáo dục" not in form and "Trường Tiểu học" not in form
+    before = db.session.scalar(select(func.count()).select_from(Campaign))
+    as_education = campaign_form(province["education"], unit_kind="school",
+                                 questionnaire="edu_parents_primary:1")
+    assert client.post(f"{BASE}/new", data=as_education).status_code == 422
+    schools = campaign_form(province["health"], coverage="list",
+                            unit_ids=[province["schools"][0].id])
+    assert client.post(f"{BASE}/new", data=schools).status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Campaign)) == before
+
+
+def test_scope_units_follow_the_sector(db: Any, province: dict[str, Any]) -> None:
+    health = {u.name for u in campaigns.unit_choices(scope_of(db, "soyte"))}
+    education = {u.name for u in campaigns.unit_choices(scope_of(db, "sogddt"))}
+    everything = {u.name for u in campaigns.unit_choices(scope_of(db, "admin"))}
+    assert health == {h.name for h in province["hospitals"]}
+    assert education == {s.name for s in province["schools"]}
+    assert health | education <= everything
+    assert campaigns.unit_choices(scope_of(db, "phantich")) == []
