@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Regexp
 
+from survey.collection.services.comments import REASON_LABELS
 from survey.collection.services.tokens import MAX_K
 from survey.common.forms import REQUIRED, Form, choices
 
@@ -55,3 +56,12 @@ class UploadForm(Form):
 class ReviewForm(Form):
     decision = HiddenField(validators=[AnyOf(["accepted", "rejected"],
                                              message=_l("Choose accept or reject."))])
+
+
+class HideCommentForm(Form):
+    """Hide a comment: a reason from the short list, a note (required for "other"). The
+    service checks both, so that a refusal is the same from any caller."""
+
+    reason = SelectField(_l("Reason"),
+                         choices=choices([("", _l("Choose a reason")), *REASON_LABELS.items()]))
+    note = StringField(_l("Note"), validators=[Length(max=500)])

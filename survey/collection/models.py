@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import unicodedata
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -211,6 +213,22 @@ class Response(db.Model):  # type: ignore[name-defined,misc]
     )
 
 
+def fold_text(text: str | None) -> str:
+    """Lower case without diacritics (``Tân Ninh`` -> ``tan ninh``, ``Đức`` -> ``duc``),
+    spaces collapsed: what a search compares, the same on SQLite and PostgreSQL (neither
+    folds Vietnamese accents by itself without extensions)."""
+    decomposed = unicodedata.normalize("NFD", (text or "").replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def _search_text_default(context: Any) -> str | None:
+    # Only answers with words (free text) get a folded copy; "1,3" of a multiple choice
+    # or an empty text stays NULL, so the column costs nothing for the other answers.
+    text = context.get_current_parameters().get("value_text")
+    return fold_text(text) if text and any(c.isalpha() for c in text) else None
+
+
 class Answer(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "answer"
     __table_args__ = (UniqueConstraint("response_id", "item_id", name="uq_answer_response_item"),)
@@ -221,5 +239,34 @@ class Answer(db.Model):  # type: ignore[name-defined,misc]
     value_num: Mapped[float | None] = mapped_column(Float)
     value_text: Mapped[str | None] = mapped_column(Text)
     not_applicable: Mapped[bool] = mapped_column(default=False)
+    # fold_text(value_text), filled on insert (ORM and Core inserts alike): the comments
+    # search is a LIKE on this column, accent- and case-insensitive on both databases.
+    search_text: Mapped[str | None] = mapped_column(Text, default=_search_text_default)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+HIDE_REASONS = ("personal_data", "offensive", "spam", "off_topic", "other")
+
+
+class CommentModeration(db.Model):  # type: ignore[name-defined,misc]
+    """The moderation state of one free-text answer (a comment, góp ý): hidden with a
+    reason, or shown again. No row means never moderated (visible). Audited by the
+    session hook: every hide and unhide leaves who, when and the reason in the log."""
+
+    __tablename__ = "comment_moderation"
+    __audited__ = True
+    __table_args__ = (
+        UniqueConstraint("answer_id", name="uq_comment_moderation_answer_id"),
+        CheckConstraint(f"reason IN ({', '.join(repr(r) for r in HIDE_REASONS)})",
+                        name="reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"))
+    hidden: Mapped[bool] = mapped_column(default=True)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(String(500))
+    moderated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    moderated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -27,25 +27,28 @@ from survey.org.models import Role, RoleAssignment, ServicePoint, Unit, User
 Permission = Literal[
     "view", "manage_units", "manage_users", "results", "export", "data_entry",
     "manage_questionnaires", "issue_tokens", "report_transactions", "review",
-    "manage_campaigns",
+    "manage_campaigns", "moderate",
 ]
 
 # "review": accept or reject a flagged response. The decision changes the indices, so it
 # is a manager's; analysts see the flagged responses ("results") without deciding.
+# "moderate": hide a comment (free-text answer) with a reason, or show it again, and see
+# hidden ones; likewise a manager's, analysts read the visible comments ("results").
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.administrator: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "data_entry",
          "manage_questionnaires", "issue_tokens", "report_transactions", "review",
-         "manage_campaigns"}
+         "manage_campaigns", "moderate"}
     ),
     # "manage_campaigns": design, frames, draws and invitations of survey campaigns; a
     # campaign is in scope when its owning department is (a sector manager: their sector).
     Role.sector_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
-         "report_transactions", "review", "manage_campaigns"}),
+         "report_transactions", "review", "manage_campaigns",
+         "moderate"}),
     Role.unit_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
-         "report_transactions", "review"}),
+         "report_transactions", "review", "moderate"}),
     Role.analyst: frozenset({"view", "results", "export"}),
     Role.clerk: frozenset({"view", "data_entry"}),
 }

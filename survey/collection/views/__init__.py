@@ -15,4 +15,10 @@ def _require_login() -> None:
     """Every page of this blueprint needs a signed-in staff member."""
 
 
-from survey.collection.views import points, reviews, tokens  # noqa: E402,F401
+from survey.collection.views import (  # noqa: E402,F401
+    comments,
+    monitoring,
+    points,
+    reviews,
+    tokens,
+)
