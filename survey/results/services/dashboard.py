@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from survey.authoring.models import QuestionnaireVersion
 from survey.authoring.services import versions as questionnaire_versions
@@ -109,14 +109,14 @@ class Overview:
     targets: dict[str, float]
 
 
-def _definition(label: str) -> Any:
+def definition_of_label(label: str) -> Any:
     key, _, version = label.partition(" v")
     row = db.session.scalar(select(QuestionnaireVersion).where(
         QuestionnaireVersion.key == key, QuestionnaireVersion.version == int(version)))
     return questionnaire_versions.definition_of(row) if row is not None else None
 
 
-def _previous(snapshot: ResultSnapshot) -> ResultSnapshot | None:
+def previous_snapshot(snapshot: ResultSnapshot) -> ResultSnapshot | None:
     before = previous(parse_period(snapshot.period))
     return db.session.scalar(select(ResultSnapshot).where(
         ResultSnapshot.period == before.label, ResultSnapshot.status == "done",
@@ -126,20 +126,20 @@ def _previous(snapshot: ResultSnapshot) -> ResultSnapshot | None:
         .order_by(ResultSnapshot.id.desc()))
 
 
-def _key(row: ResultRow) -> tuple[Any, ...]:
+def row_key(row: ResultRow) -> tuple[Any, ...]:
     return (row.domain, row.unit_id, row.unit_name, row.basis, row.questionnaire, row.node)
 
 
-def _changes(lines: Iterable[Line], before: dict[tuple[Any, ...], ResultRow]) -> None:
+def add_changes(lines: Iterable[Line], before: dict[tuple[Any, ...], ResultRow]) -> None:
     import numpy as np
     import pandas as pd
 
     import analysis
 
-    pairs = [(line, before[_key(line.row)]) for line in lines
-             if _key(line.row) in before and not line.suppressed
-             and before[_key(line.row)].estimate is not None
-             and line.row.se is not None and before[_key(line.row)].se is not None]
+    pairs = [(line, before[row_key(line.row)]) for line in lines
+             if row_key(line.row) in before and not line.suppressed
+             and before[row_key(line.row)].estimate is not None
+             and line.row.se is not None and before[row_key(line.row)].se is not None]
     if not pairs:
         return
     now = np.array([(p.row.estimate, p.row.se, p.row.df or 0) for p, _ in pairs], dtype=float)
@@ -164,8 +164,8 @@ def overview(scope: Scope, snapshot_id: int | None = None) -> Overview:
     else:
         snapshot = snapshots.visible_one(scope, snapshot_id)
     rows = snapshots.rows_in_scope(scope, snapshot.id)
-    before_snapshot = _previous(snapshot)
-    before = {_key(r): r for r in snapshots.rows_in_scope(scope, before_snapshot.id)} \
+    before_snapshot = previous_snapshot(snapshot)
+    before = {row_key(r): r for r in snapshots.rows_in_scope(scope, before_snapshot.id)} \
         if before_snapshot is not None else {}
     goal = targets()
     panels: dict[tuple[str, str], Panel] = {}
@@ -174,7 +174,7 @@ def overview(scope: Scope, snapshot_id: int | None = None) -> Overview:
         select(Unit.id).where(Unit.parent_id.is_(None)).order_by(Unit.id))
     for row in rows:
         if row.questionnaire not in definitions:
-            definitions[row.questionnaire] = _definition(row.questionnaire)
+            definitions[row.questionnaire] = definition_of_label(row.questionnaire)
         defn = definitions[row.questionnaire]
         if defn is None or row.domain != "unit":
             continue
@@ -201,14 +201,14 @@ def overview(scope: Scope, snapshot_id: int | None = None) -> Overview:
         panel.units.sort(key=lambda line: (line.suppressed, -(line.row.estimate or 0),
                                            line.row.unit_name))
         panel.province.sort(key=lambda line: line.row.node != panel.overall)
-        _changes([*panel.province, *panel.units], before)
+        add_changes([*panel.province, *panel.units], before)
     ordered = sorted(panels.values(), key=lambda p: (not p.probability, p.questionnaire))
     return Overview(snapshot, before_snapshot, ordered, goal)
 
 
 def node_titles(label: str) -> dict[str, str]:
     """Vietnamese titles of a questionnaire version's index nodes."""
-    defn = _definition(label)
+    defn = definition_of_label(label)
     return {n.id: n.title.vi for n in defn.index.nodes} if defn is not None else {}
 
 
@@ -234,6 +234,7 @@ class UnitPanel:
     probability: bool
     nodes: list[NodeLine] = field(default_factory=list)
     trend: list[TrendPoint] = field(default_factory=list)
+    points: list[Line] = field(default_factory=list)  # the overall index per service point
     children: list[Line] = field(default_factory=list)
 
 
@@ -244,7 +245,7 @@ class UnitPage:
     panels: list[UnitPanel]
 
 
-def _tree(defn: Any) -> list[tuple[str, int]]:
+def tree(defn: Any) -> list[tuple[str, int]]:
     """Node ids of the index tree, overall first, depth-first, with their depth."""
     out: list[tuple[str, int]] = []
 
@@ -260,10 +261,43 @@ def _tree(defn: Any) -> list[tuple[str, int]]:
     return out
 
 
+def series(visible: list[ResultSnapshot], snapshot: ResultSnapshot) -> list[ResultSnapshot]:
+    """The snapshots a trend is drawn from: per period of the same kind and scope as
+    ``snapshot``, its newest finished one (``snapshot`` itself for its own period), oldest
+    first."""
+    kind = period_kind(snapshot.period)
+    newest: dict[str, ResultSnapshot] = {}
+    for s in visible:
+        if s.status == "done" and period_kind(s.period) == kind \
+                and s.scope_unit_id == snapshot.scope_unit_id:
+            if s.period not in newest or s.id > newest[s.period].id:
+                newest[s.period] = s
+    newest[snapshot.period] = snapshot
+    return sorted(newest.values(), key=lambda s: parse_period(s.period).start)
+
+
+def trend(snapshots_: list[ResultSnapshot], where: Any, goal: float | None) -> list[TrendPoint]:
+    """One row per snapshot (``where``: the clause naming the row), each with its change
+    from the one before and that change's significance (independent samples)."""
+    points = []
+    for s in snapshots_:
+        row = db.session.scalar(select(ResultRow).where(ResultRow.snapshot_id == s.id, where))
+        if row is not None:
+            points.append(TrendPoint(s.period, Line(row, goal)))
+    for earlier, later in zip(points, points[1:], strict=False):
+        add_changes([later.line], {row_key(later.line.row): earlier.line.row})
+    return points
+
+
+def by_estimate(line: Line) -> tuple[Any, ...]:
+    """Published figures first, highest first, then by name."""
+    return (line.suppressed, -(line.row.estimate or 0), line.row.unit_name)
+
+
 def unit_page(scope: Scope, unit_id: int, snapshot_id: int | None = None) -> UnitPage:
     """A unit's indices in a snapshot (default: the newest finished one that has it), with
-    the trend of its overall index over the finished snapshots of periods of the same kind
-    and the indices of its sub-units."""
+    the trend of its overall index over the finished snapshots of periods of the same kind,
+    its overall index per service point and the indices of its sub-units."""
     unit = scope.get_unit(unit_id, "results")
     visible = [s for s in snapshots.visible(scope) if s.status == "done"]
     if snapshot_id is not None:
@@ -278,47 +312,40 @@ def unit_page(scope: Scope, unit_id: int, snapshot_id: int | None = None) -> Uni
     goal = targets().get(unit.sector)
     rows = [r for r in snapshots.rows_in_scope(scope, snapshot.id) if r.domain == "unit"]
     mine = [r for r in rows if r.unit_id == unit.id]
+    # The unit's own service points (its scope was checked above).
+    points = list(db.session.scalars(select(ResultRow).where(
+        ResultRow.snapshot_id == snapshot.id, ResultRow.domain == "point",
+        ResultRow.unit_id == unit.id)))
     children = {c.id for c in db.session.scalars(select(Unit).where(Unit.parent_id == unit.id))}
-    kind = _period_kind(snapshot.period)
-    newest: dict[str, ResultSnapshot] = {}  # per period, its newest snapshot
-    for s in visible:
-        if _period_kind(s.period) == kind and s.scope_unit_id == snapshot.scope_unit_id:
-            if s.period not in newest or s.id > newest[s.period].id:
-                newest[s.period] = s
-    newest[snapshot.period] = snapshot
-    series = sorted(newest.values(), key=lambda s: parse_period(s.period).start)
+    periods = series(visible, snapshot)
     panels = []
     for label, basis in sorted({(r.questionnaire, r.basis) for r in mine},
                                key=lambda k: (k[1] != "tokens", k[0])):
-        defn = _definition(label)
+        defn = definition_of_label(label)
         if defn is None:
             continue
         by_node = {r.node: r for r in mine if r.questionnaire == label and r.basis == basis}
         panel = UnitPanel(label, basis, next(iter(by_node.values())).probability)
         titles = {n.id: n.title.vi for n in defn.index.nodes}
-        for node_id, depth in _tree(defn):
+        for node_id, depth in tree(defn):
             if node_id in by_node:
                 panel.nodes.append(NodeLine(titles[node_id], depth, Line(by_node[node_id], goal)))
         overall = defn.index.overall
-        for s in series:
-            row = db.session.scalar(select(ResultRow).where(
-                ResultRow.snapshot_id == s.id, ResultRow.unit_id == unit.id,
-                ResultRow.domain == "unit", ResultRow.questionnaire == label,
-                ResultRow.basis == basis, ResultRow.node == overall))
-            if row is not None:
-                panel.trend.append(TrendPoint(s.period, Line(row, goal)))
-        for earlier, later in zip(panel.trend, panel.trend[1:], strict=False):
-            _changes([later.line], {_key(later.line.row): earlier.line.row})
+        panel.trend = trend(periods, and_(
+            ResultRow.unit_id == unit.id, ResultRow.domain == "unit",
+            ResultRow.questionnaire == label, ResultRow.basis == basis,
+            ResultRow.node == overall), goal)
+        panel.points = sorted((Line(r, goal) for r in points if r.questionnaire == label
+                               and r.basis == basis and r.node == overall), key=by_estimate)
         panel.children = sorted(
             (Line(r, targets().get(r.sector or "")) for r in rows
              if r.unit_id in children and r.questionnaire == label and r.basis == basis
-             and r.node == overall),
-            key=lambda line: (line.suppressed, -(line.row.estimate or 0), line.row.unit_name))
+             and r.node == overall), key=by_estimate)
         panels.append(panel)
     return UnitPage(unit, snapshot, panels)
 
 
-def _period_kind(label: str) -> str:
+def period_kind(label: str) -> str:
     if "Q" in label:
         return "quarter"
     if ".." in label:
@@ -328,7 +355,11 @@ def _period_kind(label: str) -> str:
 
 FLAG_WORDS = {
     "suppress": _l("not published: too few responses or too wide an interval"),
+    "empty": _l("no respondent in this domain"),
     "small_n": _l("few responses"),
+    "high_rse": _l("relative standard error of %(p)d%% or more", p=30),
+    "no_df": _l("no degrees of freedom"),
+    "complement_unreliable": _l("the share not satisfied may be unreliable"),
     "wide_ci": _l("wide interval"),
     "wide_relative_ci": _l("wide interval relative to the estimate"),
     "low_df": _l("few degrees of freedom"),
@@ -348,3 +379,14 @@ def explain_flags(flags: str) -> str:
     if missing:
         words.append(str(_l("without answers: %(items)s", items=missing[0].replace("+", ", "))))
     return "; ".join(words)
+
+
+def suppression_reason(row: ResultRow) -> str:
+    """Why a figure is not published, in words (the publication rules' reasons, without
+    the generic "not published")."""
+    names = [f for f in row.flags.split(",") if f]
+    words = [str(FLAG_WORDS[f]) for f in FLAG_WORDS
+             if f in names and f not in ("suppress", "review", "non_probability")]
+    if row.estimate is None and not words:
+        words.append(str(_l("no estimate")))
+    return "; ".join(words) or str(FLAG_WORDS["suppress"])

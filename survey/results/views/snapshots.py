@@ -16,7 +16,7 @@ from survey.common.errors import NotFound, ServiceError
 from survey.common.forms import SECTOR_LABELS
 from survey.common.web import download, require, show_service_error
 from survey.results.forms import ComputeForm
-from survey.results.services import dashboard, export, jobs, snapshots
+from survey.results.services import dashboard, export, jobs, sectors, snapshots
 from survey.results.views import bp
 
 
@@ -84,7 +84,8 @@ def overview() -> str | WResponse:
     titles = {panel.questionnaire: dashboard.node_titles(panel.questionnaire)
               for panel in ov.panels}
     return render_template("results/overview.html", ov=ov, titles=titles,
-                           sectors=SECTOR_LABELS, unit_label=lambda line: line.row.unit_name)
+                           sectors=SECTOR_LABELS, unit_label=lambda line: line.row.unit_name,
+                           nav_sectors=sectors.visible_sectors(scope))
 
 
 @bp.route("/units/<int:unit_id>")
@@ -97,8 +98,12 @@ def unit_results(unit_id: int) -> str | WResponse:
         flash(_("No results for this unit yet."), "info")
         return redirect(url_for("org.unit_detail", unit_id=unit_id))
     return render_template("results/unit.html", page=page, unit_label=_unit_label,
-                           explain=dashboard.explain_flags)
+                           explain=dashboard.explain_flags, sectors=SECTOR_LABELS,
+                           nav_sectors=sectors.visible_sectors(scope))
 
 
 def _unit_label(line: dashboard.Line) -> str:
     return line.row.unit_name
+
+
+from survey.results.views import pages  # noqa: E402,F401  (sector pages and rankings)
