@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from survey.common.errors import ServiceError
 from survey.extensions import db
 from survey.org.services.audit import acting_as
-from survey.results.services import export, snapshots
+from survey.results.services import export, reports, snapshots
 
 results_cli = AppGroup("results", help="Indices with confidence intervals: snapshots, exports.")
 
@@ -48,6 +48,20 @@ def compute(period: str, scope_code: str | None) -> None:
                f"estimates ({len(steps)} steps), input {done.input_hash[:12]}.")
 
 
+@results_cli.command("resume")
+def resume() -> None:
+    """Compute, now and in the foreground, every snapshot still queued or interrupted by
+    a restart (a running one whose process stopped beating)."""
+    waiting = snapshots.pending()
+    if not waiting:
+        click.echo("No snapshot is waiting.")
+    with acting_as(None, "cli:results resume"):
+        for snapshot_id in waiting:
+            done = snapshots.run(snapshot_id)
+            click.echo(f"Snapshot {done.id} ({done.period}): {done.status}"
+                       + (f": {done.error}" if done.error else ""))
+
+
 @results_cli.command("microdata")
 @click.option("--snapshot", "ref", required=True, help="Snapshot id, or 'latest'.")
 @click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False),
@@ -63,3 +77,43 @@ def microdata(ref: str, out: str) -> None:
     for name, n in counts.items():
         click.echo(f"  {name}: {n} rows")
     click.echo(f"Bundle of snapshot {snapshot.id} written to {out}.")
+
+
+@results_cli.command("api-key")
+@click.argument("prefix")
+@click.option("--read-results/--no-read-results", default=True,
+              help="May the key read unpublished snapshots and suppressed figures through "
+                   "the read-only API (every key reads published ones).")
+def api_key(prefix: str, read_results: bool) -> None:
+    """Grant or take back an API key's read_results permission (by its 12-character prefix)."""
+    from survey.results.services import api_read
+
+    with acting_as(None, "cli:results api-key"):
+        try:
+            key = api_read.set_read_results(prefix, read_results)
+        except ServiceError as err:
+            _fail(err)
+    click.echo(f"API key {key.prefix} ({key.label}): read_results = {key.read_results}.")
+
+
+@results_cli.command("report")
+@click.option("--snapshot", "ref", default="latest", show_default=True,
+              help="Snapshot id, or 'latest'.")
+@click.option("--unit", "unit_code", default=None, help="Official code of a unit.")
+@click.option("--sector", default=None,
+              type=click.Choice(["administrative", "health", "education", "other"]),
+              help="A sector instead of a unit.")
+@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="The PDF file to write.")
+def report(ref: str, unit_code: str | None, sector: str | None, out: str) -> None:
+    """Write the PDF report of a unit (or a sector) in a snapshot, in Vietnamese."""
+    if (unit_code is None) == (sector is None):
+        raise click.UsageError("Give either --unit CODE or --sector NAME.")
+    try:
+        snapshot = snapshots.get(ref)
+        data = reports.report_for_cli(snapshot, unit_code, sector)
+    except ServiceError as err:
+        _fail(err)
+    Path(out).write_bytes(data)
+    click.echo(f"Report of snapshot {snapshot.id} ({snapshot.period}) written to {out} "
+               f"({len(data)} bytes).")

@@ -77,6 +77,9 @@ class ResultSnapshot(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written every few seconds by the process computing the snapshot: a "running"
+    # snapshot whose heartbeat stopped was interrupted (a restart) and is taken up again.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ResultRow(db.Model):  # type: ignore[name-defined,misc]

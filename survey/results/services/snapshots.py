@@ -4,19 +4,23 @@ rows are never edited. Recomputing the same inputs gives identical numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 
 from survey.common.access import Scope
 from survey.common.clock import utcnow
 from survey.common.errors import Forbidden, NotFound, ServiceError
+from survey.common.transactions import own_transaction
 from survey.extensions import db
 from survey.org.models import Unit
 from survey.results.models import ResultRow, ResultSnapshot
@@ -69,29 +73,13 @@ def run(snapshot_id: int,
     snapshot = db.session.get(ResultSnapshot, snapshot_id)
     if snapshot is None:
         raise NotFound("snapshot", snapshot_id)
-    snapshot.status = "running"
-    db.session.commit()
+    if not claim(snapshot_id):
+        db.session.refresh(snapshot)
+        return snapshot  # done, failed, or being computed by a live process
+    db.session.refresh(snapshot)
     try:
-        sel = microdata.Selection(parse_period(snapshot.period), snapshot.scope_unit_id,
-                                  current_app.config.get("BABEL_DEFAULT_TIMEZONE",
-                                                         "Asia/Ho_Chi_Minh"))
-        micro = microdata.load(sel)
-        units = {u.id: u for u in db.session.scalars(select(Unit))}
-        built, input_hash = frames.frames(micro)
-        count = sum(len(f.data) for f in built.values())
-        rows = estimation.estimate_all(micro, units, progress,
-                                       data={k: f.data for k, f in built.items()})
-        if rows:
-            db.session.execute(insert(ResultRow), [{**r, "snapshot_id": snapshot.id}
-                                                   for r in rows])
-        snapshot.designs = micro.strata.describe()
-        snapshot.questionnaire_versions = [f"{k} v{v}" for k, v in sorted(micro.layouts)]
-        snapshot.input_hash = input_hash
-        snapshot.n_responses = count
-        snapshot.code_version = code_version()
-        snapshot.status = "done"
-        snapshot.finished_at = utcnow()
-        db.session.commit()
+        with _heartbeat(snapshot_id):
+            return _compute(snapshot, progress)
     except Exception as exc:
         db.session.rollback()
         failed = db.session.get(ResultSnapshot, snapshot_id)
@@ -102,6 +90,87 @@ def run(snapshot_id: int,
         db.session.commit()
         current_app.logger.exception("snapshot %s failed", snapshot_id)
         return failed
+
+
+HEARTBEAT = dt.timedelta(seconds=10)
+STALE = dt.timedelta(minutes=2)  # a running snapshot without heartbeat for this long died
+
+
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
+    return or_(ResultSnapshot.status == "queued",
+               and_(ResultSnapshot.status == "running",
+                    or_(ResultSnapshot.heartbeat_at.is_(None),
+                        ResultSnapshot.heartbeat_at < now - STALE)))
+
+
+def claim(snapshot_id: int) -> bool:
+    """Take a snapshot for computing, in one UPDATE: a queued one, or a running one whose
+    process stopped beating (it was interrupted by a restart). False when another live
+    process has it or it is finished, so that no snapshot is computed twice at once."""
+    now = utcnow()
+    taken = db.session.execute(
+        update(ResultSnapshot).where(ResultSnapshot.id == snapshot_id, _claimable(now))
+        .values(status="running", heartbeat_at=now, error=None)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return bool(getattr(taken, "rowcount", 0) == 1)
+
+
+def pending() -> list[int]:
+    """Snapshots waiting to be computed, oldest first: queued ones and interrupted ones."""
+    return list(db.session.scalars(select(ResultSnapshot.id).where(
+        _claimable(utcnow())).order_by(ResultSnapshot.id)))
+
+
+@contextmanager
+def _heartbeat(snapshot_id: int) -> Iterator[None]:
+    """Beat every :data:`HEARTBEAT` from a thread of its own, on a connection of its own
+    (the computation's transaction holds the rows until its single commit)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def beat() -> None:
+        with app.app_context():
+            while not stop.wait(HEARTBEAT.total_seconds()):
+                try:
+                    with own_transaction() as conn:
+                        conn.execute(update(ResultSnapshot).where(
+                            ResultSnapshot.id == snapshot_id,
+                            ResultSnapshot.status == "running").values(heartbeat_at=utcnow()))
+                except Exception:  # an outage: the next beat tries again
+                    app.logger.warning("snapshot %s: heartbeat not written", snapshot_id)
+
+    thread = threading.Thread(target=beat, name=f"sipas-heartbeat-{snapshot_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _compute(snapshot: ResultSnapshot,
+             progress: Callable[[str, int, int], None] | None) -> ResultSnapshot:
+    sel = microdata.Selection(parse_period(snapshot.period), snapshot.scope_unit_id,
+                              current_app.config.get("BABEL_DEFAULT_TIMEZONE",
+                                                     "Asia/Ho_Chi_Minh"))
+    micro = microdata.load(sel)
+    units = {u.id: u for u in db.session.scalars(select(Unit))}
+    built, input_hash = frames.frames(micro)
+    count = sum(len(f.data) for f in built.values())
+    rows = estimation.estimate_all(micro, units, progress,
+                                   data={k: f.data for k, f in built.items()})
+    if rows:
+        db.session.execute(insert(ResultRow), [{**r, "snapshot_id": snapshot.id}
+                                               for r in rows])
+    snapshot.designs = micro.strata.describe()
+    snapshot.questionnaire_versions = [f"{k} v{v}" for k, v in sorted(micro.layouts)]
+    snapshot.input_hash = input_hash
+    snapshot.n_responses = count
+    snapshot.code_version = code_version()
+    snapshot.status = "done"
+    snapshot.finished_at = utcnow()
+    db.session.commit()
     return snapshot
 
 

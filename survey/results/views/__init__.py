@@ -3,8 +3,10 @@ rows, the microdata bundle) and the transaction counts open channels are weighte
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 from flask_login import login_required
+
+from survey.results.services import jobs
 
 bp = Blueprint("results", __name__, url_prefix="/staff/results")
 
@@ -15,4 +17,11 @@ def _require_login() -> None:
     """Every page of this blueprint needs a signed-in staff member."""
 
 
-from survey.results.views import counts, snapshots  # noqa: E402,F401
+@bp.before_app_request
+def _resume_snapshots() -> None:
+    """The first request a process serves hands its worker the snapshots left waiting or
+    interrupted by a restart (once per process; see ``jobs.resume``)."""
+    jobs.resume(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+from survey.results.views import counts, exports, publication, snapshots  # noqa: E402,F401
