@@ -34,18 +34,28 @@ class SurveyDesign(DesignBase):
     data : pandas.DataFrame
         One row per respondent (the design never drops rows; missing answers are handled
         estimate by estimate as domain restrictions).
-    strata : str, optional
+    strata : str or list, optional
         Column holding the stratum of each row (e.g. agency x channel). ``None``: one stratum.
+        For a multistage design, one column (or ``None``) per stage, the first stages first;
+        stages left out are not stratified. A stratum of stage ``k > 1`` lies inside one unit
+        of stage ``k - 1`` (the same value in two units makes two strata).
     weights : str, optional
         Column of sampling weights. When omitted, weights are ``N_h / n_h`` if ``fpc`` is
         given (as R does), otherwise 1.
-    fpc : str, optional
+    fpc : str or list, optional
         Column with the finite population correction, constant within a stratum: either
         the population count ``N_h`` (of PSUs, or of respondents when ``psu`` is omitted) or,
-        when every value is <= 1, the sampling fraction ``n_h / N_h``.
-    psu : str, optional
+        when every value is <= 1, the sampling fraction ``n_h / N_h``. For a multistage
+        design, one column per stage (``N`` of the units of that stage in their stratum;
+        ``None``: no fpc at that stage, R's ``Inf``), as R's ``fpc = ~N1 + N2``; the variance
+        then adds the later stages (Notes). Weights default to the product of ``N / n`` over
+        the stages.
+    psu : str or list, optional
         Column identifying primary sampling units (e.g. households, villages), nested
         within strata (ids may repeat across strata). ``None``: each row is its own PSU.
+        A list gives one id column per stage (R's ``ids = ~psu + ssu``): hospitals, then
+        ward-days, then patients; each stage's units are nested in their stratum and in the
+        unit above (R's ``nest = TRUE``); the last entry may be ``None`` (each row a unit).
     lonely_psu : {"fail", "adjust", "remove", "certainty", "average"}
         What to do with strata holding a single PSU, with the meaning of R's
         ``options(survey.lonely.psu=)``: ``fail`` raises when such a stratum enters a
@@ -57,7 +67,13 @@ class SurveyDesign(DesignBase):
     -----
     Variances use Taylor linearisation with the ultimate-cluster estimator
     ``v = sum_h f_h n_h/(n_h - 1) sum_i (t_hi - t_h)^2`` with ``f_h = 1 - n_h/N_h``
-    (Lumley 2010, sec. 2.2; R's ``onestrat``). Only first-stage fpc is used.
+    (Lumley 2010, sec. 2.2; R's ``onestrat``). A design with several stages and an fpc adds,
+    recursively, each sampled unit's within-unit variance (the same formula over the units
+    of the next stage, in their strata inside it) times the unit's sampling fraction
+    ``n_h/N_h`` (R's default ``svyrecvar``/``multistage``; Cochran 1977, ch. 10-11): units
+    taken with certainty (``N_h = n_h``) contribute their second-stage variance in full.
+    Without fpc only the first stage counts (with-replacement, as R). Lonely units at any
+    stage follow ``lonely_psu``; degrees of freedom are first-stage (R's ``degf``).
 
     Examples
     --------

@@ -14,6 +14,7 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*, ch. 2-3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Self
 
 import numpy as np
@@ -28,6 +29,7 @@ from analysis._checks import (
     require_columns,
 )
 from analysis.greg import CalibrationStep
+from analysis.stages import Stage, fpc_values, next_stage, stage_columns, stage_fpc
 
 __all__ = ["LONELY_PSU_OPTIONS", "CalibrationStep", "DesignBase", "LonelyPSU"]
 
@@ -55,15 +57,16 @@ class DesignBase:
     has_psu: bool
     lonely_psu: str
     calibrations: tuple[CalibrationStep, ...]
+    stages: tuple[Stage, ...]
 
     def __init__(
         self,
         data: pd.DataFrame,
         *,
-        strata: str | None = None,
+        strata: str | Sequence[str | None] | None = None,
         weights: str | None = None,
-        fpc: str | None = None,
-        psu: str | None = None,
+        fpc: str | Sequence[str | None] | None = None,
+        psu: str | Sequence[str | None] | None = None,
         lonely_psu: LonelyPSU = "fail",
     ) -> None:
         if not isinstance(data, pd.DataFrame):
@@ -72,62 +75,91 @@ class DesignBase:
             raise ValueError("data must have at least one row")
         self.lonely_psu = check_choice(lonely_psu, LONELY_PSU_OPTIONS, "lonely_psu")
         self.data = data.reset_index(drop=True)
+        ids, strata_cols, fpc_cols = _stage_arguments(psu, strata, fpc)
         n = len(self.data)
-        if strata is None:
+        first_strata = strata_cols[0]
+        if first_strata is None:
             self.strata_codes = np.zeros(n, dtype=np.int64)
             self.strata_labels = pd.Index([0])
         else:
-            require_columns(self.data, [strata], "strata")
-            if self.data[strata].isna().any():
+            require_columns(self.data, [first_strata], "strata")
+            if self.data[first_strata].isna().any():
                 raise ValueError("strata: column has missing values")
-            codes, labels = pd.factorize(self.data[strata], sort=True)
+            codes, labels = pd.factorize(self.data[first_strata], sort=True)
             self.strata_codes = codes.astype(np.int64)
             self.strata_labels = pd.Index(labels)
         h = self.strata_codes
         n_strata = len(self.strata_labels)
-        if psu is None:
+        first_psu = ids[0]
+        if first_psu is None:
             self.has_psu = False
             self.psu_codes = np.arange(n, dtype=np.int64)
             self.psu_stratum = h.copy()
         else:
-            require_columns(self.data, [psu], "psu")
-            if self.data[psu].isna().any():
+            require_columns(self.data, [first_psu], "psu")
+            if self.data[first_psu].isna().any():
                 raise ValueError("psu: column has missing values")
-            pair = pd.MultiIndex.from_arrays([h, self.data[psu].to_numpy()])
+            pair = pd.MultiIndex.from_arrays([h, self.data[first_psu].to_numpy()])
             codes, uniq = pd.factorize(pair, sort=True)
             self.has_psu = True
             self.psu_codes = codes.astype(np.int64)
             self.psu_stratum = np.asarray(uniq.get_level_values(0), dtype=np.int64)
         self.n_psu = np.bincount(self.psu_stratum, minlength=n_strata).astype(np.int64)
-        self.fpc_factor, pop = self._fpc(fpc, n_strata)
+        given = {k: fpc_values(self.data, c, "fpc") for k, c in enumerate(fpc_cols) if c}
+        # as R's as.fpc: sampling fractions when every value of every stage is <= 1
+        fraction = bool(given) and all(bool((v <= 1).all()) for v in given.values())
+        pop: FloatArray | None = None
+        self.fpc_factor = np.ones(n_strata)
+        first_fraction = np.zeros(n_strata)  # n/N of each stratum (0: no fpc, R's Inf)
+        if 0 in given:
+            pop = stage_fpc(given[0], h, n_strata, self.n_psu, fraction=fraction, name="fpc")
+            self.fpc_factor = (pop - self.n_psu) / pop
+            first_fraction = self.n_psu / pop
+        self.stages = ()
+        if given and len(ids) > 1:  # R recurses only when an fpc is given (popsize not NULL)
+            self.stages = self._later_stages(ids, strata_cols, given, first_fraction, fraction)
         if weights is not None:
             w = check_weights(numeric_column(self.data, weights, "weights"), "weights")
+        elif given and len(given) < len(ids):
+            raise ValueError(
+                "weights: give the weights when a stage has no fpc "
+                "(the default weights are the product over the stages of N/n)"
+            )
         elif pop is not None:
             w = (pop / self.n_psu)[h]
+            for stage in self.stages:
+                w = w / stage.group_fraction[stage.unit_group[stage.unit_codes]]
         else:
             w = np.ones(n)
         self.weights = w
         self.calibrations = ()
 
-    def _fpc(self, fpc: str | None, n_strata: int) -> tuple[FloatArray, FloatArray | None]:
-        if fpc is None:
-            return np.ones(n_strata), None
-        values = numeric_column(self.data, fpc, "fpc")
-        if not np.isfinite(values).all() or (values <= 0).any():
-            raise ValueError("fpc: must be positive, finite and not missing")
-        lo = np.full(n_strata, np.inf)
-        hi = np.full(n_strata, -np.inf)
-        np.minimum.at(lo, self.strata_codes, values)
-        np.maximum.at(hi, self.strata_codes, values)
-        if not np.allclose(lo, hi):
-            raise ValueError("fpc: must be constant within each stratum")
-        if (lo <= 1).all():
-            pop = self.n_psu / lo
-        else:
-            pop = lo
-        if (pop < self.n_psu - 1e-9).any():
-            raise ValueError("fpc: population size smaller than the number of sampled units")
-        return (pop - self.n_psu) / pop, pop
+    def _later_stages(
+        self,
+        ids: list[str | None],
+        strata_cols: list[str | None],
+        fpc: dict[int, FloatArray],
+        first_fraction: FloatArray,
+        fraction: bool,
+    ) -> tuple[Stage, ...]:
+        stages: list[Stage] = []
+        parent_units = self.psu_codes
+        parent_fraction = first_fraction[self.psu_stratum]
+        for k in range(1, len(ids)):
+            stage = next_stage(
+                self.data,
+                k + 1,
+                parent_units,
+                parent_fraction,
+                strata=strata_cols[k],
+                ids=ids[k],
+                fpc=fpc.get(k),
+                fraction=fraction,
+            )
+            stages.append(stage)
+            parent_units = stage.unit_codes
+            parent_fraction = stage.unit_fraction()
+        return tuple(stages)
 
     def with_weights(
         self, weights: FloatArray, *, calibration: CalibrationStep | None = None
@@ -173,7 +205,42 @@ class DesignBase:
         new.lonely_psu = check_choice(lonely_psu, LONELY_PSU_OPTIONS, "lonely_psu")
         return new
 
+    @property
+    def multistage(self) -> bool:
+        """Whether variances add stages below the first (several stages and an fpc given)."""
+        return bool(self.stages)
+
     def degf(self) -> int:
         """Design degrees of freedom: PSUs minus strata among rows with non-zero weight."""
         keep = self.weights != 0
         return int(len(np.unique(self.psu_codes[keep])) - len(np.unique(self.strata_codes[keep])))
+
+
+def _stage_arguments(
+    psu: str | Sequence[str | None] | None,
+    strata: str | Sequence[str | None] | None,
+    fpc: str | Sequence[str | None] | None,
+) -> tuple[list[str | None], list[str | None], list[str | None]]:
+    """One id column, stratum column and fpc column (or ``None``) per stage.
+
+    ``psu`` gives the stages (a list: one id column per stage, the last may be ``None`` for
+    "each row"); ``strata`` may list fewer stages than ``psu`` (the others are not
+    stratified); ``fpc``, when given for a design of several stages, needs one entry per stage
+    (``None``: no fpc at that stage), as R's ``svydesign(fpc = ~N1 + N2)``.
+    """
+    ids = stage_columns(psu, "psu", allow_none=True) or [None]
+    if any(c is None for c in ids[:-1]):
+        raise ValueError("psu: only the last stage may be None (each row is a unit)")
+    strata_cols = stage_columns(strata, "strata", allow_none=True) or [None]
+    if len(strata_cols) > len(ids):
+        raise ValueError(
+            f"strata: {len(strata_cols)} stages of strata for {len(ids)} stages of psu"
+        )
+    strata_cols += [None] * (len(ids) - len(strata_cols))
+    fpc_cols = stage_columns(fpc, "fpc", allow_none=True) or [None] * len(ids)
+    if len(fpc_cols) != len(ids):
+        raise ValueError(
+            f"fpc: give one column (or None) per stage: {len(ids)} stages, "
+            f"{len(fpc_cols)} fpc column(s)"
+        )
+    return ids, strata_cols, fpc_cols

@@ -48,6 +48,10 @@ def long_format(
     """
     if design.calibrations:
         raise ValueError("design: the two-pass sums do not cover calibrated designs")
+    if design.multistage:
+        raise ValueError(
+            "design: the two-pass sums cover the first stage only, not multistage designs"
+        )
     cols = as_columns(items, "items")
     by_cols = as_columns(by, "by")
     require_columns(design.data, by_cols, "by")

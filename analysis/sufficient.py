@@ -82,6 +82,10 @@ def sufficient_statistics(
     """
     if design.calibrations:
         raise ValueError("design: sufficient statistics do not cover calibrated designs")
+    if design.multistage:
+        raise ValueError(
+            "design: sufficient statistics cover the first stage only, not multistage designs"
+        )
     cols = as_columns(items, "items")
     by_cols = as_columns(by, "by")
     data = design.data

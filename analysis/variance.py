@@ -23,6 +23,7 @@ from scipy import sparse
 
 from analysis._checks import BoolArray, FloatArray, IntArray
 from analysis.designbase import DesignBase
+from analysis.stages import Stage
 
 _DENSE_CELLS = 20_000_000  # float64 cells per dense chunk (about 160 MB)
 _TINY_FPC = 1e-7  # R: a stratum whose fpc factor is below this contributes exactly zero
@@ -78,7 +79,7 @@ def _sparse_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: in
         pairs, inv = np.unique(key, return_inverse=True)
         s1 = np.bincount(inv.ravel(), weights=t, minlength=len(pairs)).astype(np.float64)
         s2 = np.bincount(inv.ravel(), weights=t * t, minlength=len(pairs)).astype(np.float64)
-    return combine_pairs(
+    v = combine_pairs(
         pairs // ns,
         pairs % ns,
         s1,
@@ -89,6 +90,80 @@ def _sparse_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: in
         lonely_psu=design.lonely_psu,
         labels=list(design.strata_labels),
     )
+    for stage in design.stages:
+        v = v + _sparse_stage(stage, z_in, d_in, inside, n_dom, design.lonely_psu)
+    return v
+
+
+def _sparse_stage(
+    stage: Stage, z_in: FloatArray, d_in: IntArray, inside: BoolArray, n_dom: int, lonely: str
+) -> FloatArray:
+    """One later stage: per (domain, stratum of the stage) sums of the domain's unit totals.
+
+    Only the strata where the domain has rows take part, as in R, where the domain's rows are
+    a subset of the design and ``multistage()`` recurses into the units that hold them.
+    """
+    n_units = stage.n_units
+    key_u = d_in * n_units + stage.unit_codes[inside]
+    uk, inv = np.unique(key_u, return_inverse=True)
+    t = np.bincount(inv.ravel(), weights=z_in, minlength=len(uk)).astype(np.float64)
+    n_groups = stage.n_groups
+    key_g = (uk // n_units) * n_groups + stage.unit_group[uk % n_units]
+    pairs, inv_g = np.unique(key_g, return_inverse=True)
+    s1 = np.bincount(inv_g.ravel(), weights=t, minlength=len(pairs)).astype(np.float64)
+    s2 = np.bincount(inv_g.ravel(), weights=t * t, minlength=len(pairs)).astype(np.float64)
+    return combine_stage(
+        stage, pairs // n_groups, pairs % n_groups, s1, s2, n_dom, lonely_psu=lonely
+    )
+
+
+def combine_stage(
+    stage: Stage,
+    d: IntArray,
+    g: IntArray,
+    s1: FloatArray,
+    s2: FloatArray,
+    n_dom: int,
+    *,
+    lonely_psu: str,
+) -> FloatArray:
+    """Variance per domain contributed by a stage below the first (R's ``multistage()``).
+
+    For each (domain ``d``, stratum ``g`` of the stage) pair where the domain has rows, the
+    one-stage term of :func:`combine_pairs` on the sums ``s1``, ``s2`` of the domain's unit
+    totals in ``g`` (``n`` = every unit sampled in ``g``), with the lonely-unit rules applied
+    within each unit of the stage above (``average`` scales by strata present over strata
+    with more than one unit inside that unit, as R's ``onestage()`` called once per unit),
+    times the product of the sampling fractions ``n/N`` of the units above ``g``.
+    """
+    nh = stage.group_size.astype(np.float64)[g]
+    f = stage.group_fpc[g]
+    active = f >= _TINY_FPC
+    regular = (nh > 1) & active
+    lonely = (nh == 1) & active
+    safe = np.where(regular, nh - 1, 1.0)
+    contrib = np.where(regular, f * nh / safe * (s2 - s1 * s1 / np.maximum(nh, 1)), 0.0)
+    contrib = np.maximum(contrib, 0.0)
+    if lonely_psu == "fail" and lonely.any():
+        group = int(g[np.nonzero(lonely)[0][0]])
+        row = int(np.nonzero(stage.unit_group[stage.unit_codes] == group)[0][0])
+        raise ValueError(
+            f"stage {stage.number}: the stratum of row {row} has only one sampled unit; "
+            "choose lonely_psu= 'adjust', 'remove', 'certainty' or 'average' in SurveyDesign"
+        )
+    if lonely_psu == "adjust":
+        contrib = contrib + np.where(lonely, f * s1 * s1, 0.0)
+    if lonely_psu == "average" and len(d):
+        key = d * (int(stage.group_parent.max()) + 1) + stage.group_parent[g]
+        _, inv = np.unique(key, return_inverse=True)
+        inv = inv.ravel()
+        n_present = np.bincount(inv).astype(np.float64)
+        n_ok = n_present - np.bincount(inv[lonely], minlength=len(n_present))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(n_ok > 0, n_present / np.maximum(n_ok, 1), np.nan)
+        contrib = contrib * factor[inv]
+    contrib = contrib * stage.group_scale[g]
+    return np.bincount(d, weights=contrib, minlength=n_dom).astype(np.float64)
 
 
 def _calibration_residuals(design: DesignBase, e: FloatArray) -> FloatArray:
@@ -120,7 +195,29 @@ def _dense_variance(design: DesignBase, z: FloatArray, dom: IntArray, n_dom: int
         s2 = np.asarray(to_stratum @ (t * t)).T
         present = np.ones_like(s1, dtype=bool)  # zero-weight rows stay in a calibrated design
         out[start:stop] = _combine(design, s1, s2, present)
+        for stage in design.stages:
+            out[start:stop] += _dense_stage(stage, e, design.lonely_psu)
     return out
+
+
+def _dense_stage(stage: Stage, e: FloatArray, lonely: str) -> FloatArray:
+    """A later stage's variance for the columns of ``e`` (every stratum present, as R keeps
+    every row of a calibrated design)."""
+    n, cols = e.shape
+    n_groups = stage.n_groups
+    to_unit = sparse.csr_matrix(
+        (np.ones(n), (stage.unit_codes, np.arange(n))), shape=(stage.n_units, n)
+    )
+    to_group = sparse.csr_matrix(
+        (np.ones(stage.n_units), (stage.unit_group, np.arange(stage.n_units))),
+        shape=(n_groups, stage.n_units),
+    )
+    t = to_unit @ e
+    s1 = np.asarray(to_group @ t).T.ravel()  # domain-major: (domain, stratum) pairs
+    s2 = np.asarray(to_group @ (t * t)).T.ravel()
+    d = np.repeat(np.arange(cols, dtype=np.int64), n_groups)
+    g = np.tile(np.arange(n_groups, dtype=np.int64), cols)
+    return combine_stage(stage, d, g, s1, s2, cols, lonely_psu=lonely)
 
 
 def _combine(design: DesignBase, s1: FloatArray, s2: FloatArray, present: BoolArray) -> FloatArray:
