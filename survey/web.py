@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 
 from survey.common.errors import Refusal
+from survey.common.delivery import init_delivery
 from survey.common.headers import register_security_headers
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -54,6 +55,7 @@ def init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to open this page.")
     login_manager.login_message_category = "warning"
     register_security_headers(app)
+    init_delivery(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> Any:
