@@ -1,0 +1,426 @@
+"""PDF reports per unit and per sector, in Vietnamese, read from a frozen snapshot: the
+kind a Sở attaches to its annual report to the People's Committee.
+
+Each report has a title page (who, period, snapshot), then per questionnaire and channel:
+the overall index and its components with their 95 % intervals (a table and a chart with
+the interval bars and the target line), the comparison with the sector's target, the
+change since the previous period with its significance, the criteria (index nodes over
+questionnaire items), flags in words; a sector report lists its agencies; and a
+one-page methodology note in plain Vietnamese (designs per channel, intervals,
+publication rules). The layout is :mod:`survey.render.report`.
+"""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from survey.common.access import Scope
+from survey.common.errors import NotFound
+from survey.extensions import db
+from survey.render.report import (
+    Bar,
+    Block,
+    Chart,
+    Heading,
+    Note,
+    PageEnd,
+    TableBlock,
+    Text,
+    TitlePage,
+    report_pdf,
+)
+from survey.results.models import ResultRow, ResultSnapshot
+from survey.results.services import dashboard, snapshots
+from survey.results.services.periods import parse_period, previous
+from survey.results.services.tables import (
+    SECTORS_VI,
+    STATUS_VI,
+    channel_vi,
+    definitions,
+    suppressed,
+)
+
+REPORT_TITLE = "BÁO CÁO KẾT QUẢ ĐO LƯỜNG SỰ HÀI LÒNG CỦA NGƯỜI DÂN"
+
+
+def number(value: float | None, row: ResultRow, signed: bool = False) -> str:
+    """A figure as printed: per cent with one decimal for shares, two for mean scores,
+    decimal comma (Vietnamese usage)."""
+    if value is None:
+        return "—"
+    if row.rule == "mean_score":
+        text = f"{value:+.2f}" if signed else f"{value:.2f}"
+    else:
+        text = f"{value * 100:+.1f}" if signed else f"{value * 100:.1f}"
+    return text.replace(".", ",")
+
+
+def interval(row: ResultRow) -> str:
+    if suppressed(row) or row.ci_low is None or row.ci_high is None:
+        return "—"
+    return f"{number(row.ci_low, row)} – {number(row.ci_high, row)}"
+
+
+def notes(row: ResultRow) -> str:
+    """Flags in words; the channel's non-probability nature is stated once per section."""
+    flags = ",".join(f for f in row.flags.split(",") if f and f != "non_probability")
+    words = dashboard.explain_flags(flags)
+    if suppressed(row) and not words:
+        words = "không công bố"
+    return words
+
+
+def _scale(row: ResultRow) -> float:
+    return 1.0 if row.rule == "mean_score" else 100.0
+
+
+def bar(label: str, line: dashboard.Line) -> Bar:
+    r, f = line.row, _scale(line.row)
+    if suppressed(r):
+        return Bar(label, None, note=f"không công bố (n = {r.n}; lý do trong bảng)")
+    return Bar(label, r.estimate * f if r.estimate is not None else None,
+               r.ci_low * f if r.ci_low is not None else None,
+               r.ci_high * f if r.ci_high is not None else None,
+               line.target * 100 if line.target is not None and r.rule != "mean_score"
+               else None, line.status)
+
+
+def index_table(lines: list[tuple[str, dashboard.Line]]) -> TableBlock:
+    return TableBlock(
+        ("Chỉ số", "Ước lượng", "KTC 95%", "n", "n hiệu dụng", "deff", "Ghi chú"),
+        [(title, "—" if suppressed(ln.row) else number(ln.row.estimate, ln.row),
+          interval(ln.row), str(ln.row.n),
+          "—" if ln.row.n_eff is None else f"{ln.row.n_eff:.0f}",
+          "—" if ln.row.deff is None else f"{ln.row.deff:.2f}".replace(".", ","),
+          notes(ln.row)) for title, ln in lines],
+        (0.30, 0.09, 0.14, 0.07, 0.09, 0.07, 0.24))
+
+
+def chart(title: str, lines: list[tuple[str, dashboard.Line]]) -> Chart | None:
+    shares = [(t, ln) for t, ln in lines if ln.row.rule != "mean_score"]
+    if all(suppressed(ln.row) for _, ln in shares):
+        return None  # nothing to draw; the table says why
+    return Chart(title, [bar(t, ln) for t, ln in shares])
+
+
+def target_sentence(line: dashboard.Line, sector: str | None) -> str:
+    r = line.row
+    if line.target is None or r.rule == "mean_score":
+        return "Không có mục tiêu cho chỉ số này."
+    head = (f"Mục tiêu của lĩnh vực {SECTORS_VI.get(sector or '', sector or '')}: "
+            f"trên {line.target * 100:.0f}% hài lòng.")
+    if line.status == "suppressed":
+        return f"{head} Chỉ số chung không được công bố ({notes(r)}), nên không so sánh."
+    verdict = {"below": "thấp hơn mục tiêu một cách có ý nghĩa thống kê (cả khoảng tin cậy "
+                        "95% nằm dưới mục tiêu)",
+               "above": "cao hơn mục tiêu một cách có ý nghĩa thống kê (cả khoảng tin cậy "
+                        "95% nằm trên mục tiêu)",
+               "level": "chưa phân biệt được với mục tiêu (khoảng tin cậy 95% chứa mục tiêu)"}
+    return (f"{head} Chỉ số chung {number(r.estimate, r)}% (KTC 95%: {interval(r)}%): "
+            f"{verdict.get(line.status, STATUS_VI[line.status])}.")
+
+
+def change_sentence(line: dashboard.Line, before_period: str | None) -> str:
+    c = line.change
+    if c is None:
+        return ("Không có kết quả kỳ trước (hoặc kết quả không được công bố) để so sánh."
+                if before_period is None else
+                f"Không so sánh được với kỳ {before_period}.")
+    r = line.row
+    unit = " điểm" if r.rule == "mean_score" else " điểm phần trăm"
+    low = number(c.ci_low, r, True)
+    high = number(c.ci_high, r, True)
+    sig = ("thay đổi có ý nghĩa thống kê" if c.significant
+           else "thay đổi không có ý nghĩa thống kê (có thể chỉ do sai số chọn mẫu)")
+    return (f"So với kỳ {before_period or 'trước'} ({number(c.previous, r)}): "
+            f"{number(c.difference, r, True)}{unit} (KTC 95% của chênh lệch: {low} đến "
+            f"{high}; p = {c.p_value:.3f}".replace(".", ",") + f"): {sig}.")
+
+
+def methodology(snapshot: ResultSnapshot) -> list[Block]:
+    designs = snapshot.designs or {}
+    tokens = designs.get("tokens") or {}
+    open_ = designs.get("open") or {}
+    p = snapshot.parameters or {}
+    return [
+        PageEnd(), Heading("Ghi chú về phương pháp"),
+        Text("Chỉ số hài lòng của một nhóm câu hỏi là tỷ lệ câu trả lời hợp lệ ở mức 4 hoặc 5 "
+             "(hài lòng, rất hài lòng); chỉ số thành phần là trung bình các chỉ số con; chỉ số "
+             "chung tính theo quy tắc của bộ câu hỏi. Mọi con số được ước lượng theo thiết kế "
+             "mẫu (có trọng số), kèm khoảng tin cậy 95%: nếu lặp lại việc khảo sát nhiều lần, "
+             "95% các khoảng tính như vậy sẽ chứa giá trị thật."),
+        Heading("Hai kênh thu thập, không bao giờ gộp chung", 2),
+        Text("Mã dùng một lần theo hồ sơ (mẫu xác suất): hệ thống chọn ngẫu nhiên có hệ thống "
+             "1 trên k hồ sơ đã giải quyết và in mã khảo sát dùng một lần cho hồ sơ được chọn. "
+             "Mẫu phân tầng theo đơn vị và kỳ; trọng số = k nhân hệ số điều chỉnh không trả lời "
+             "(số mã được chọn chia số mã đã trả lời); có hiệu chỉnh tổng thể hữu hạn (fpc) theo "
+             f"số hồ sơ của tầng. Số tầng trong kỳ: {tokens.get('strata', 0)}."),
+        Text("Mã QR công khai tại quầy và máy tính bảng (mẫu không xác suất): người dân tự "
+             "quét mã nên không biết xác suất chọn. Mỗi điểm phục vụ là một tầng; người trả "
+             "lời được gia quyền theo số giao dịch của điểm trong kỳ khi đơn vị báo cáo (quầy "
+             "đông người được tính theo khối lượng phục vụ). Kết quả dựa trên giả định: "
+             + (open_.get("assumption") or "") + f" Số tầng: {open_.get('strata', 0)}, trong "
+             f"đó {open_.get('strata_weighted_to_transactions', 0)} gia quyền theo số giao "
+             "dịch. Đây là số liệu để theo dõi thường xuyên, cần đọc thận trọng."),
+        Heading("Sai số chuẩn và khoảng tin cậy", 2),
+        Text("Sai số chuẩn tính bằng tuyến tính hoá Taylor của đúng công thức chỉ số (như gói "
+             "survey của R). Khoảng tin cậy của tỷ lệ tính trên thang logit với phân phối t "
+             "theo bậc tự do của thiết kế, nên luôn nằm trong 0–100%; khi tỷ lệ bằng 0% hoặc "
+             "100% dùng khoảng Korn–Graubard (một phía). Điểm trung bình dùng khoảng Wald (t). "
+             "n hiệu dụng = số phiếu chia hệ số thiết kế (deff). Thay đổi giữa hai kỳ: hai mẫu "
+             "độc lập, sai số chuẩn của hiệu = căn bậc hai tổng bình phương hai sai số chuẩn; "
+             "thay đổi có ý nghĩa khi p < 0,05. Một đơn vị thấp hơn (cao hơn) mục tiêu có ý "
+             "nghĩa khi cả khoảng tin cậy 95% nằm dưới (trên) mục tiêu."),
+        Heading("Quy tắc công bố (NCHS 2017)", 2),
+        Text("Theo chuẩn trình bày tỷ lệ của Trung tâm Thống kê Y tế Quốc gia Hoa Kỳ (Parker "
+             "và cộng sự, 2017): không công bố khi n hiệu dụng dưới 30, hoặc khoảng "
+             "Korn–Graubard rộng từ 30 điểm phần trăm, hoặc độ rộng tương đối vượt 130%; cần "
+             "thẩm định khi tỷ lệ bằng 0% hoặc 100% hoặc bậc tự do dưới 8. Điểm trung bình: "
+             "không công bố dưới 30 phiếu. Con số không công bố để trống, kèm lý do; không "
+             "bao giờ xếp hạng."),
+        Note(f"Ảnh chụp kết quả số {snapshot.id}, kỳ {snapshot.period}; phương pháp khoảng "
+             f"tin cậy: {p.get('ci_proportion', 'logit')} (tỷ lệ), {p.get('ci_mean', 'wald')} "
+             f"(điểm); quy tắc công bố {p.get('publication_rules', 'NCHS 2017')}; mã tính toán "
+             f"{snapshot.code_version}; mã băm dữ liệu {snapshot.input_hash[:16]}. Tính lại "
+             "cùng dữ liệu cho cùng kết quả; dữ liệu vi mô và chương trình R kèm theo cho phép "
+             "kiểm chứng."),
+    ]
+
+
+def title_page(subject: str, snapshot: ResultSnapshot, extra: list[str]) -> TitlePage:
+    return TitlePage(REPORT_TITLE, subject, [
+        f"Kỳ {snapshot.period}: từ {snapshot.period_start:%d/%m/%Y} đến "
+        f"{snapshot.period_end:%d/%m/%Y}", *extra,
+        f"Ảnh chụp kết quả số {snapshot.id} ({snapshot.n_responses} phiếu), tính lúc "
+        f"{snapshot.created_at:%d/%m/%Y %H:%M} UTC" if snapshot.created_at else
+        f"Ảnh chụp kết quả số {snapshot.id}",
+        "Bộ câu hỏi: " + ", ".join(snapshot.questionnaire_versions or []),
+    ])
+
+
+def channel_text(probability: bool) -> str:
+    return ("Mẫu xác suất (mã dùng một lần cho một mẫu hệ thống các hồ sơ đã giải quyết)."
+            if probability else
+            "Mẫu không xác suất (người dân tự quét mã QR): gia quyền theo số giao dịch của "
+            "từng điểm phục vụ khi có; đọc thận trọng.")
+
+
+# --- unit ----------------------------------------------------------------------------------
+def unit_report(scope: Scope, unit_id: int, snapshot_id: int | None = None) -> bytes:
+    """The PDF report of a unit (its subtree) in a snapshot (default: the newest)."""
+    with force_locale("vi"):
+        page = dashboard.unit_page(scope, unit_id, snapshot_id)
+        return report_pdf(f"SIPAS · {page.unit.name} · {page.snapshot.period}",
+                          unit_blocks(page))
+
+
+def unit_blocks(page: dashboard.UnitPage) -> list[Block]:
+    unit, snapshot = page.unit, page.snapshot
+    goal = dashboard.targets().get(unit.sector)
+    blocks: list[Block] = [title_page(unit.name, snapshot, [
+        f"Lĩnh vực: {SECTORS_VI.get(unit.sector, unit.sector)}"
+        + (f" — mục tiêu trên {goal * 100:.0f}% hài lòng" if goal is not None else "")])]
+    if not page.panels:
+        blocks.append(Text("Không có ước lượng nào trong phạm vi của bạn."))
+    for panel in page.panels:
+        titles = dashboard.node_titles(panel.questionnaire)
+        head = panel.nodes[0] if panel.nodes else None
+        blocks += [Heading(f"{titles.get(head.line.row.node, panel.questionnaire) if head else ''}"
+                           f" — {channel_vi(panel.basis, panel.probability)}"),
+                   Note(f"Bộ câu hỏi {panel.questionnaire}. {channel_text(panel.probability)}")]
+        top = [(n.title, n.line) for i, n in enumerate(panel.nodes) if i == 0 or n.depth == 1]
+        rest = [(n.title, n.line) for i, n in enumerate(panel.nodes)
+                if i > 0 and n.depth != 1]
+        blocks.append(Heading("Chỉ số chung và các thành phần", 2))
+        blocks.append(index_table(top))
+        figure = chart("Biểu đồ: ước lượng và khoảng tin cậy 95% (vạch đứt: mục tiêu)", top)
+        if figure is not None:
+            blocks.append(figure)
+        if head is not None:
+            blocks.append(Text(target_sentence(head.line, unit.sector)))
+            trend = panel.trend
+            before = trend[-2].period if len(trend) > 1 and \
+                trend[-1].line.row.snapshot_id == snapshot.id else None
+            last = trend[-1].line if trend and trend[-1].line.row.snapshot_id == snapshot.id \
+                else head.line
+            blocks.append(Text(change_sentence(last, before)))
+        if len(panel.trend) > 1:
+            blocks.append(Heading("Xu hướng của chỉ số chung qua các kỳ", 2))
+            blocks.append(TableBlock(
+                ("Kỳ", "Ước lượng", "KTC 95%", "n", "Thay đổi", "p", "Ý nghĩa"),
+                [(pt.period, "—" if suppressed(pt.line.row) else number(pt.line.row.estimate,
+                                                                        pt.line.row),
+                  interval(pt.line.row), str(pt.line.row.n),
+                  number(pt.line.change.difference, pt.line.row, True) if pt.line.change
+                  else "—",
+                  f"{pt.line.change.p_value:.3f}".replace(".", ",") if pt.line.change else "—",
+                  ("có ý nghĩa" if pt.line.change.significant else "không có ý nghĩa")
+                  if pt.line.change else "—") for pt in panel.trend],
+                (0.16, 0.13, 0.2, 0.1, 0.13, 0.1, 0.18)))
+        if rest:
+            blocks.append(Heading("Các tiêu chí", 2))
+            blocks.append(index_table(rest))
+        if panel.children:
+            kids = [(ln.row.unit_name, ln) for ln in panel.children]
+            blocks.append(Heading("Các đơn vị trực thuộc", 2))
+            child_chart = chart("Chỉ số chung của các đơn vị trực thuộc", kids)
+            if child_chart is not None:
+                blocks.append(child_chart)
+            blocks.append(index_table(kids))
+    return blocks + methodology(snapshot)
+
+
+# --- sector --------------------------------------------------------------------------------
+def _sector_rows(scope: Scope, snapshot: ResultSnapshot, sector: str) -> list[ResultRow]:
+    return [r for r in snapshots.rows_in_scope(scope, snapshot.id)
+            if r.domain == "sector" and r.sector == sector]
+
+
+def _previous(snapshot: ResultSnapshot) -> ResultSnapshot | None:
+    before = previous(parse_period(snapshot.period)).label
+    query = select(ResultSnapshot).where(ResultSnapshot.period == before,
+                                         ResultSnapshot.status == "done")
+    query = query.where(ResultSnapshot.scope_unit_id.is_(None)
+                        if snapshot.scope_unit_id is None
+                        else ResultSnapshot.scope_unit_id == snapshot.scope_unit_id)
+    return db.session.scalar(query.order_by(ResultSnapshot.id.desc()))
+
+
+def change(now: ResultRow, before: ResultRow | None) -> dashboard.Change | None:
+    """The change from ``before`` (independent samples: SE of a difference, t with the
+    smaller df), as the pages compute it; None when either figure is not published."""
+    if before is None or suppressed(now) or suppressed(before) or now.se is None \
+            or before.se is None or now.estimate is None or before.estimate is None:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    import analysis
+
+    comparison = analysis.Comparison(
+        keys=pd.DataFrame({"i": [0]}), difference=np.array([now.estimate - before.estimate]),
+        se=np.array([float(np.hypot(now.se, before.se))]),
+        df=np.array([min(now.df or 0.0, before.df or 0.0)]))
+    ci = comparison.conf_int()
+    return dashboard.Change(before.estimate, float(comparison.difference[0]),
+                            float(ci[0, 0]), float(ci[0, 1]), float(comparison.p_value[0]))
+
+
+def sector_report(scope: Scope, sector: str, snapshot_id: int | None = None) -> bytes:
+    """The PDF report of a sector: its rows (the sector's domain over the whole province)
+    and its agencies, in a snapshot (default: the newest that has them in the scope)."""
+    if snapshot_id is not None:
+        snapshot = snapshots.visible_one(scope, snapshot_id)
+    else:
+        snapshot = next((s for s in snapshots.visible(scope) if s.status == "done"
+                         and _sector_rows(scope, s, sector)), None)
+        if snapshot is None:
+            raise NotFound("sector results", sector)
+    rows = _sector_rows(scope, snapshot, sector)
+    if not rows:
+        raise NotFound("sector results", sector)
+    with force_locale("vi"):
+        ov = dashboard.overview(scope, snapshot.id)
+        agencies = [ln for p in ov.panels for ln in p.units if ln.row.sector == sector]
+        name = f"Lĩnh vực {SECTORS_VI.get(sector, sector)}"
+        return report_pdf(f"SIPAS · {name} · {snapshot.period}",
+                          sector_blocks(name, sector, snapshot, rows, agencies))
+
+
+def sector_blocks(name: str, sector: str, snapshot: ResultSnapshot, rows: list[ResultRow],
+                  agencies: list[dashboard.Line]) -> list[Block]:
+
+    goal = dashboard.targets().get(sector)
+    before_snapshot = _previous(snapshot)
+    before = {(r.questionnaire, r.basis, r.node): r for r in db.session.scalars(
+        select(ResultRow).where(ResultRow.snapshot_id == before_snapshot.id,
+                                ResultRow.domain == "sector", ResultRow.sector == sector))
+              } if before_snapshot is not None else {}
+    blocks: list[Block] = [title_page(name, snapshot, [
+        f"Mục tiêu: trên {goal * 100:.0f}% hài lòng" if goal is not None else "",
+        f"{len({a.row.unit_id for a in agencies})} cơ quan, đơn vị có kết quả trong phạm vi"])]
+    defs = definitions(r.questionnaire for r in rows)
+    for label, basis in sorted({(r.questionnaire, r.basis) for r in rows},
+                               key=lambda k: (k[1] != "tokens", k[0])):
+        defn = defs.get(label)
+        if defn is None:
+            continue
+        by_node = {r.node: r for r in rows if r.questionnaire == label and r.basis == basis}
+        overall = defn.index.overall
+        titles = {n.id: n.title.vi for n in defn.index.nodes}
+        top_ids = [overall, *[c for c in defn.index.node(overall).children
+                              if defn.index.is_node(c)]]
+        top = [(titles[n], dashboard.Line(by_node[n], goal)) for n in top_ids if n in by_node]
+        rest = [(titles[n.id], dashboard.Line(by_node[n.id], goal)) for n in defn.index.nodes
+                if n.id in by_node and n.id not in top_ids]
+        probability = next(iter(by_node.values())).probability
+        blocks += [Heading(f"{titles[overall]} — {channel_vi(basis, probability)}"),
+                   Note(f"Bộ câu hỏi {label}. {channel_text(probability)}")]
+        if top:
+            blocks += [Heading("Chỉ số chung và các thành phần của lĩnh vực", 2),
+                       index_table(top)]
+            figure = chart("Biểu đồ: ước lượng và khoảng tin cậy 95% (vạch đứt: mục tiêu)",
+                           top)
+            if figure is not None:
+                blocks.append(figure)
+            head = top[0][1]
+            head.change = change(head.row, before.get((label, basis, overall)))
+            blocks += [Text(target_sentence(head, sector)),
+                       Text(change_sentence(head, before_snapshot.period
+                                            if before_snapshot else None))]
+        if rest:
+            blocks += [Heading("Các tiêu chí", 2), index_table(rest)]
+        mine = [ln for ln in agencies if ln.row.questionnaire == label and ln.row.basis == basis]
+        if mine:
+            below = sum(1 for ln in mine if ln.status == "below")
+            blocks += [Heading("Các cơ quan, đơn vị", 2),
+                       Text(f"{below} trên {len(mine)} đơn vị thấp hơn mục tiêu một cách có ý "
+                            f"nghĩa; {sum(1 for ln in mine if ln.status == 'above')} cao hơn; "
+                            f"{sum(1 for ln in mine if ln.status == 'level')} chưa phân biệt "
+                            f"được; {sum(1 for ln in mine if ln.status == 'suppressed')} không "
+                            "công bố (quá ít phiếu)."),
+                       Chart("Chỉ số chung của từng đơn vị (vạch đứt: mục tiêu)",
+                             [bar(ln.row.unit_name, ln) for ln in mine]),
+                       agency_table(mine)]
+    return [b for b in blocks if not (isinstance(b, Text) and not b.text)] + \
+        methodology(snapshot)
+
+
+def agency_table(lines: list[dashboard.Line]) -> TableBlock:
+    def moved(ln: dashboard.Line) -> str:
+        if ln.change is None:
+            return "—"
+        return (number(ln.change.difference, ln.row, True)
+                + (" (có ý nghĩa)" if ln.change.significant else " (không có ý nghĩa)"))
+
+    return TableBlock(
+        ("Đơn vị", "Ước lượng", "KTC 95%", "n", "So với mục tiêu", "Thay đổi", "Ghi chú"),
+        [(ln.row.unit_name, "—" if suppressed(ln.row) else number(ln.row.estimate, ln.row),
+          interval(ln.row), str(ln.row.n), STATUS_VI[ln.status], moved(ln), notes(ln.row))
+         for ln in lines],
+        (0.26, 0.09, 0.14, 0.06, 0.16, 0.12, 0.17))
+
+
+def report_for_cli(snapshot: ResultSnapshot, unit_code: str | None,
+                   sector: str | None) -> bytes:
+    """The report of a unit (by official code) or a sector for the command line, which
+    reads every unit (a scope over every root unit, results and export only)."""
+    from survey.common.access import Grant
+    from survey.common.errors import ServiceError
+    from survey.org.models import Unit
+
+    roots = db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)))
+    scope = Scope(tuple(Grant(None, u.id, u.path, None, frozenset({"view", "results", "export"}))
+                        for u in roots))
+    try:
+        if sector is not None:
+            return sector_report(scope, sector, snapshot.id)
+        unit = db.session.scalar(select(Unit).where(Unit.code == (unit_code or "").strip()))
+        if unit is None:
+            raise ServiceError(_("No unit has the code %(code)s.", code=unit_code), "unit")
+        return unit_report(scope, unit.id, snapshot.id)
+    except NotFound as err:
+        raise ServiceError(_("Snapshot %(id)d has no results for %(what)s.", id=snapshot.id,
+                             what=unit_code or sector)) from err
