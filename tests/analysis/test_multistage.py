@@ -244,3 +244,39 @@ def test_sums_pushed_to_sql_refuse_multistage_designs(ms: pd.DataFrame) -> None:
         long_format(d, ITEMS, by="st")
     with pytest.raises(ValueError, match="multistage"):
         sufficient_statistics(d, ITEMS, by="st")
+
+
+def test_two_stage_total_is_cochrans_formula() -> None:
+    """Stratified two-stage SRS, total: Cochran (1977) eq. 11.24 summed over strata,
+    ``N^2 (1 - f1) s1^2 / n + (N / n) sum_i M_i^2 (1 - f2i) s2i^2 / m_i``, computed here
+    without analysis (an independent check of the recursion)."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for h, (big_n, n) in enumerate([(6, 6), (20, 4), (50, 7)]):  # the first: certainty
+        for i in range(n):
+            big_m, m = int(rng.integers(8, 40)), int(rng.integers(2, 7))
+            parts.append(
+                pd.DataFrame(
+                    {"h": h, "psu": i, "ssu": np.arange(m), "N": big_n, "M": big_m,
+                     "w": big_n / n * big_m / m, "y": rng.normal(10 + i, 3, m)}
+                )
+            )  # fmt: skip
+    df = pd.concat(parts, ignore_index=True)
+    v = 0.0
+    for _, sh in df.groupby("h"):
+        big_n, n = sh["N"].iloc[0], sh["psu"].nunique()
+        psu_totals = sh.groupby("psu").apply(lambda g: g["M"].iloc[0] * g["y"].mean())
+        v += big_n**2 * (1 - n / big_n) * psu_totals.var(ddof=1) / n
+        for _, g in sh.groupby("psu"):
+            big_m, m = g["M"].iloc[0], len(g)
+            v += big_n / n * big_m**2 * (1 - m / big_m) * g["y"].var(ddof=1) / m
+    d = SurveyDesign(df, psu=["psu", "ssu"], strata="h", fpc=["N", "M"], weights="w")
+    res = d.total("y")
+    assert res.estimate[0] == pytest.approx(float((df["w"] * df["y"]).sum()), rel=1e-12)
+    assert res.se[0] == pytest.approx(np.sqrt(v), rel=1e-10)
+    # the default weights are N/n * M/m
+    np.testing.assert_allclose(
+        SurveyDesign(df, psu=["psu", "ssu"], strata="h", fpc=["N", "M"]).weights,
+        df["w"],
+        rtol=1e-12,
+    )
