@@ -15,7 +15,6 @@ from survey.collection.models import (
     Answer,
     ApiKey,
     Channel,
-    DailySalt,
     DossierToken,
     PointLink,
     Response,
@@ -35,7 +34,6 @@ from survey.results.models import ResultRow, ResultSnapshot, TransactionCount
 
 __all__ = [
     "ApiKey",
-    "DailySalt",
     "DossierToken",
     "PointLink",
     "Answer",

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
-    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -109,16 +108,6 @@ class DossierToken(db.Model):  # type: ignore[name-defined,misc]
     selection_probability: Mapped[float] = mapped_column(Float, default=1.0)
 
     unit: Mapped[Unit] = relationship()
-
-
-class DailySalt(db.Model):  # type: ignore[name-defined,misc]
-    """A random salt per day: hashes of IPs and devices can be compared within a day (to
-    spot bursts) but not linked across days, and old salts are deleted."""
-
-    __tablename__ = "daily_salt"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    salt: Mapped[str] = mapped_column(String(64))
 
 
 class TokenSampler(db.Model):  # type: ignore[name-defined,misc]

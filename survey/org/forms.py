@@ -112,3 +112,19 @@ class PasswordForm(Form):
 class RemoveRoleForm(Form):
     assignment_id = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Remove"))
+
+
+class OwnPasswordForm(Form):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED),
+                                                                Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED),
+                                                             Length(max=256)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(REQUIRED), EqualTo("password", _l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Change my password"))
+
+
+class EndSessionsForm(Form):
+    submit = SubmitField(_l("Sign out everywhere"))

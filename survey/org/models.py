@@ -21,11 +21,12 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.common.clock import utcnow
 from survey.extensions import db, in_values
+from survey.org.vietnamese import fold, sort_key
 
 
 class UnitKind(enum.StrEnum):
@@ -73,6 +74,11 @@ class Unit(db.Model):  # type: ignore[name-defined,misc]
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     successor_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     path: Mapped[str] = mapped_column(String(512), default="")
+    # Kept from ``name`` (see set_name_keys): lower case without diacritics (đ → d) for
+    # searching, and a Vietnamese dictionary-order key, the same on every database.
+    name_folded: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    name_sort: Mapped[str] = mapped_column(String(1024), default="", server_default="",
+                                           index=True)
 
     parent: Mapped[Unit | None] = relationship(
         remote_side="Unit.id", foreign_keys=[parent_id], back_populates="children"
@@ -86,6 +92,12 @@ class Unit(db.Model):  # type: ignore[name-defined,misc]
     service_points: Mapped[list[ServicePoint]] = relationship(
         back_populates="unit", order_by="ServicePoint.name"
     )
+
+    @validates("name")
+    def set_name_keys(self, _key: str, name: str) -> str:
+        self.name_folded = fold(name or "")[:255]
+        self.name_sort = sort_key(name or "")[:1024]
+        return name
 
     def is_valid_on(self, day: dt.date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
@@ -112,6 +124,10 @@ class ServicePoint(db.Model):  # type: ignore[name-defined,misc]
     # The questionnaire its QR opens (latest published version of that key).
     questionnaire_key: Mapped[str | None] = mapped_column(String(64))
     kiosk_pin_hash: Mapped[str | None] = mapped_column(String(255))
+    # Desk-type points only (hospital and school points have none): e.g.
+    # "T2-T6 07:00-17:30; T7 07:30-11:30" (see survey.org.hours). None: no hours, so no
+    # response is ever "outside opening hours".
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
 
     unit: Mapped[Unit] = relationship(back_populates="service_points")
 
@@ -142,6 +158,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Part of the id kept in sessions and remember-me cookies (get_id): raising it (sign
+    # out, password change, "sign out everywhere") makes every earlier cookie invalid.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     roles: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id"
@@ -161,6 +180,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
+
+    def get_id(self) -> str:
+        """``id:session_version``: what sessions and remember-me cookies hold; the user
+        loader accepts it only while it is still the account's current value."""
+        return f"{self.id}:{self.session_version or 1}"
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
@@ -189,6 +213,18 @@ class RoleAssignment(db.Model):  # type: ignore[name-defined,misc]
 
     user: Mapped[User] = relationship(back_populates="roles")
     unit: Mapped[Unit] = relationship()
+
+
+class SignInFailure(db.Model):  # type: ignore[name-defined,misc]
+    """Failed sign-ins counted under a key: an account at an address, or an address
+    alone; the key is an HMAC under the secret key, so neither raw address nor username
+    is stored. Successful sign-ins never count (survey.org.services.throttle)."""
+
+    __tablename__ = "sign_in_failure"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditLog(db.Model):  # type: ignore[name-defined,misc]

@@ -1,16 +1,21 @@
-"""Sign-in: password check with constant work whether or not the account exists."""
+"""Sign-in (a password check with constant work whether or not the account exists) and
+the account's sessions: sign-out, "sign out everywhere", one's own password."""
 
 from __future__ import annotations
 
 import functools
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey.common.clock import utcnow
+from survey.common.errors import ServiceError, commit_or_refuse
+from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import User
+from survey.org.services.users import check_password_strength
 
 
 @functools.cache
@@ -33,3 +38,29 @@ def authenticate(username: str, password: str) -> User | None:
     user.last_login_at = utcnow()
     db.session.commit()
     return user
+
+
+def revoke(user: User) -> None:
+    """Every session and remember-me cookie of ``user`` stops working (their id carries
+    the session version: see User.get_id). Part of the caller's use case."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+@use_case
+def end_sessions(user: User) -> None:
+    """Sign-out, "sign out everywhere", or an administrator ending another account's
+    sessions: a copied cookie is refused afterwards (audited as a change of the
+    account's session_version)."""
+    revoke(user)
+    commit_or_refuse()
+
+
+@use_case
+def change_own_password(user: User, current: str, new: str) -> None:
+    """One's own password, after the current one; every other session ends."""
+    if not user.check_password(current):
+        raise ServiceError(_("The current password is wrong."), "current")
+    check_password_strength(new)
+    user.set_password(new)
+    revoke(user)
+    commit_or_refuse()

@@ -104,8 +104,10 @@ def update_user(user: User, *, full_name: str, email: str | None, active: bool) 
 
 @use_case
 def set_password(user: User, password: str) -> None:
+    """A new password ends every session of the account (a copied cookie is refused)."""
     check_password_strength(password)
     user.set_password(password)
+    user.session_version = (user.session_version or 1) + 1
     commit_or_refuse()
 
 

@@ -14,4 +14,4 @@ def _require_login() -> None:
     """Every page of this blueprint needs a signed-in staff member."""
 
 
-from survey.org.views import audit, dashboard, units, users  # noqa: E402,F401
+from survey.org.views import account, audit, dashboard, units, users  # noqa: E402,F401

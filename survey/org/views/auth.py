@@ -18,11 +18,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as WResponse
 
+from survey.collection.services.privacy import install_log_redaction
 from survey.extensions import limiter
 from survey.org.forms import LoginForm
-from survey.org.services import accounts
+from survey.org.services import accounts, throttle
 
 bp = Blueprint("auth", __name__)
+# The site-wide blueprint: on registration, link keys and token secrets are redacted
+# from the access and error logs (survey.collection.services.privacy).
+bp.record_once(lambda state: install_log_redaction())
 
 
 def _safe_next(target: str | None, default: str) -> str:
@@ -32,29 +36,53 @@ def _safe_next(target: str | None, default: str) -> str:
     return default
 
 
-def _login_username_key() -> str:
-    return "login-user:" + (request.form.get("username") or "").strip().lower()
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def wait_text(seconds: int) -> str:
+    """A wait in words: "45 giây", "3 phút"."""
+    if seconds < 120:
+        return _("%(n)d seconds", n=seconds)
+    return _("%(n)d minutes", n=-(-seconds // 60))
+
+
+def _failed(response: WResponse) -> bool:
+    return response.status_code != 302  # a sign-in that worked never counts
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit("5 per minute", key_func=_login_username_key, methods=["POST"])
-def login() -> str | WResponse:
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=_failed)
+def login() -> str | WResponse | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("org.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data or "", form.password.data or "")
+        name, address = form.username.data or "", _address()
+        seconds = throttle.wait(name, address)
+        if seconds:
+            flash(_("Too many failed sign-ins. Wait %(wait)s, then try again.",
+                    wait=wait_text(seconds)), "error")
+            return render_template("org/login.html", form=form), 429
+        user = accounts.authenticate(name, form.password.data or "")
         if user is not None:
+            throttle.record_success(name, address)
             login_user(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next"), url_for("org.dashboard")))
+        throttle.record_failure(name, address)
         flash(_("Wrong username or password."), "error")
+        seconds = throttle.wait(name, address)
+        if seconds:
+            flash(_("Wait %(wait)s before the next attempt.", wait=wait_text(seconds)), "error")
     return render_template("org/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> WResponse:
+    # Ends every session of the account: a copy of this cookie is refused from now on.
+    accounts.end_sessions(current_user._get_current_object())
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -12,6 +12,7 @@ from survey.common.web import current_scope, require, show_service_error
 from survey.org.forms import (
     ROLE_LABELS,
     SECTOR_LABELS,
+    EndSessionsForm,
     PasswordForm,
     RemoveRoleForm,
     RoleForm,
@@ -21,7 +22,7 @@ from survey.org.forms import (
     choices,
 )
 from survey.org.models import Unit
-from survey.org.services import browse
+from survey.org.services import accounts, browse
 from survey.org.services import users as user_service
 from survey.org.views import bp
 
@@ -82,6 +83,7 @@ def user_detail(user_id: int) -> str | WResponse:
     role_form.unit_id.choices = _unit_choices()
     return render_template("org/user_detail.html", user=user, form=form, role_form=role_form,
                            password_form=PasswordForm(prefix="pw"), remove_form=RemoveRoleForm(),
+                           end_form=EndSessionsForm(prefix="end"),
                            can_manage=can_manage, roles=ROLE_LABELS, sectors=SECTOR_LABELS)
 
 
@@ -138,4 +140,15 @@ def user_password(user_id: int) -> WResponse:
         for errors in form.errors.values():
             for message in errors:
                 flash(str(message), "error")
+    return redirect(url_for("org.user_detail", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/sessions", methods=["POST"])
+def user_end_sessions(user_id: int) -> WResponse:
+    """End every session of another account (audited: its session version changes)."""
+    scope = require("manage_users")
+    user = scope.get_user(user_id, manage=True)
+    if EndSessionsForm(prefix="end").validate_on_submit():
+        accounts.end_sessions(user)
+        flash(_("Every session of %(u)s has ended.", u=user.username), "success")
     return redirect(url_for("org.user_detail", user_id=user.id))

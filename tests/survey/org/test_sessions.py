@@ -1,0 +1,135 @@
+"""Sessions end on sign-out, on a password change, on "sign out everywhere" and when an
+administrator ends them: a copied session or remember-me cookie is refused afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from survey.models import AuditLog, User
+
+
+@pytest.fixture
+def canbo(db: Any, make_unit: Any, make_user: Any) -> Any:
+    province = make_unit("Tỉnh Thử", code="99")
+    make_user("quantri", "administrator", province)
+    return make_user("canbo", "analyst", province)
+
+
+def sign_in(app: Any, username: str = "canbo", password: str = "mat-khau-123",
+            remember: bool = False) -> Any:
+    client = app.test_client()
+    data = {"username": username, "password": password}
+    if remember:
+        data["remember"] = "y"
+    assert client.post("/login", data=data).status_code == 302
+    assert client.get("/staff/").status_code == 200
+    return client
+
+
+def cookie(client: Any, name: str) -> str:
+    found = client.get_cookie(name)
+    assert found is not None, name
+    return str(found.value)
+
+
+def replay(app: Any, name: str, value: str) -> int:
+    """A fresh browser holding only a copied cookie: the status of the staff home page."""
+    other = app.test_client()
+    other.set_cookie(name, value)
+    return int(other.get("/staff/").status_code)
+
+
+def test_a_session_cookie_copied_before_sign_out_is_refused(app: Any, canbo: Any) -> None:
+    client = sign_in(app)
+    copied = cookie(client, "session")
+    assert replay(app, "session", copied) == 200
+    assert client.post("/logout").status_code == 302
+    assert replay(app, "session", copied) == 302
+
+
+def test_a_remember_me_cookie_copied_before_sign_out_is_refused(app: Any, canbo: Any) -> None:
+    client = sign_in(app, remember=True)
+    remembered = cookie(client, "remember_token")
+    assert replay(app, "remember_token", remembered) == 200
+    client.post("/logout")
+    assert replay(app, "remember_token", remembered) == 302
+
+
+def test_a_new_password_ends_the_accounts_sessions(app: Any, db: Any, canbo: Any) -> None:
+    victim = sign_in(app, remember=True)
+    copied, remembered = cookie(victim, "session"), cookie(victim, "remember_token")
+    admin = sign_in(app, "quantri")
+    assert admin.post(f"/staff/users/{canbo.id}/password", data={
+        "pw-password": "mat-khau-moi-456", "pw-confirm": "mat-khau-moi-456"}).status_code == 302
+    assert victim.get("/staff/").status_code == 302
+    assert replay(app, "session", copied) == 302
+    assert replay(app, "remember_token", remembered) == 302
+    sign_in(app, password="mat-khau-moi-456")
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(
+        app: Any, db: Any, canbo: Any) -> None:
+    here, elsewhere = sign_in(app), sign_in(app, remember=True)
+    remembered = cookie(elsewhere, "remember_token")
+    wrong = here.post("/staff/account", data={
+        "own-current": "sai-mat-khau-1", "own-password": "mat-khau-moi-456",
+        "own-confirm": "mat-khau-moi-456"})
+    assert "Mật khẩu hiện tại không đúng." in wrong.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, canbo.id).check_password("mat-khau-123")
+    assert elsewhere.get("/staff/").status_code == 200  # a refusal ends nothing
+    weak = here.post("/staff/account", data={
+        "own-current": "mat-khau-123", "own-password": "ngan", "own-confirm": "ngan"})
+    assert "Mật khẩu phải có ít nhất 10 ký tự." in weak.get_data(as_text=True)
+    assert elsewhere.get("/staff/").status_code == 200
+    done = here.post("/staff/account", data={
+        "own-current": "mat-khau-123", "own-password": "mat-khau-moi-456",
+        "own-confirm": "mat-khau-moi-456"}, follow_redirects=True)
+    assert "Đã đổi mật khẩu." in done.get_data(as_text=True)
+    assert here.get("/staff/").status_code == 200
+    assert elsewhere.get("/staff/").status_code == 302
+    assert replay(app, "remember_token", remembered) == 302
+
+
+def test_sign_out_everywhere(app: Any, canbo: Any) -> None:
+    phone, desk = sign_in(app), sign_in(app, remember=True)
+    remembered = cookie(desk, "remember_token")
+    page = phone.get("/staff/account").get_data(as_text=True)
+    assert "Đăng xuất trên mọi thiết bị" in page
+    done = phone.post("/staff/account/sessions", follow_redirects=True)
+    assert "Bạn đã được đăng xuất trên mọi máy tính." in done.get_data(as_text=True)
+    assert phone.get("/staff/").status_code == 302
+    assert desk.get("/staff/").status_code == 302
+    assert replay(app, "remember_token", remembered) == 302
+    sign_in(app)  # signing in again works
+
+
+def test_an_administrator_ends_another_accounts_sessions_audited(
+        app: Any, db: Any, canbo: Any) -> None:
+    victim = sign_in(app)
+    analyst_self = sign_in(app)
+    assert analyst_self.post(f"/staff/users/{canbo.id}/sessions").status_code == 403
+    assert victim.get("/staff/").status_code == 200
+    admin = sign_in(app, "quantri")
+    done = admin.post(f"/staff/users/{canbo.id}/sessions", follow_redirects=True)
+    assert "Mọi phiên đăng nhập của canbo đã kết thúc." in done.get_data(as_text=True)
+    assert victim.get("/staff/").status_code == 302
+    assert admin.get("/staff/").status_code == 200
+    entries = db.session.scalars(select(AuditLog).where(
+        AuditLog.entity == "user_account", AuditLog.entity_id == str(canbo.id),
+        AuditLog.action == "update")).all()
+    assert any(e.actor_label == "quantri" and e.before.get("session_version") == 1
+               and e.after.get("session_version") == 2 for e in entries)
+
+
+def test_a_cookie_of_a_forged_or_old_form_is_refused(app: Any, canbo: Any) -> None:
+    # A session from before versions ("<id>" alone) is not accepted either.
+    from survey.extensions import login_manager
+
+    assert login_manager._user_callback(str(canbo.id)) is None
+    assert login_manager._user_callback(f"{canbo.id}:1") is not None
+    assert login_manager._user_callback(f"{canbo.id}:0") is None
+    assert login_manager._user_callback("x:1") is None
