@@ -22,3 +22,9 @@ class ComputeForm(Form):
 class CountsUploadForm(Form):
     file = FileField(_l("CSV file"), validators=[FileRequired(REQUIRED)])
     submit = SubmitField(_l("Upload counts"))
+
+
+class PublicationForm(Form):
+    """Confirms publishing (or taking back) a snapshot on the public page and the API."""
+
+    submit = SubmitField(_l("Confirm"))

@@ -63,3 +63,6 @@ def report_transactions() -> tuple[Response, int]:
     status = 201 if done.created or done.updated else 200
     return jsonify({"created": done.created, "updated": done.updated,
                     "unchanged": done.unchanged}), status
+
+
+from survey.results.views import api_results  # noqa: E402,F401  (the read-only routes)
