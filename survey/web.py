@@ -93,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     from survey.org.views.auth import bp as auth_bp
     from survey.results.views import api as _results_api  # noqa: F401  (its routes)
     from survey.results.views import bp as results_bp
+    from survey.results.views.public import bp as public_results_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(org_bp)
@@ -101,6 +102,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(citizen_bp)
     app.register_blueprint(authoring_bp)
     app.register_blueprint(results_bp)
+    app.register_blueprint(public_results_bp)
     app.register_blueprint(campaigns_bp)
 
 
