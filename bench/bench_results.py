@@ -177,6 +177,13 @@ def seed(url: str, args: argparse.Namespace) -> dict[str, float]:
     t0 = time.perf_counter()
     with psycopg.connect(url.replace("+psycopg", "")) as con, con.cursor() as cur:
         cur.execute("SET session_replication_role = replica")  # no FK triggers while loading
+        # Foreign keys that point at answer (comment moderation) depend on its primary key:
+        # dropped with it for the load and made again after.
+        cur.execute("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                    "FROM pg_constraint WHERE confrelid = 'answer'::regclass")
+        referencing = cur.fetchall()
+        for table, name, _sql in referencing:
+            cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         cur.execute("ALTER TABLE answer DROP CONSTRAINT pk_answer, "
                     "DROP CONSTRAINT uq_answer_response_item")
         cur.execute("DROP INDEX ix_answer_item_id")
@@ -216,6 +223,8 @@ def seed(url: str, args: argparse.Namespace) -> dict[str, float]:
         cur.execute("ALTER TABLE answer ADD CONSTRAINT pk_answer PRIMARY KEY (id), "
                     "ADD CONSTRAINT uq_answer_response_item UNIQUE (response_id, item_id)")
         cur.execute("CREATE INDEX ix_answer_item_id ON answer (item_id)")
+        for table, name, sql in referencing:
+            cur.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}')
         con.commit()
     with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as con:
         con.execute("VACUUM ANALYZE")
