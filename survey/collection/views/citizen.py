@@ -110,6 +110,8 @@ def start(prefix: str, key: str) -> WResponse:
     target = _resolve(prefix, key)
     if prefix == "k" or request.args.get("reset"):
         _forget(target)
+    if prefix == "k":  # the next person at a kiosk starts in Vietnamese, not in the
+        session.pop("lang", None)  # language the previous respondent chose
     first = flow.first_page(target.definition, _state(target)["answers"])
     return redirect(url_for("citizen.page", prefix=prefix, key=key, page=first))
 

@@ -63,3 +63,22 @@ def test_error_summary_names_the_question(client: Any, db: Any) -> None:
     question = defn.item("muc_do_hai_long").text.vi
     assert "<a href=\"#q-muc_do_hai_long\">" in summary
     assert question in summary and "Vui lòng trả lời câu hỏi này." in summary
+
+
+def test_the_next_kiosk_respondent_starts_in_vietnamese(client: Any, db: Any) -> None:
+    questionnaire_versions.sync()
+    commune = units.create_unit(None, {"name": "Xã Thử", "kind": "commune",
+                                       "sector": "administrative", "code": "X9"})
+    point = units.create_point(commune, "Quầy 1")
+    point.questionnaire_key = "desk_rating"
+    db.session.commit()
+    kiosk, desk = links.create_link(point, "kiosk").token, links.create_link(point).token
+    page = client.get(f"/k/{kiosk}").headers["Location"]
+    assert 'lang="vi"' in client.get(page).get_data(as_text=True)
+    client.get("/lang/en")  # a respondent chooses English, answers, and leaves
+    assert 'lang="en"' in client.get(page).get_data(as_text=True)
+    again = client.get(client.get(f"/k/{kiosk}?reset=1").headers["Location"])
+    assert 'lang="vi"' in again.get_data(as_text=True)
+    client.get("/lang/en")  # on a person's own phone the choice stays
+    own = client.get(client.get(f"/q/{desk}").headers["Location"])
+    assert 'lang="en"' in own.get_data(as_text=True)
