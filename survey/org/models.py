@@ -84,7 +84,7 @@ class Unit(db.Model):  # type: ignore[name-defined,misc]
         remote_side="Unit.id", foreign_keys=[parent_id], back_populates="children"
     )
     children: Mapped[list[Unit]] = relationship(
-        foreign_keys=[parent_id], back_populates="parent", order_by="Unit.name"
+        foreign_keys=[parent_id], back_populates="parent", order_by="Unit.name_sort"
     )
     successor: Mapped[Unit | None] = relationship(
         remote_side="Unit.id", foreign_keys=[successor_id]

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select
 from werkzeug.security import generate_password_hash
 
 import questionnaires
@@ -25,6 +25,7 @@ from survey.common.pages import paginate
 from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Role, ServicePoint, Unit
+from survey.org.services import browse
 from survey.org.services.accounts import hash_method
 from survey.render import Poster
 
@@ -143,9 +144,9 @@ def set_kiosk_pin(point: ServicePoint, pin: str) -> None:
 def units_with_points(scope: Scope, *, q: str = "", page: int | None = None) -> Pagination:
     """The units whose points the scope manages, for the collection index."""
     query = scope.units("manage_units").where(
-        exists().where(ServicePoint.unit_id == Unit.id)).order_by(Unit.path)
+        exists().where(ServicePoint.unit_id == Unit.id)).order_by(*browse.unit_order())
     if q:
-        query = query.where(or_(Unit.name.icontains(q, autoescape=True), Unit.code == q))
+        query = query.where(browse.name_matches(q))
     return paginate(query, page, 50)
 
 

@@ -7,14 +7,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from survey.common.access import Permission, Scope
 from survey.common.errors import Forbidden
 from survey.common.pages import paginate
 from survey.extensions import db
-from survey.org.models import AuditLog, RoleAssignment, ServicePoint, Unit, User
+from survey.org.models import AuditLog, RoleAssignment, ServicePoint, Unit, UnitKind, User
+from survey.org.vietnamese import fold
+
+# Lists show the province first, then departments before the centre, communes, hospitals
+# and schools; within a kind, Vietnamese dictionary order (Unit.name_sort).
+KIND_ORDER = {kind.value: rank for rank, kind in enumerate(UnitKind)}
+
+
+def unit_order() -> tuple[ColumnElement[int], ColumnElement[str]]:
+    """ORDER BY of unit lists: kind (departments before communes), then the name in
+    Vietnamese order, the same on every database."""
+    return case(KIND_ORDER, value=Unit.kind, else_=len(KIND_ORDER)), Unit.name_sort
+
+
+def name_matches(q: str) -> ColumnElement[bool]:
+    """A unit whose name contains ``q`` regardless of case and diacritics ("tan ninh",
+    "TÂN NINH" and "Tân Ninh" alike; đ and d alike), or whose code is ``q``."""
+    return or_(Unit.name_folded.contains(fold(q), autoescape=True), Unit.code == q.strip())
 
 
 @dataclass(frozen=True)
@@ -35,7 +52,7 @@ def overview(scope: Scope) -> Overview:
         scope.units()
         .where(or_(Unit.parent_id.is_(None),
                    ~Unit.parent_id.in_(select(Unit.id).where(scope.unit_clause()))))
-        .order_by(Unit.name)
+        .order_by(*unit_order())
     ).all()
     children = dict(db.session.execute(
         select(Unit.parent_id, func.count()).where(Unit.parent_id.in_([u.id for u in roots]))
@@ -58,7 +75,7 @@ def unit_detail(scope: Scope, unit_id: int) -> UnitDetail:
     unit = scope.get_unit(unit_id)
     db.session.refresh(unit)
     children = db.session.scalars(
-        select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.name)).all()
+        select(Unit).where(Unit.parent_id == unit.id).order_by(*unit_order())).all()
     points = db.session.scalars(
         select(ServicePoint).where(ServicePoint.unit_id == unit.id).order_by(ServicePoint.name)
     ).all()
@@ -83,10 +100,11 @@ def units(scope: Scope, permission: Permission = "view") -> list[Unit]:
 
 def unit_list(scope: Scope, *, q: str = "", kind: str | None = None, sector: str | None = None,
               page: int | None = None) -> Pagination:
-    """The unit list: a name fragment or an exact code, a kind, a sector."""
-    query = scope.units().order_by(Unit.path)
+    """The unit list: a name fragment (without regard to case or diacritics) or an exact
+    code, a kind, a sector; departments before communes, each in Vietnamese order."""
+    query = scope.units().order_by(*unit_order())
     if q:
-        query = query.where(or_(Unit.name.icontains(q, autoescape=True), Unit.code == q))
+        query = query.where(name_matches(q))
     if kind:
         query = query.where(Unit.kind == kind)
     if sector:

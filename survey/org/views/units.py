@@ -39,7 +39,7 @@ def unit_list() -> str:
                             sector=sector if sector in SECTOR_LABELS else None,
                             page=request.args.get("page", type=int))
     return render_template("org/unit_list.html", page=page, q=q, kinds=KIND_LABELS,
-                           sectors=SECTOR_LABELS, label=_label)
+                           sectors=SECTOR_LABELS)
 
 
 @bp.route("/units/<int:unit_id>")
