@@ -93,6 +93,9 @@ def _cases(ms: pd.DataFrame, totals: dict[str, dict[str, float]]) -> dict[str, B
     for opt in ("adjust", "remove", "certainty", "average"):
         dl = SurveyDesign(lonely, weights="w", lonely_psu=opt, **THREE)  # type: ignore[arg-type]
         cases |= _estimates(f"ms3_lonely_{opt}", dl)
+    one = ms[~ms["hosp"].isin(["H02", "H03"])].copy()
+    one.loc[one["st"] == "central", "N1"] = 1
+    cases |= _estimates("ms3_single_certainty", SurveyDesign(one, weights="w", **THREE))  # type: ignore[arg-type]
     ps = d3w.poststratify("sex", totals["sex"])
     rk = d3w.rake({"sex": totals["sex"], "age": totals["age"]}, max_iter=1000, tol=1e-13)
     cases |= {
@@ -280,3 +283,14 @@ def test_two_stage_total_is_cochrans_formula() -> None:
         df["w"],
         rtol=1e-12,
     )
+
+
+def test_last_stage_none_means_each_row(ms: pd.DataFrame) -> None:
+    """``psu=[..., None]``: the rows are the last stage's units (here: patients)."""
+    named = SurveyDesign(ms, weights="w", **THREE)  # type: ignore[arg-type]
+    rows = SurveyDesign(
+        ms, psu=["hosp", "wardday", None], strata=THREE["strata"], fpc=THREE["fpc"], weights="w"
+    )
+    a, b = named.mean("y", by="st"), rows.mean("y", by="st")
+    np.testing.assert_allclose(b.se, a.se, rtol=1e-13)
+    assert (b.se > 0).all()

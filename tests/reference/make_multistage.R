@@ -185,4 +185,13 @@ for (k in sort(unique(ms$st))) {
   stat("ms3_rake_mean_y_by_st", k, svymean(~y, dk), degf(dk))
 }
 
+# the central stratum reduced to one hospital taken with certainty (N1 = n1 = 1): a single PSU,
+# but with f = 0 it is not lonely (R's onestrat returns 0 before the lonely-PSU rule) and its
+# ward-days and patients give its variance
+one <- ms[!(ms$hosp %in% c("H02", "H03")), ]
+one$N1[one$st == "central"] <- 1
+d1c <- svydesign(id = ~hosp + wardday + pid, strata = ~st + st2, fpc = ~N1 + N2 + N3,
+                 weights = ~w, data = one, nest = TRUE)
+estimates("ms3_single_certainty", d1c)
+
 write.csv(do.call(rbind, ref), out("multistage_reference.csv"), row.names = FALSE)
