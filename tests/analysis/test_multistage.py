@@ -294,3 +294,21 @@ def test_last_stage_none_means_each_row(ms: pd.DataFrame) -> None:
     a, b = named.mean("y", by="st"), rows.mean("y", by="st")
     np.testing.assert_allclose(b.se, a.se, rtol=1e-13)
     assert (b.se > 0).all()
+
+
+def test_a_unit_domain_is_its_within_unit_design_times_its_sampling_fraction(
+    ms: pd.DataFrame,
+) -> None:
+    """A hospital's own mean: 0 between hospitals, ``n1/N1`` times the variance of the design
+    of its own rows (ward-days, then patients), first-stage df 0 (R's ``degf``); the
+    conditional design gives the README's recipe its df."""
+    full = SurveyDesign(ms, weights="w", **THREE).mean("y", by="hosp")  # type: ignore[arg-type]
+    for hosp in ("H01", "H05", "H09"):
+        rows = ms[ms["hosp"] == hosp]
+        own = SurveyDesign(
+            rows, psu=["wardday", "pid"], strata="st2", fpc=["N2", "N3"], weights="w"
+        ).mean("y")
+        fraction = ms.loc[ms["st"] == rows["st"].iloc[0], "hosp"].nunique() / rows["N1"].iloc[0]
+        i = list(full.keys["hosp"]).index(hosp)
+        assert full.se[i] ** 2 == pytest.approx(fraction * own.se[0] ** 2, rel=1e-12)
+        assert full.df[i] == 0 and own.df[0] > 0
