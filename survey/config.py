@@ -137,6 +137,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "MAX_CONTENT_LENGTH": int(os.environ.get("SIPAS_MAX_CONTENT_LENGTH", 2 * 1024 * 1024)),
         "RATELIMIT_STORAGE_URI": os.environ.get("SIPAS_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _env_bool("SIPAS_RATELIMIT_ENABLED", True),
+        # Redis away: count in each worker's memory until it is back (logged once), so
+        # that no answer and no sign-in is lost to a missing rate-limit store.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("SIPAS_LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -151,8 +154,18 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "DEFAULT_QUESTIONNAIRE": os.environ.get("SIPAS_DEFAULT_QUESTIONNAIRE", "desk_rating"),
         "PUBLIC_MAX_CONTENT_LENGTH": int(os.environ.get("SIPAS_PUBLIC_MAX_CONTENT_LENGTH",
                                                         64 * 1024)),
+        # Citizen POSTs (one a page). Many phones share one office's NAT address, and the
+        # device cookie is the client's to change: per link + device (a polite phone), per
+        # link + address (junk sent to one desk's link locks out only that desk, for at
+        # most a minute) and per address (a flood over every link). Short windows: a
+        # lock-out ends within a minute and the 429 page says how long.
         "SUBMIT_RATE_LIMIT": os.environ.get("SIPAS_SUBMIT_RATE_LIMIT", "20 per minute"),
-        "SUBMIT_IP_CEILING": os.environ.get("SIPAS_SUBMIT_IP_CEILING", "600 per hour"),
+        "SUBMIT_LINK_RATE_LIMIT": os.environ.get("SIPAS_SUBMIT_LINK_RATE_LIMIT",
+                                                 "60 per minute"),
+        "SUBMIT_IP_CEILING": os.environ.get("SIPAS_SUBMIT_IP_CEILING", "120 per minute"),
+        # Wrong kiosk PINs, per link whatever the device or address (4 digits: 10,000).
+        "KIOSK_PIN_RATE_LIMIT": os.environ.get("SIPAS_KIOSK_PIN_RATE_LIMIT",
+                                               "5 per minute;30 per hour"),
         "KIOSK_RESET_SECONDS": int(os.environ.get("SIPAS_KIOSK_RESET_SECONDS", 10)),
         "KIOSK_IDLE_SECONDS": int(os.environ.get("SIPAS_KIOSK_IDLE_SECONDS", 180)),
         "TOKEN_TTL_DAYS": int(os.environ.get("SIPAS_TOKEN_TTL_DAYS", 30)),

@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from survey.common.errors import Refusal
+from survey.common.errors import BadInput, Refusal, is_data_error, is_outage
 from survey.extensions import csrf
 
 K = TypeVar("K")
@@ -45,7 +46,23 @@ _HTTP = {
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
     code, message = _HTTP.get(status, ("server_error", _l("Something went wrong.")))
+    if isinstance(exc, BadInput):
+        code, message = "bad_input", exc.message  # type: ignore[assignment]
     return error(status, code, message)
+
+
+def _database_error(exc: DBAPIError) -> tuple[Response, int]:
+    # The database away: 503, send again (nothing was written); a value it refused: 400.
+    if is_outage(exc):
+        return error(503, "unavailable", _l("The service is briefly unavailable; nothing "
+                                            "was saved. Send again in a moment."))
+    if is_data_error(exc):
+        return error(400, "bad_input", _l("A value cannot be stored (a character or a "
+                                          "number out of range)."))
+    raise exc
+
+
+bp.register_error_handler(DBAPIError, _database_error)
 
 
 # Per status code: the application's own 404/413/429 pages (HTML) would otherwise win.

@@ -193,14 +193,31 @@ def receive_page(target: Target, page: int, kept: Mapping[str, object],
     answers = merge(kept, ids, q.answers_from_form(defn, posted))
     errors = [e for e in q.validate_answers(defn, answers) if e.item_id in set(ids)]
     following = None if errors else next_page(defn, answers, page)
+    if not errors and following is None and not q.stored_answers(defn, answers):
+        errors = [blank_error(defn, page, answers)]
     return PageResult(answers, errors, following)
+
+
+def blank_error(defn: q.Definition, page: int,
+                answers: Mapping[str, object]) -> q.AnswerError:
+    """The refusal of a blank response, shown beside the first question of ``page``."""
+    shown = q.visible_items(defn, answers)
+    items = [i.id for i in page_items(defn, page)]
+    first = next((i for i in items if i in shown), items[0] if items else "")
+    return q.AnswerError(first, "blank_response", *submission.BLANK)
 
 
 # --- step 4: submit ------------------------------------------------------------------
 def submit(target: Target, answers: Mapping[str, Any], client_submission_id: str, *,
            device_id: str | None, ip: str | None) -> submission.Outcome:
     """Store the response (idempotent on ``client_submission_id``); raises what
-    :func:`submission.submit` raises."""
+    :func:`submission.submit` raises, and :class:`LinkUnavailable` when the link was
+    revoked since it was resolved (the resolution may come from this worker's cache,
+    so revocation is checked in the database at every submit, whichever worker
+    revoked it)."""
+    if target.link is not None and not links.link_accepts(target.link.id):
+        links.invalidate()
+        raise LinkUnavailable("unknown")
     return submission.submit(submission.Submission(
         version=target.version, definition=target.definition, unit_id=target.unit.id,
         channel=target.channel, answers=dict(answers), client_submission_id=client_submission_id,

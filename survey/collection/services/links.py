@@ -82,6 +82,16 @@ def resolve_link(token: str) -> PointLink | None:
     return link
 
 
+def link_accepts(link_id: int) -> bool:
+    """Is the link still open (not revoked, its point active)? One indexed query, read
+    at submit: a revocation applies at once on every worker, whatever their caches."""
+    row = db.session.execute(
+        select(PointLink.revoked_at, ServicePoint.active)
+        .join(ServicePoint, ServicePoint.id == PointLink.service_point_id)
+        .where(PointLink.id == link_id)).first()
+    return row is not None and row.revoked_at is None and bool(row.active)
+
+
 def resolve_token(secret: str) -> DossierToken | None:
     if not secret or len(secret) > 64:
         return None
@@ -95,8 +105,9 @@ def resolve_token(secret: str) -> DossierToken | None:
 # version): four queries for data that changes a few times a year. Resolutions are kept
 # for LINK_CACHE_SECONDS in each process; any commit in this process that touches a link,
 # a point, a unit or a questionnaire version empties the cache at once, and other worker
-# processes follow within LINK_CACHE_SECONDS (so a revoked QR code stops working there
-# after at most that long).
+# processes follow within LINK_CACHE_SECONDS. A revoked QR code may still show its form
+# there for that long, but never stores an answer: flow.submit asks the database
+# (link_accepts) before every insert.
 _RESOLVED: dict[tuple[str, str], tuple[float, object]] = {}
 _WATCHED = ("point_link", "service_point", "unit", "questionnaire_version")
 

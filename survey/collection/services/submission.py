@@ -26,6 +26,11 @@ from survey.common.errors import ServiceError
 from survey.extensions import db
 
 SUBMISSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A response needs at least one answer: a form whose items are all optional, sent blank,
+# says nothing about the service and would only add an empty row to the response count.
+# No questionnaire needs blank responses today; a definition that did would say so.
+BLANK = ("Vui lòng trả lời ít nhất một câu hỏi trước khi gửi.",
+         "Please answer at least one question before sending.")
 
 
 class SubmissionRejected(ServiceError):
@@ -133,6 +138,8 @@ def submit(sub: Submission) -> Outcome:
     if errors:
         raise SubmissionRejected(errors)
     rows = answer_rows(sub.definition, sub.answers)
+    if not rows:
+        raise SubmissionRejected([q.AnswerError("", "blank_response", *BLANK)])
     stored = {r.item_id: (r.value_num, r.value_text, r.not_applicable) for r in rows}
     config: dict[str, Any] = current_app.config
     day = sub.submitted_at.astimezone(ZoneInfo(config["BABEL_DEFAULT_TIMEZONE"])).date()

@@ -39,6 +39,10 @@ FIELDS = ("dossier_hash", "procedure_field", "channel", "completed_at", "service
           "questionnaire_key")
 MAX_BATCH = 500
 MAX_K = 1000
+MAX_ID = 2**31 - 1  # an INTEGER key column: larger ids exist nowhere
+# No dossier of this platform was completed before this (the guard also keeps times
+# that are no datetime once in UTC, e.g. 0001-01-01T00:00+07:00, out of the database).
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _LOCAL_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y")
 
@@ -118,6 +122,14 @@ def parse_time(value: str, *, allow_local: bool = False) -> dt.datetime:
             raise ItemProblem("completed_at", _l(
                 "The time needs a time zone offset, e.g. 2026-11-20T14:30:00+07:00."))
         moment = moment.replace(tzinfo=local_zone())
+    try:
+        in_utc = moment.astimezone(dt.UTC)
+    except (OverflowError, ValueError):  # before year 1 or after 9999 once in UTC
+        raise ItemProblem("completed_at", _l(
+            "Not a valid time; write it as 2026-11-20T14:30:00+07:00.")) from None
+    if in_utc < EARLIEST:
+        raise ItemProblem("completed_at", _l(
+            "The completion time is too far in the past (before 2000)."))
     if moment > utcnow() + dt.timedelta(minutes=10):
         raise ItemProblem("completed_at", _l("The completion time is in the future."))
     return moment
@@ -142,6 +154,8 @@ def parse_item(raw: Mapping[str, Any], *, allow_local: bool = False) -> DossierI
     point_id = raw.get("service_point_id")
     if point_id is not None and (isinstance(point_id, bool) or not isinstance(point_id, int)):
         raise ItemProblem("service_point_id", _l("Must be a whole number."))
+    if point_id is not None and not 1 <= point_id <= MAX_ID:
+        raise ItemProblem("service_point_id", _l("No such service point."))
     return DossierInput(dossier_hash.lower(), procedure_field, channel,
                         parse_time(completed, allow_local=allow_local), point_id,
                         _text(raw, "questionnaire_key", False, 64))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from survey.collection.services import apikeys, tokens
@@ -34,10 +34,22 @@ from survey.common.api import bp, error, keyed_json
 from survey.extensions import limiter
 
 
+def _authenticated() -> Any:
+    """The caller's verified key, looked up once per request (None: not authenticated)."""
+    if "sipas_api_key" not in g:
+        g.sipas_api_key = apikeys.authenticate(request.headers.get("Authorization"))
+    return g.sipas_api_key
+
+
 def _rate_key() -> str:
-    # Per key (prefix); callers without a well-formed key share their address's bucket.
-    prefix = apikeys.prefix_of(request.headers.get("Authorization"))
-    return f"api-key:{prefix}" if prefix else f"api-ip:{request.remote_addr or 'unknown'}"
+    # A key's quota is keyed by its id once the key is verified: a key's public prefix
+    # sent with a wrong secret counts against the sender's address, not the key.
+    try:
+        key = _authenticated()
+    except Exception:  # noqa: BLE001  (the database away: the view answers 503)
+        key = None
+    return f"api-key:{key.id}" if key is not None else \
+        f"api-ip:{request.remote_addr or 'unknown'}"
 
 
 def _limit() -> str:
@@ -95,7 +107,7 @@ def tokens_other_methods() -> tuple[Response, int]:
 @bp.post("/tokens")
 @limiter.limit(_limit, key_func=_rate_key)
 def create_tokens() -> tuple[Response, int]:
-    got = keyed_json(apikeys.authenticate)
+    got = keyed_json(lambda _header: _authenticated())
     if isinstance(got[0], Response):
         return got  # type: ignore[return-value]
     key, body = got

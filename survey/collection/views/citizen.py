@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as WResponse
 import questionnaires as q
 from survey.collection.services import flow, submission
 from survey.collection.widgets import CitizenForm, form_class, page_context
-from survey.common.errors import ServiceError
+from survey.common.errors import ServiceError, is_data_error, is_outage
 from survey.common.web import lang
 from survey.extensions import limiter
 
@@ -40,12 +40,8 @@ def _device() -> str:
     return str(g.sipas_device)
 
 
-@bp.before_request
-def _size_limit() -> None:
-    # A questionnaire never needs more than this; refuse before reading the body.
-    limit = current_app.config.get("PUBLIC_MAX_CONTENT_LENGTH", 64 * 1024)
-    if request.content_length is not None and request.content_length > limit:
-        abort(413)
+# (PUBLIC_MAX_CONTENT_LENGTH is set on every request of this blueprint before anything
+# reads the body, chunked or not: survey.web.refuse_bad_input.)
 
 
 @bp.after_request
@@ -58,9 +54,25 @@ def _device_cookie(response: WResponse) -> WResponse:
     return response
 
 
+def _link() -> str:
+    return str(request.view_args.get("key", "")) if request.view_args else ""
+
+
 def _rate_key() -> str:
     # One office behind one NAT address shares an IP; link + device tells phones apart.
-    return f"{request.view_args.get('key') if request.view_args else ''}:{_device()}"
+    # The device cookie is the client's to change, so this limit only slows a polite
+    # phone; the link + address limit below is the one junk cannot dodge.
+    return f"{_link()}:{_device()}"
+
+
+def _link_address_key() -> str:
+    return f"{_link()}@{request.remote_addr or 'unknown'}"
+
+
+def _pin_key() -> str:
+    # The kiosk's link alone: neither a new device cookie nor another address buys
+    # more PIN guesses.
+    return f"pin:{_link()}"
 
 
 _UNAVAILABLE = {"unknown": ("collection/citizen/unknown_link.html", 404),
@@ -146,7 +158,7 @@ def page(prefix: str, key: str, page: int) -> str | WResponse:
     errors: list[q.AnswerError] = []
     if request.method == "POST":
         form.validate()  # CSRF is checked globally; the answers by the questionnaire below
-        if form.website.data:
+        if any(request.form.getlist("website")):  # sent twice, the second counts too
             _forget(target)
             return redirect(url_for("citizen.thanks", prefix=prefix, key=key))
         result = flow.receive_page(target, page, state["answers"], _posted(items))
@@ -179,14 +191,32 @@ def _submit(target: flow.Target, answers: dict[str, Any], sid: str) -> str | WRe
         first = flow.first_page_with(target.definition, {e.item_id for e in err.errors})
         return redirect(url_for("citizen.page", prefix=target.prefix, key=target.key,
                                 page=first))
+    except flow.LinkUnavailable as err:  # revoked meanwhile (perhaps on another worker)
+        _forget(target)
+        return _unavailable(err.reason)
     except ServiceError:
         _forget(target)
         return redirect(url_for("citizen.start", prefix=target.prefix, key=target.key))
-    except DBAPIError:
-        current_app.logger.exception("response not stored: database unavailable")
-        return _page("collection/citizen/retry.html", 503)
     _forget(target)
     return redirect(url_for("citizen.thanks", prefix=target.prefix, key=target.key))
+
+
+@bp.errorhandler(DBAPIError)
+def _database_error(err: DBAPIError) -> WResponse:
+    """Every citizen page, link resolution included: the database away is the 503 "send
+    again" page with what the citizen typed (a POST is resent as it came); a value the
+    database refused is a 400 saying so (resending it would fail forever)."""
+    if is_outage(err):
+        current_app.logger.warning("citizen page not served: database unavailable (%s)",
+                                   type(err.orig).__name__)
+        resend = [(k, v) for k, values in request.form.lists() for v in values
+                  if k != "csrf_token"] if request.method == "POST" else None
+        return _page("collection/citizen/retry.html", 503, resend=resend,
+                     again=request.full_path.rstrip("?"))
+    if is_data_error(err):
+        return _page("collection/citizen/retry.html", 400, resend=None, data_error=True,
+                     again=request.path)
+    raise err
 
 
 def thanks(prefix: str, key: str) -> str:
@@ -211,7 +241,9 @@ def kiosk_exit(prefix: str, key: str) -> str | WResponse:
 submit_limits = [
     limiter.limit(lambda: current_app.config.get("SUBMIT_RATE_LIMIT", "20 per minute"),
                   key_func=_rate_key, methods=["POST"]),
-    limiter.limit(lambda: current_app.config.get("SUBMIT_IP_CEILING", "600 per hour"),
+    limiter.limit(lambda: current_app.config.get("SUBMIT_LINK_RATE_LIMIT", "60 per minute"),
+                  key_func=_link_address_key, methods=["POST"]),
+    limiter.limit(lambda: current_app.config.get("SUBMIT_IP_CEILING", "120 per minute"),
                   methods=["POST"]),
 ]
 
@@ -227,5 +259,7 @@ bp.add_url_rule("/<any(q,k,t):prefix>/<key>/p/<int:page>", "page", _limited(page
                 methods=["GET", "POST"])
 bp.add_url_rule("/<any(q,k,t):prefix>/<key>/thanks", "thanks", thanks)
 bp.add_url_rule("/<any(k):prefix>/<key>/exit", "kiosk_exit",
-                limiter.limit("5 per minute", key_func=_rate_key, methods=["POST"])(kiosk_exit),
+                limiter.limit(lambda: current_app.config.get("KIOSK_PIN_RATE_LIMIT",
+                                                             "5 per minute;30 per hour"),
+                              key_func=_pin_key, methods=["POST"])(kiosk_exit),
                 methods=["GET", "POST"])
