@@ -244,6 +244,13 @@ class UnitPage:
     snapshot: ResultSnapshot
     panels: list[UnitPanel]
 
+    @property
+    def channels(self) -> list[tuple[UnitPanel, Line]]:
+        """The overall index of each questionnaire and channel basis side by side (the
+        breakdown by channel; never pooled)."""
+        return [(panel, panel.nodes[0].line) for panel in self.panels
+                if panel.nodes and panel.nodes[0].depth == 0]
+
 
 def tree(defn: Any) -> list[tuple[str, int]]:
     """Node ids of the index tree, overall first, depth-first, with their depth."""

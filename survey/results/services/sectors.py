@@ -62,11 +62,15 @@ class SectorPage:
 
 
 def visible_sectors(scope: Scope) -> list[str]:
-    """The sectors whose page the scope may open, in the order of the targets."""
+    """The sectors (of some unit) whose page the scope may open, in the order of the
+    targets."""
     roots = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
     granted = {gr.sector for gr in scope.grants
                if "results" in gr.permissions and gr.unit_id in roots}
-    return [s for s in targets() if None in granted or s in granted]
+    if not granted:
+        return []
+    present = set(db.session.scalars(select(Unit.sector).distinct()))
+    return [s for s in targets() if s in present and (None in granted or s in granted)]
 
 
 def _sector_rows(scope: Scope, snapshot_id: int, sector: str) -> list[ResultRow]:
@@ -94,6 +98,8 @@ def sector_page(scope: Scope, sector: str, snapshot_id: int | None = None) -> Se
         rows = _sector_rows(scope, snapshot.id, sector)
     goal = targets().get(sector)
     own = [r for r in rows if r.domain == "sector"]
+    # The province's own row is the whole province, not an agency of the sector.
+    roots = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
     periods = series(visible, snapshot)
     panels = []
     for label, basis in sorted({(r.questionnaire, r.basis) for r in own},
@@ -114,6 +120,7 @@ def sector_page(scope: Scope, sector: str, snapshot_id: int | None = None) -> Se
             ResultRow.node == overall), goal)
         panel.agencies = sorted(
             (Line(r, goal) for r in rows if r.domain == "unit" and r.questionnaire == label
-             and r.basis == basis and r.node == overall), key=by_estimate)
+             and r.basis == basis and r.node == overall and r.unit_id not in roots),
+            key=by_estimate)
         panels.append(panel)
     return SectorPage(sector, snapshot, goal, panels)

@@ -14,9 +14,15 @@ from survey.results.views import bp
 
 
 @bp.route("/sectors/<sector>")
-def sector_results(sector: str) -> str:
+def sector_results(sector: str) -> str | WResponse:
     scope = require("results")
-    page = sectors.sector_page(scope, sector, request.args.get("snapshot", type=int))
+    try:
+        page = sectors.sector_page(scope, sector, request.args.get("snapshot", type=int))
+    except NotFound:
+        if sector not in sectors.visible_sectors(scope) or "snapshot" in request.args:
+            raise  # outside the scope: the same 404 as a sector that does not exist
+        flash(_("No results for this sector yet."), "info")
+        return redirect(url_for("results.overview"))
     return render_template("results/sector.html", page=page, sectors=SECTOR_LABELS,
                            explain=dashboard.explain_flags, unit_label=_unit_label,
                            nav_sectors=sectors.visible_sectors(scope))

@@ -93,6 +93,13 @@ def test_the_navigation_offers_the_sectors_one_may_open(client: Any, login: Any,
     assert set(sectors.visible_sectors(_scope(db, "tinh"))) >= {"administrative", "health"}
     with pytest.raises(NotFound):
         sectors.sector_page(_scope(db, "phuong"), "administrative")
+    units.create_unit(two_sectors["root"], {"name": "Trường Mới", "kind": "school",
+                                            "sector": "education", "code": "97.T1"})
+    login("tinh")  # a sector with units but no results yet: said so, not a 404
+    response = client.get("/staff/results/sectors/education", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Ngành này chưa có kết quả" in response.get_data(as_text=True)
+    client.post("/logout")
     login("soyte")
     html = client.get("/staff/results/rankings").get_data(as_text=True)
     assert "/staff/results/sectors/health" in html
@@ -115,7 +122,8 @@ def test_sector_page_of_computed_snapshots(client: Any, login: Any, db: Any,
     half = (change.ci_high - change.ci_low) / 2
     assert half > 1.9 * math.hypot(now.se, before.se)  # the SE of a difference
     names = [line.row.unit_name for line in panel.agencies]
-    assert {"Xã 1", "Xã 2", "Tỉnh Thử"} <= set(names)
+    assert {"Xã 1", "Xã 2"} <= set(names)
+    assert "Tỉnh Thử" not in names  # the province is the whole, not an agency of the sector
     for line in panel.agencies:
         assert line.target == dashboard.targets()["administrative"]
     login("tinh")
@@ -142,8 +150,20 @@ def test_unit_page_breaks_down_by_service_point(client: Any, login: Any, db: Any
     assert {line.row.unit_name for line in opened.children} == {"Xã 1", "Xã 2"}
     login("xa1")
     html = client.get(f"/staff/results/units/{commune}").get_data(as_text=True)
+    centre = client.get(f"/staff/results/units/{two_months['root'].id}")
+    assert centre.status_code == 404
     assert "Bộ phận Một cửa" in html and "Theo điểm phục vụ" in html
     rows = db.session.scalars(select(ResultRow).where(ResultRow.domain == "point")).all()
     assert rows  # and none of them is in the unit manager's view of another unit
     other = db.session.get(ServicePoint, two_months["points"][2]).unit_id
     assert client.get(f"/staff/results/units/{other}").status_code == 404
+
+
+def test_unit_page_puts_the_channels_side_by_side(client: Any, login: Any, db: Any,
+                                                  two_months: dict[str, Any]) -> None:  # noqa: F811
+    page = dashboard.unit_page(_scope(db, "tinh"), two_months["root"].id)
+    channels = [(panel.basis, line.row.node) for panel, line in page.channels]
+    assert channels == [("tokens", "hai_long"), ("open", "hai_long")]
+    login("tinh")
+    html = client.get(f"/staff/results/units/{two_months['root'].id}").get_data(as_text=True)
+    assert "Theo kênh thu thập" in html
