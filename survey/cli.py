@@ -34,6 +34,8 @@ def sync_questionnaires() -> None:
                f"{len(report.unchanged)} unchanged.")
     for ref in report.created + report.updated:
         click.echo(f"  {ref}")
+    for ref in report.kept:
+        click.echo(f"  {ref}: retired by staff, stays retired")
 
 
 def _fail(err: ServiceError) -> None:

@@ -4,7 +4,7 @@ cache key)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -22,13 +22,21 @@ class SyncReport:
     created: list[str]
     updated: list[str]
     unchanged: list[str]
+    kept: list[str] = field(default_factory=list)  # the database's later status kept
+
+
+# Statuses only move forward (draft → published → retired). Sync applies a file's later
+# status, never an earlier one: a version staff retired stays retired at the next start.
+_ORDER = {QuestionnaireStatus.draft.value: 0, QuestionnaireStatus.published.value: 1,
+          QuestionnaireStatus.retired.value: 2}
 
 
 def sync(root: Any = None) -> SyncReport:
     """Load every shipped definition file into ``questionnaire_version`` (one transaction).
 
-    New versions are inserted; a status change (e.g. published → retired) is applied;
-    a published version whose content differs from the database is refused, because
+    New versions are inserted; a later status in the file (published → retired) is
+    applied, an earlier one never (a version retired by staff stays retired); a
+    published version whose content differs from the database is refused, because
     responses refer to it forever.
     """
     report = SyncReport([], [], [])
@@ -50,9 +58,11 @@ def sync(root: Any = None) -> SyncReport:
             raise ServiceError(_("%(ref)s differs from the version in the database; a published "
                                  "version never changes: give the new content a new version.",
                                  ref=ref))
-        elif row.status != defn.status:
-            row.status = defn.status
+        elif _ORDER[defn.status] > _ORDER[row.status]:
+            row.status = defn.status  # a shipped retirement
             report.updated.append(ref)
+        elif _ORDER[defn.status] < _ORDER[row.status]:
+            report.kept.append(ref)  # retired by staff: the file never brings it back
         else:
             report.unchanged.append(ref)
     db.session.commit()

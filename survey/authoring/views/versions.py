@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
@@ -16,7 +25,8 @@ from survey.authoring.forms import (
     CloneForm,
     ImportForm,
 )
-from survey.authoring.services import drafts
+from survey.authoring.models import QuestionnaireVersion
+from survey.authoring.services import drafts, impact
 from survey.authoring.services.versions import definition_of
 from survey.authoring.views import bp
 from survey.authoring.views.helpers import version_or_404
@@ -130,11 +140,46 @@ def publish(version_id: int) -> WResponse:
     return _status_change(version_id, "publish")
 
 
-@bp.route("/<int:version_id>/retire", methods=["POST"])
-def retire(version_id: int) -> WResponse:
-    return _status_change(version_id, "retire")
+@bp.route("/<int:version_id>/retire", methods=["GET", "POST"])
+def retire(version_id: int) -> str | WResponse:
+    """GET: the confirmation page, naming the QR codes that will stop working."""
+    if request.method == "POST":
+        return _status_change(version_id, "retire")
+    require("manage_questionnaires")
+    row = version_or_404(version_id)
+    ref = f"{row.key} v{row.version}"
+    found = impact.retire_impact(row, current_app.config.get("DEFAULT_QUESTIONNAIRE",
+                                                             "desk_rating"))
+    lines = [_("Responses already received stay, with their version, in the results.")]
+    if found.current and found.links:
+        lines.insert(0, _("%(links)d QR codes and kiosk links at %(points)d service points "
+                          "open this questionnaire.", links=found.links, points=found.points))
+        lines.insert(1, _("They will open %(ref)s instead.", ref=found.fallback)
+                     if found.fallback else _("They will stop working: citizens who scan them "
+                                              "will be told the link does not work, until the "
+                                              "points are given another questionnaire."))
+    elif found.current:
+        lines.insert(0, _("No active QR code or kiosk link opens this questionnaire."))
+    else:
+        lines.insert(0, _("A newer published version is in use; no QR code changes."))
+    return _confirm(row, _("Retire %(ref)s?", ref=ref), lines, _("Retire"), "retire")
 
 
-@bp.route("/<int:version_id>/delete", methods=["POST"])
-def delete(version_id: int) -> WResponse:
-    return _status_change(version_id, "delete_draft")
+@bp.route("/<int:version_id>/delete", methods=["GET", "POST"])
+def delete(version_id: int) -> str | WResponse:
+    if request.method == "POST":
+        return _status_change(version_id, "delete_draft")
+    require("manage_questionnaires")
+    row = version_or_404(version_id)
+    ref = f"{row.key} v{row.version}"
+    return _confirm(row, _("Delete draft %(ref)s?", ref=ref),
+                    [_("The draft and every change made to it are deleted for good. No QR "
+                       "code opens a draft.")], _("Delete draft"), "delete")
+
+
+def _confirm(row: QuestionnaireVersion, title: str, lines: list[str], button: str,
+             endpoint: str) -> str:
+    return render_template("confirm.html", confirm={
+        "title": title, "consequences": lines, "button": button, "fields": {},
+        "action": url_for(f"authoring.{endpoint}", version_id=row.id),
+        "cancel": url_for("authoring.structure", version_id=row.id)})
