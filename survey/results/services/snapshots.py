@@ -233,7 +233,10 @@ def rows_in_scope(scope: Scope, snapshot_id: int) -> list[ResultRow]:
         if "results" in gr.permissions and gr.unit_id in roots:
             sectors_whole.add(gr.sector)
     out = []
-    for row in rows_of(snapshot_id):
+    # Service points' rows are read by their unit's page alone (dashboard.unit_page).
+    for row in db.session.scalars(select(ResultRow).where(
+            ResultRow.snapshot_id == snapshot_id, ResultRow.domain != "point")
+            .order_by(ResultRow.id)):
         if row.domain == "unit" and row.unit_id in unit_ids:
             out.append(row)
         elif row.domain == "sector" and (None in sectors_whole or row.sector in sectors_whole):
