@@ -110,7 +110,7 @@ def upgrade():
     sa.Column('reserve_rank', sa.Integer(), nullable=True),
     sa.Column('selection_probability', sa.Float(), nullable=True),
     sa.Column('token_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint("status IN ('frame', 'selected', 'reserve')", name=op.f('ck_frame_row_status')),
+    sa.CheckConstraint("status IN ('frame', 'selected', 'reserve', 'refused')", name=op.f('ck_frame_row_status')),
     sa.ForeignKeyConstraint(['frame_id'], ['sampling_frame.id'], name=op.f('fk_frame_row_frame_id_sampling_frame'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['token_id'], ['dossier_token.id'], name=op.f('fk_frame_row_token_id_dossier_token')),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_frame_row_unit_id_unit')),

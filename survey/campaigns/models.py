@@ -134,7 +134,7 @@ class FrameRow(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "frame_row"
     __table_args__ = (
         UniqueConstraint("frame_id", "ident_hash", name="uq_frame_row_ident"),
-        CheckConstraint("status IN ('frame', 'selected', 'reserve')", name="status"),
+        CheckConstraint("status IN ('frame', 'selected', 'reserve', 'refused')", name="status"),
         Index("ix_frame_row_frame_unit", "frame_id", "unit_id"),
     )
 

@@ -7,7 +7,6 @@ department expects (entered per unit on the design page)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,11 +15,10 @@ from sqlalchemy import func, select
 
 import analysis
 from survey.campaigns.models import Campaign, FrameRow, SamplingFrame
+from survey.campaigns.services.allocation import CONFIDENCE, planned_unit_sizes
 from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
-
-CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -77,27 +75,6 @@ def populations(campaign: Campaign) -> tuple[dict[int, int | None], bool]:
     return {cu.unit_id: cu.expected_population for cu in campaign.units}, False
 
 
-def unit_sizes(campaign: Campaign, population: Mapping[int, int]) -> dict[int, int]:
-    """Invitations per unit: from the target margin (Cochran with fpc, deff and response
-    rate; a census where it asks more than the population), or the total allocated."""
-    if campaign.size_mode == "margin":
-        margin = float(campaign.target_margin or 0.05)
-        return {u: min(big_n, analysis.sample_size_proportion(
-            margin, p=campaign.assumed_p, confidence=CONFIDENCE, deff=campaign.deff,
-            population=big_n, response_rate=campaign.response_rate))
-            for u, big_n in population.items()}
-    sd = math.sqrt(campaign.assumed_p * (1 - campaign.assumed_p))
-    try:
-        sizes = analysis.allocate(int(campaign.total_sample or 0), dict(population),
-                                  method=campaign.allocation,  # type: ignore[arg-type]
-                                  sd={u: sd for u in population}, min_n=2)
-    except ValueError as exc:
-        total = sum(population.values())
-        raise ServiceError(_("The total sample size cannot be allocated: it must lie between "
-                             "2 per unit and the population (%(total)d).", total=total)) from exc
-    return {int(u): int(n) for u, n in sizes.items()}  # type: ignore[call-overload]
-
-
 def _moe(n: int, big_n: int, campaign: Campaign) -> float:
     return analysis.margin_of_error(n, p=campaign.assumed_p, confidence=CONFIDENCE,
                                     deff=campaign.deff, population=big_n,
@@ -116,14 +93,14 @@ def plan(campaign: Campaign) -> Plan:
     result = Plan(from_frame=from_frame)
     known = {u: int(n) for u, n in pops.items() if n}
     try:
-        sizes = unit_sizes(campaign, known) if known else {}
+        sizes = planned_unit_sizes(campaign, frame_counts(campaign))
     except ServiceError as err:
         sizes, result.problem = {}, err.message
     rr = campaign.response_rate
     groups: dict[str, list[int]] = {}
     for cu in sorted(campaign.units, key=lambda c: (c.stratum or "", c.unit.name)):
-        n = sizes.get(cu.unit_id, 0)
         big_n = known.get(cu.unit_id)
+        n = sizes.get(cu.unit_id, 0) if big_n else 0
         name = stratum_name(campaign, cu.unit_id, cu.stratum, cu.unit.name)
         result.units.append(UnitPlan(cu.unit_id, cu.unit.name, name, big_n, n, n * rr,
                                      _moe(n, big_n, campaign) if big_n and n else None))

@@ -62,13 +62,15 @@ def test_campaign_pages_by_scope(client: Any, db: Any, login: Any, province: dic
         visible = sees is not None and sector in sees
         codes = [client.get(f"{BASE}/{campaign.id}").status_code,
                  client.get(f"{BASE}/{campaign.id}/edit").status_code,
+                 client.get(f"{BASE}/{campaign.id}/frame").status_code,
+                 client.post(f"{BASE}/{campaign.id}/draw", data={"method": "srs"}).status_code,
                  client.post(f"{BASE}/{campaign.id}/status",
                              data={"target": "fieldwork"}).status_code,
                  client.post(f"{BASE}/{campaign.id}/delete").status_code]
         if visible:
-            assert codes[:2] == [200, 200] and codes[2] == 302
+            assert codes[:3] == [200, 200, 200] and codes[3:] == [422, 302, 302]
         else:
-            assert codes == [403] * 4 if sees is None else codes == [404] * 4
+            assert codes == [403] * 6 if sees is None else codes == [404] * 6
             assert db.session.get(Campaign, campaign.id) is not None
 
 

@@ -1,0 +1,189 @@
+"""The draw: a seeded selection in every stratum (unit, or unit × frame stratum) with the
+selection of ``analysis`` (stratified SRS, systematic, PPS systematic), the seed and the
+frame's content hash recorded, each selected row's inclusion probability stored, and a
+reserve list drawn in random order for replacing refusals. The same seed on the same frame
+gives the same sample."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+import analysis
+from survey.campaigns.models import Campaign, CampaignDraw, FrameRow, SamplingFrame
+from survey.campaigns.services.allocation import planned_sizes
+from survey.campaigns.services.campaigns import require_draft
+from survey.common.errors import ServiceError, commit_or_refuse
+from survey.common.transactions import use_case
+from survey.extensions import db
+
+METHODS = ("srs", "systematic", "pps")
+MAX_SEED = 2**62
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    key: tuple[int, str]
+    size: float | None
+    line: str
+
+
+def _rows(frame: SamplingFrame) -> list[_Row]:
+    query = select(FrameRow.id, FrameRow.row_number, FrameRow.unit_id, FrameRow.ident_hash,
+                   FrameRow.stratum, FrameRow.cluster, FrameRow.size).where(
+        FrameRow.frame_id == frame.id).order_by(FrameRow.row_number)
+    return [_Row(r.id, (r.unit_id, r.stratum or ""), r.size,
+                 f"{r.row_number}|{r.unit_id}|{r.ident_hash}|{r.stratum or ''}|"
+                 f"{r.cluster or ''}|{'' if r.size is None else repr(r.size)}")
+            for r in db.session.execute(query)]
+
+
+def content_hash(rows: list[_Row]) -> str:
+    """SHA-256 of the frame as imported (what the draw depends on), in frame order."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(row.line.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def _select(method: str, positions: list[int], rows: list[_Row], n: int,
+            rng: np.random.Generator) -> tuple[list[int], list[float]]:
+    """Positions (in the stratum's frame order) selected, with their probabilities."""
+    big_n = len(positions)
+    if n == 0:
+        return [], []
+    if method == "systematic":
+        chosen = analysis.systematic(big_n, n, rng=rng)
+    elif method == "pps":
+        chosen = analysis.pps_systematic([rows[p].size or 0.0 for p in positions], n, rng=rng)
+    else:
+        chosen = analysis.stratified_srswor(np.zeros(big_n), {0.0: n}, rng=rng)
+    return ([positions[int(i)] for i in chosen.index],
+            [float(p) for p in chosen.inclusion_probability])
+
+
+def _reserve(rest: list[int], r: int, rng: np.random.Generator) -> list[int]:
+    """``r`` rows of ``rest`` by simple random sampling, in a random order of use."""
+    if r == 0 or not rest:
+        return []
+    picked = analysis.stratified_srswor(np.zeros(len(rest)), {0.0: min(r, len(rest))}, rng=rng)
+    order = rng.permutation(len(picked.index))
+    return [rest[int(picked.index[i])] for i in order]
+
+
+def _check(campaign: Campaign, frame: SamplingFrame | None, method: str,
+           reserve: int) -> SamplingFrame:
+    require_draft(campaign)
+    if frame is None:
+        raise ServiceError(_("Import the sampling frame first."))
+    if method not in METHODS:
+        raise ServiceError(_("Choose a selection method."), "method")
+    if method == "pps" and frame.size_column is None:
+        raise ServiceError(_("PPS needs a size measure: import the frame with its size "
+                             "column."), "method")
+    if method == "pps" and reserve:
+        raise ServiceError(_("With PPS no reserve list is drawn; set the reserve to 0."),
+                           "reserve")
+    if not 0 <= reserve <= 1000:
+        raise ServiceError(_("The reserve must be from 0 to 1000 per stratum."), "reserve")
+    return frame
+
+
+@use_case
+def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
+                reserve: int = 0) -> CampaignDraw:
+    """Draw (or draw again, while in draft) the campaign's sample from its frame."""
+    frame = _check(campaign, db.session.scalar(select(SamplingFrame).where(
+        SamplingFrame.campaign_id == campaign.id)), method, reserve)
+    if seed is None:
+        seed = secrets.randbelow(MAX_SEED)
+    if not 0 <= seed < MAX_SEED:
+        raise ServiceError(_("The seed must be a whole number from 0."), "seed")
+    rows = _rows(frame)
+    strata: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for position, row in enumerate(rows):
+        strata[row.key].append(position)
+    sizes = planned_sizes(campaign, {k: len(v) for k, v in strata.items()})
+    rng = np.random.default_rng(seed)
+    changes: list[dict[str, object]] = []
+    selected = reserves = 0
+    for key in sorted(strata):
+        positions = strata[key]
+        n = sizes.get(key, 0)
+        if n > len(positions):
+            raise ServiceError(_("A stratum has fewer rows than its allocation; import the "
+                                 "frame again."))
+        picked, probs = _select(method, positions, rows, n, rng)
+        taken = set(picked)
+        spare = _reserve([p for p in positions if p not in taken], reserve, rng)
+        pi_srs = n / len(positions)
+        changes += [{"id": rows[p].id, "status": "selected", "selection_probability": pi,
+                     "reserve_rank": None} for p, pi in zip(picked, probs, strict=True)]
+        changes += [{"id": rows[p].id, "status": "reserve", "selection_probability": pi_srs,
+                     "reserve_rank": rank} for rank, p in enumerate(spare, start=1)]
+        selected, reserves = selected + len(picked), reserves + len(spare)
+    db.session.execute(update(FrameRow).where(FrameRow.frame_id == frame.id).values(
+        status="frame", selection_probability=None, reserve_rank=None))
+    if changes:
+        db.session.execute(update(FrameRow), changes)
+    previous = draw_of(campaign)
+    if previous is not None:
+        db.session.delete(previous)
+        db.session.flush()
+    record = CampaignDraw(campaign_id=campaign.id, frame_id=frame.id, method=method, seed=seed,
+                          frame_hash=content_hash(rows), reserve_per_stratum=reserve,
+                          selected=selected, reserves=reserves)
+    db.session.add(record)
+    commit_or_refuse()
+    return record
+
+
+def draw_of(campaign: Campaign) -> CampaignDraw | None:
+    return db.session.scalar(select(CampaignDraw).where(CampaignDraw.campaign_id == campaign.id))
+
+
+@use_case
+def replace_refusal(campaign: Campaign, row_id: int) -> FrameRow | None:
+    """A selected person refused: mark them, and select the first unused reserve of the
+    same stratum in its drawn order (None when the reserve list is used up)."""
+    row = db.session.get(FrameRow, row_id)
+    frame = db.session.scalar(select(SamplingFrame).where(
+        SamplingFrame.campaign_id == campaign.id))
+    if row is None or frame is None or row.frame_id != frame.id or row.status != "selected":
+        raise ServiceError(_("Only a selected person can be marked as a refusal."))
+    row.status = "refused"
+    nxt = db.session.scalar(select(FrameRow).where(
+        FrameRow.frame_id == frame.id, FrameRow.status == "reserve",
+        FrameRow.unit_id == row.unit_id,
+        FrameRow.stratum.is_(None) if row.stratum is None else FrameRow.stratum == row.stratum,
+    ).order_by(FrameRow.reserve_rank).limit(1))
+    if nxt is not None:
+        nxt.status = "selected"
+    commit_or_refuse()
+    return nxt
+
+
+def sample_counts(campaign: Campaign) -> list[tuple[str, str, int, int, int, int]]:
+    """Per unit and frame stratum: (unit, stratum, frame rows, selected, reserve, refused)."""
+    frame = db.session.scalar(select(SamplingFrame).where(
+        SamplingFrame.campaign_id == campaign.id))
+    if frame is None:
+        return []
+    names = {cu.unit_id: cu.unit.name for cu in campaign.units}
+    query = select(FrameRow.unit_id, FrameRow.stratum, FrameRow.status, func.count()).where(
+        FrameRow.frame_id == frame.id).group_by(FrameRow.unit_id, FrameRow.stratum,
+                                                FrameRow.status)
+    table: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for unit_id, stratum, status, n in db.session.execute(query):
+        table[(unit_id, stratum or "")][status] += n
+    return [(names.get(u, str(u)), s, sum(c.values()), c["selected"], c["reserve"],
+             c["refused"]) for (u, s), c in sorted(table.items(),
+                                                   key=lambda kv: (names.get(kv[0][0], ""),
+                                                                   kv[0][1]))]

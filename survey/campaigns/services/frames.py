@@ -1,0 +1,310 @@
+"""Sampling frames: read a CSV or XLSX list, check it row by row, and import it all or
+nothing. Only the mapped columns are read; the identifier is stored as an HMAC with the
+application secret (keyed by campaign), so no name, phone number or dossier code is ever
+stored in clear. A file over the size limit is refused before it is read."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import math
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, insert, select
+
+from survey.campaigns.models import Campaign, CampaignDraw, FrameRow, SamplingFrame
+from survey.campaigns.services import allocation
+from survey.campaigns.services.campaigns import require_draft
+from survey.common.errors import ServiceError, commit_or_refuse
+from survey.common.transactions import use_case
+from survey.extensions import db
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 500_000
+MAX_SHOWN = 200
+
+
+@dataclass(frozen=True)
+class Mapping:
+    id_column: str
+    unit_column: str
+    stratum_column: str | None = None
+    cluster_column: str | None = None
+    size_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None  # the file's row number (the header is row 1)
+    message: str
+
+
+class FrameRefused(ServiceError):
+    """The frame was refused; ``problems`` says what to correct, row by row."""
+
+    def __init__(self, problems: list[Problem], total: int | None = None) -> None:
+        super().__init__(_("The frame was not imported: %(n)d problems to correct.",
+                           n=total or len(problems)))
+        self.problems = problems[:MAX_SHOWN]
+        self.total = total or len(problems)
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("CAMPAIGN_FRAME_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _size(stream: IO[bytes]) -> int | None:
+    try:
+        here = stream.tell()
+        stream.seek(0, io.SEEK_END)
+        end = stream.tell()
+        stream.seek(here)
+    except (OSError, AttributeError, ValueError):
+        return None
+    return end - here
+
+
+def read_limited(stream: IO[bytes]) -> bytes:
+    """The upload's bytes, refused (unread) when larger than the limit."""
+    limit = max_bytes()
+    size = _size(stream)
+    if size is not None and size > limit:
+        raise _too_large(limit)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _too_large(limit: int) -> FrameRefused:
+    return FrameRefused([Problem(None, _(
+        "The file is larger than %(size)s. Remove the columns that are not needed, or "
+        "split the list by unit into files of at most %(size)s.", size=size_text(limit)))])
+
+
+def size_text(limit: int) -> str:
+    mb = 1024 * 1024
+    return f"{limit // mb} MB" if limit % mb == 0 else f"{limit // 1024} KB"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _rows_xlsx(data: bytes) -> Iterator[list[str]]:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise FrameRefused([Problem(None, _("The XLSX file cannot be opened; save it again "
+                                            "from the spreadsheet program."))]) from exc
+    try:
+        for values in book.worksheets[0].iter_rows(values_only=True):
+            yield [_cell(v) for v in values]
+    finally:
+        book.close()
+
+
+def _rows_csv(data: bytes) -> Iterator[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FrameRefused([Problem(None, _("The CSV file is not in UTF-8; save it as "
+                                            "“CSV UTF-8” and import it again."))]) from exc
+    first = text.split("\n", 1)[0]
+    delimiter = max([",", ";", "\t"], key=first.count)
+    for values in csv.reader(io.StringIO(text), delimiter=delimiter):
+        yield [v.strip() for v in values]
+
+
+def table(data: bytes, filename: str) -> Iterator[list[str]]:
+    if filename.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
+        return _rows_xlsx(data)
+    return _rows_csv(data)
+
+
+def ident_hash(campaign: Campaign, ident: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"campaign-frame:{campaign.id}:{ident}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def _positions(header: list[str], mapping: Mapping) -> tuple[dict[str, int], list[Problem]]:
+    found = {name.strip().casefold(): i for i, name in enumerate(header)}
+    wanted = {"id": mapping.id_column, "unit": mapping.unit_column,
+              "stratum": mapping.stratum_column, "cluster": mapping.cluster_column,
+              "size": mapping.size_column}
+    positions, problems = {}, []
+    for role, name in wanted.items():
+        if not name:
+            continue
+        if name.strip().casefold() not in found:
+            problems.append(Problem(1, _(
+                "Column “%(name)s” is missing. The file has the columns: %(found)s.",
+                name=name, found=", ".join(h for h in header if h))))
+        else:
+            positions[role] = found[name.strip().casefold()]
+    return positions, problems
+
+
+def _size_value(text: str) -> float | None:
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+@dataclass
+class _Parsed:
+    rows: list[dict[str, object]]
+    problems: list[Problem]
+    total_problems: int = 0
+
+    def add(self, problem: Problem) -> None:
+        self.total_problems += 1
+        if len(self.problems) < MAX_SHOWN:
+            self.problems.append(problem)
+
+
+def _parse(campaign: Campaign, data: bytes, filename: str, mapping: Mapping) -> _Parsed:
+    reader = table(data, filename)
+    header = next(reader, None)
+    if header is None:
+        raise FrameRefused([Problem(None, _("The file is empty."))])
+    positions, problems = _positions(header, mapping)
+    if problems:
+        raise FrameRefused(problems)
+    units = {(cu.unit.code or "").casefold(): cu.unit_id for cu in campaign.units
+             if cu.unit.code}
+    out = _Parsed([], [])
+    seen: dict[str, int] = {}
+    for number, values in enumerate(reader, start=2):
+        if not any(values):
+            continue
+        if len(out.rows) >= MAX_ROWS:
+            raise FrameRefused([Problem(number, _("The frame has more than %(n)d rows.",
+                                                  n=MAX_ROWS))])
+        row = _row(campaign, number, values, positions, units, seen, out)
+        if row is not None:
+            out.rows.append(row)
+    if not out.rows and not out.total_problems:
+        out.add(Problem(None, _("The file has a header but no row.")))
+    return out
+
+
+def _row(campaign: Campaign, number: int, values: list[str], positions: dict[str, int],
+         units: dict[str, int], seen: dict[str, int], out: _Parsed) -> dict[str, object] | None:
+    def get(role: str) -> str | None:
+        if role not in positions:
+            return None
+        i = positions[role]
+        return values[i].strip() if i < len(values) else ""
+
+    ident, code = get("id") or "", get("unit") or ""
+    ok, hashed = True, ""
+    if not ident:
+        out.add(Problem(number, _("The identifier is empty.")))
+        ok = False
+    if not code:
+        out.add(Problem(number, _("The unit code is empty.")))
+        ok = False
+    elif code.casefold() not in units:
+        out.add(Problem(number, _("Unit code “%(code)s” is not one of the campaign's units.",
+                                  code=code)))
+        ok = False
+    stratum, cluster, size_text = get("stratum"), get("cluster"), get("size")
+    if stratum is not None and not stratum:
+        out.add(Problem(number, _("The stratum is empty.")))
+        ok = False
+    if cluster is not None and not cluster:
+        out.add(Problem(number, _("The cluster is empty.")))
+        ok = False
+    size = _size_value(size_text) if size_text is not None else None
+    if size_text is not None and size is None:
+        out.add(Problem(number, _("The size measure “%(value)s” is not a positive number.",
+                                  value=size_text)))
+        ok = False
+    if ident:
+        hashed = ident_hash(campaign, ident)
+        if hashed in seen:
+            out.add(Problem(number, _("The same identifier as row %(row)d.", row=seen[hashed])))
+            ok = False
+        seen.setdefault(hashed, number)
+    if not ok:
+        return None
+    return {"row_number": number, "unit_id": units[code.casefold()], "ident_hash": hashed,
+            "stratum": (stratum or None) and stratum[:128],
+            "cluster": (cluster or None) and cluster[:128], "size": size}
+
+
+def _check_allocation(campaign: Campaign, rows: list[dict[str, object]], out: _Parsed) -> None:
+    """Every unit has rows, and every stratum at least the persons the design asks of it."""
+    counts = Counter((int(r["unit_id"]), str(r["stratum"] or "")) for r in rows)  # type: ignore[call-overload]
+    names = {cu.unit_id: cu.unit.name for cu in campaign.units}
+    present = {u for u, _s in counts}
+    for unit_id, name in names.items():
+        if unit_id not in present:
+            out.add(Problem(None, _("%(unit)s has no row in the frame (an empty stratum).",
+                                    unit=name)))
+    if out.total_problems:
+        return
+    try:
+        planned = allocation.planned_sizes(campaign, counts)
+    except ServiceError as err:
+        out.add(Problem(None, err.message))
+        return
+    for (unit_id, stratum), n in sorted(planned.items()):
+        if n > counts[(unit_id, stratum)]:
+            out.add(Problem(None, _(
+                "Stratum %(stratum)s of %(unit)s has %(rows)d rows but the design allocates "
+                "%(n)d persons to it.", stratum=stratum or "—", unit=names[unit_id],
+                rows=counts[(unit_id, stratum)], n=n)))
+
+
+@use_case
+def import_frame(campaign: Campaign, stream: IO[bytes], filename: str,
+                 mapping: Mapping) -> SamplingFrame:
+    """Check the whole file and import it, replacing the previous frame; refused with
+    every problem found (nothing written) otherwise."""
+    require_draft(campaign)
+    if db.session.scalar(select(CampaignDraw.id).where(CampaignDraw.campaign_id == campaign.id)):
+        raise ServiceError(_("The sample is already drawn from the current frame."))
+    data = read_limited(stream)
+    parsed = _parse(campaign, data, filename, mapping)
+    if not parsed.total_problems:
+        _check_allocation(campaign, parsed.rows, parsed)
+    if parsed.total_problems:
+        raise FrameRefused(parsed.problems, parsed.total_problems)
+    old = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
+    db.session.execute(delete(FrameRow).where(FrameRow.frame_id.in_(old)))
+    db.session.execute(delete(SamplingFrame).where(SamplingFrame.campaign_id == campaign.id))
+    frame = SamplingFrame(
+        campaign_id=campaign.id, filename=filename[:255],
+        file_hash=hashlib.sha256(data).hexdigest(), row_count=len(parsed.rows),
+        id_column=mapping.id_column, unit_column=mapping.unit_column,
+        stratum_column=mapping.stratum_column or None,
+        cluster_column=mapping.cluster_column or None, size_column=mapping.size_column or None)
+    db.session.add(frame)
+    db.session.flush()
+    db.session.execute(insert(FrameRow), [{**r, "frame_id": frame.id, "status": "frame"}
+                                          for r in parsed.rows])
+    commit_or_refuse()
+    return frame
+
+
+def frame_of(campaign: Campaign) -> SamplingFrame | None:
+    return db.session.scalar(select(SamplingFrame).where(SamplingFrame.campaign_id == campaign.id))

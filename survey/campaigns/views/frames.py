@@ -1,0 +1,80 @@
+"""The sampling frame page: upload with its validation report, the draw, the sample."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WResponse
+
+from survey.campaigns.forms import ActionForm, DrawForm, FrameForm
+from survey.campaigns.models import Campaign
+from survey.campaigns.services import campaigns, draw, frames
+from survey.campaigns.services.campaigns import PERMISSION
+from survey.campaigns.views import bp
+from survey.common.errors import ServiceError
+from survey.common.web import require, show_service_error
+
+Page = tuple[str, int] | WResponse
+
+
+def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
+    extra.setdefault("frame_form", FrameForm(formdata=None))
+    extra.setdefault("draw_form", DrawForm(formdata=None))
+    extra.setdefault("problems", None)
+    return render_template(
+        "campaigns/frame.html", campaign=campaign, frame=frames.frame_of(campaign),
+        drawn=draw.draw_of(campaign), counts=draw.sample_counts(campaign),
+        max_mb=frames.max_bytes() // (1024 * 1024), action=ActionForm(), **extra), status
+
+
+@bp.url_value_preprocessor
+def _frame_size_limit(endpoint: str | None, values: dict[str, object] | None) -> None:
+    # A frame may be far larger than the staff forms' limit. URL preprocessors run before
+    # every before_request hook (CSRF, the input checks read the body); the service then
+    # refuses a file over its own limit before reading it, with a message to act on.
+    if endpoint == "campaigns.frame_upload":
+        request.max_content_length = frames.max_bytes() + 1024 * 1024
+
+
+@bp.route("/<int:campaign_id>/frame")
+def frame_page(campaign_id: int) -> Page:
+    return _render(campaigns.get_campaign(require(PERMISSION), campaign_id))
+
+
+@bp.route("/<int:campaign_id>/frame", methods=["POST"])
+def frame_upload(campaign_id: int) -> Page:
+    campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
+    form = FrameForm()
+    if not form.validate_on_submit():
+        return _render(campaign, 422, frame_form=form)
+    mapping = frames.Mapping(*(getattr(form, f).data or None for f in (
+        "id_column", "unit_column", "stratum_column", "cluster_column", "size_column")))
+    try:
+        frame = frames.import_frame(campaign, form.file.data.stream,
+                                    form.file.data.filename or "frame", mapping)
+    except frames.FrameRefused as err:
+        flash(err.message, "error")
+        return _render(campaign, 422, frame_form=form, problems=err.problems,
+                       problem_total=err.total)
+    except ServiceError as err:
+        show_service_error(form, err)
+        return _render(campaign, 422, frame_form=form)
+    flash(_("Frame imported: %(n)d rows.", n=frame.row_count), "success")
+    return redirect(url_for("campaigns.frame_page", campaign_id=campaign_id))
+
+
+@bp.route("/<int:campaign_id>/draw", methods=["POST"])
+def draw_post(campaign_id: int) -> Page:
+    campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
+    form = DrawForm()
+    if form.validate_on_submit():
+        try:
+            done = draw.draw_sample(campaign, method=form.method.data or "",
+                                    seed=form.seed.data, reserve=form.reserve.data or 0)
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            flash(_("Sample drawn: %(n)d persons and %(r)d in reserve (seed %(seed)d).",
+                    n=done.selected, r=done.reserves, seed=done.seed), "success")
+            return redirect(url_for("campaigns.frame_page", campaign_id=campaign_id))
+    return _render(campaign, 422, draw_form=form)
