@@ -16,6 +16,7 @@ from wtforms import Field, HiddenField, RadioField, SelectMultipleField, StringF
 
 import questionnaires as q
 from survey.collection.services.flow import page_items, visible_pages
+from survey.collection.services.words import question_label
 from survey.common.forms import Form, choices
 
 Builder = Callable[[q.Item, q.Definition, str], Field]
@@ -128,8 +129,3 @@ def page_context(defn: q.Definition, page: int, form: CitizenForm,
                   if e.item_id in known},
     }
 
-
-def question_label(item: q.Item, lang: str) -> str:
-    """How the error summary names a question: its number on the form and its text."""
-    label = text(item.text, lang)
-    return f"{item.number}. {label}" if item.number else label

@@ -12,7 +12,7 @@ from survey.collection.forms import ReviewForm
 from survey.collection.services import gaming, review
 from survey.collection.views import bp
 from survey.common.errors import ServiceError
-from survey.common.web import require, show_service_error
+from survey.common.web import lang, require, show_service_error
 from survey.org.services import browse
 
 
@@ -24,16 +24,40 @@ def reviews() -> str:
     if unit_id:
         unit = scope.get_unit(unit_id, "results")
     flag = (request.args.get("flag") or "").strip()
-    page = review.flagged_page(scope, unit=unit, flag=flag or None,
+    burst = None
+    burst_id = request.args.get("burst", type=int)
+    if burst_id:
+        burst = review.response_in_scope(scope, burst_id)
+    page = review.flagged_page(scope, unit=unit, flag=flag or None, burst=burst,
                                page=request.args.get("page", type=int))
     units = browse.units(scope, "results")
     return render_template(
         "collection/reviews.html", page=page, unit=unit, flag=flag, units=units,
-        names={u.id: u.name for u in units},
-        flags=review.flag_names(scope.responses()), summarise=review.summarise,
+        burst=burst, names={u.id: u.name for u in units},
+        flags=review.flag_names(scope.responses()),
+        views=review.describe(page.items, lang()),
         flag_labels=gaming.FLAG_LABELS, can_review=scope.has("review"),
         decidable=review.decidable(scope, [r.id for r in page.items]),
         form=ReviewForm(formdata=None))
+
+
+@bp.route("/reviews/decide", methods=["POST"])
+def review_decide_many() -> WResponse:
+    """Accept or reject the ticked responses (a burst) at once: all or none."""
+    scope = require("results")
+    form = ReviewForm()
+    ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
+    try:
+        if not form.validate_on_submit():
+            raise ServiceError(_("Choose accept or reject."), "decision")
+        done = review.decide_many(scope, ids, form.decision.data or "", current_user)
+    except ServiceError as err:
+        show_service_error(None, err)
+    else:
+        flash(_("%(n)d responses accepted.", n=done) if form.decision.data == "accepted"
+              else _("%(n)d responses rejected.", n=done), "success")
+    return redirect(url_for("collection.reviews", unit=request.form.get("unit", type=int),
+                            flag=request.form.get("flag") or None))
 
 
 @bp.route("/reviews/<int:response_id>", methods=["POST"])

@@ -166,3 +166,92 @@ def test_managers_see_the_decision_buttons(client: Any, setup: dict[str, Any]) -
     ids = setup["ids"]
     html = client.get("/staff/collect/reviews").get_data(as_text=True)
     assert decision_forms(html) == {ids["real"], ids["burst"], ids["both"]}
+
+
+@pytest.fixture
+def burst(db: Any, make_unit: Any, make_user: Any, login: Any) -> dict[str, Any]:
+    """Five responses flagged as a burst from one device, one from another device, all
+    to the real desk questionnaire (so that texts and labels can be shown)."""
+    import datetime as dt
+
+    from survey.authoring.services import versions as questionnaire_versions
+
+    questionnaire_versions.sync()
+    commune = make_unit("Xã Bình An", kind="commune")
+    start = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+
+    def response(device: str, minutes: int) -> int:
+        r = Response(questionnaire_key="desk_rating", questionnaire_version=1,
+                     channel="desk_qr", unit_id=commune.id, device_hash=device,
+                     client_submission_id=uuid.uuid4().hex, flags="burst_device",
+                     review_status="flagged",
+                     submitted_at=start + dt.timedelta(minutes=minutes))
+        r.answers = [Answer(item_id="muc_do_hai_long", value_num=1),
+                     Answer(item_id="gop_y", value_text="Rất tốt")]
+        db.session.add(r)
+        db.session.commit()
+        return r.id
+
+    ids = [response("thiet-bi-a", m) for m in range(5)]
+    other = response("thiet-bi-b", 1)
+    late = response("thiet-bi-a", 60 * 24)  # the same device the next day: not this burst
+    make_user("xaba", "unit_manager", commune)
+    login("xaba")
+    return {"ids": ids, "other": other, "late": late}
+
+
+def test_review_screen_shows_questions_and_labels(client: Any, burst: dict[str, Any]) -> None:
+    html = client.get("/staff/collect/reviews").get_data(as_text=True)
+    body = html.split("<tbody>")[-1]
+    assert "hài lòng ở mức nào" in body  # the question's text, not its id
+    assert "muc_do_hai_long" not in body and "desk_rating" not in body
+    assert "desk_qr" not in body and "mã QR tại quầy" in body
+    assert "Rất tốt" in body
+    assert "Xem cả đợt gửi dồn" in body
+
+
+def test_a_whole_burst_is_decided_at_once(client: Any, db: Any,
+                                          burst: dict[str, Any]) -> None:
+    ids = burst["ids"]
+    page = client.get(f"/staff/collect/reviews?burst={ids[0]}").get_data(as_text=True)
+    listed = {int(n) for n in re.findall(r'name="ids" value="(\d+)"', page)}
+    assert listed == set(ids)  # not the other device, not the next day
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    data = {"ids": [str(i) for i in ids], "decision": "rejected"}
+    if token:
+        data["csrf_token"] = token.group(1)
+    done = client.post("/staff/collect/reviews/decide", data=data, follow_redirects=True)
+    assert "Đã loại bỏ 5 phiếu." in done.get_data(as_text=True)
+    statuses = {r.id: r.review_status for r in db.session.scalars(select(Response))}
+    assert all(statuses[i] == "rejected" for i in ids)
+    assert statuses[burst["other"]] == statuses[burst["late"]] == "flagged"
+    assert count(db, AuditLog, AuditLog.entity == "response") == 5
+
+
+def test_a_bulk_decision_is_all_or_nothing(client: Any, db: Any, login: Any, make_unit: Any,
+                                           burst: dict[str, Any]) -> None:
+    ids = burst["ids"]
+    client.post(f"/staff/collect/reviews/{ids[0]}", data={"decision": "accepted"})
+    again = client.post("/staff/collect/reviews/decide",
+                        data={"ids": [str(i) for i in ids], "decision": "rejected"},
+                        follow_redirects=True)
+    assert f"Đã được xem xét: #{ids[0]}." in again.get_data(as_text=True)
+    for data in ({"ids": [], "decision": "accepted"},
+                 {"ids": [str(ids[1])], "decision": "maybe"}):
+        refused = client.post("/staff/collect/reviews/decide", data=data,
+                              follow_redirects=True).get_data(as_text=True)
+        assert "Hãy đánh dấu ít nhất một phiếu." in refused or \
+            "Hãy chọn chấp nhận hoặc loại bỏ." in refused
+    foreign = make_unit("Xã Khác", kind="commune")
+    r = Response(questionnaire_key="desk_rating", questionnaire_version=1, channel="desk_qr",
+                 unit_id=foreign.id, client_submission_id=uuid.uuid4().hex,
+                 flags="burst_device", review_status="flagged")
+    db.session.add(r)
+    db.session.commit()
+    outside = client.post("/staff/collect/reviews/decide",
+                          data={"ids": [str(ids[1]), str(r.id)], "decision": "rejected"})
+    assert outside.status_code == 403
+    statuses = {x.id: x.review_status for x in db.session.scalars(select(Response))}
+    assert statuses[ids[0]] == "accepted"
+    assert [statuses[i] for i in ids[1:]] == ["flagged"] * 4 and statuses[r.id] == "flagged"
+    assert count(db, AuditLog, AuditLog.entity == "response") == 1
