@@ -134,10 +134,36 @@ def sector_posters() -> Response:
     return _posters_of(collect.sector_points(scope, sector), f"posters-{sector}")
 
 
+LINK_CONSEQUENCES = {
+    "poster": lambda name: [
+        _("The QR code of %(point)s on every printed poster stops working at once: citizens "
+          "who scan it will be told the link does not work.", point=name)],
+    "kiosk": lambda name: [
+        _("The kiosk tablet of %(point)s stops showing the questionnaire at once.",
+          point=name)],
+}
+
+
+def _confirm_link(point: ServicePoint, kind: str, op: str) -> str:
+    lines = LINK_CONSEQUENCES[kind](point.name)
+    if op == "replace":
+        lines.append(_("A new link is issued: print and put up the new QR code."))
+    return render_template("confirm.html", confirm={
+        "title": _("Replace the link of %(point)s?", point=point.name) if op == "replace"
+        else _("Revoke the link of %(point)s?", point=point.name),
+        "consequences": lines, "fields": {},
+        "button": _("Revoke and issue a new link") if op == "replace" else _("Revoke"),
+        "action": url_for("collection.point_link", point_id=point.id, kind=kind, op=op),
+        "cancel": url_for("collection.unit", unit_id=point.unit_id)})
+
+
 @bp.route("/points/<int:point_id>/links/<any(poster, kiosk):kind>/<any(replace, revoke):op>",
-          methods=["POST"])
-def point_link(point_id: int, kind: str, op: str) -> WResponse:
+          methods=["GET", "POST"])
+def point_link(point_id: int, kind: str, op: str) -> str | WResponse:
+    """GET: the confirmation page, saying what stops working (POST does it)."""
     point = current_scope().get_point(point_id, "manage_units")
+    if request.method == "GET":
+        return _confirm_link(point, kind, op)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
@@ -92,9 +101,21 @@ def unit_key_create(unit_id: int) -> tuple[str, int]:
     return _render(unit, 200, key_form=form)
 
 
-@bp.route("/api-keys/<int:key_id>/revoke", methods=["POST"])
-def key_revoke(key_id: int) -> WResponse:
+@bp.route("/api-keys/<int:key_id>/revoke", methods=["GET", "POST"])
+def key_revoke(key_id: int) -> str | WResponse:
+    """GET: the confirmation page, saying what stops working (POST does it)."""
     key = apikeys.key_in_scope(current_scope(), key_id)
+    if request.method == "GET":
+        return render_template("confirm.html", confirm={
+            "title": _("Revoke API key %(prefix)s?", prefix=key.prefix),
+            "consequences": [
+                _("The system that uses key %(prefix)s (%(label)s) can no longer issue one-time "
+                  "tokens or report transaction counts: its calls are refused at once.",
+                  prefix=key.prefix, label=key.label),
+                _("Tokens it issued before keep working until they expire.")],
+            "fields": {}, "button": _("Revoke"),
+            "action": url_for("collection.key_revoke", key_id=key.id),
+            "cancel": url_for("collection.unit_tokens", unit_id=key.unit_id)})
     unit_id, prefix = key.unit_id, key.prefix
     if not ActionForm().validate_on_submit():
         abort(400)
