@@ -29,7 +29,14 @@ from analysis._checks import (
     require_columns,
 )
 from analysis.greg import CalibrationStep
-from analysis.stages import Stage, fpc_values, next_stage, stage_columns, stage_fpc
+from analysis.stages import (
+    Stage,
+    fpc_values,
+    nested_codes,
+    next_stage,
+    stage_columns,
+    stage_fpc,
+)
 
 __all__ = ["LONELY_PSU_OPTIONS", "CalibrationStep", "DesignBase", "LonelyPSU"]
 
@@ -99,11 +106,9 @@ class DesignBase:
             require_columns(self.data, [first_psu], "psu")
             if self.data[first_psu].isna().any():
                 raise ValueError("psu: column has missing values")
-            pair = pd.MultiIndex.from_arrays([h, self.data[first_psu].to_numpy()])
-            codes, uniq = pd.factorize(pair, sort=True)
-            self.has_psu = True
-            self.psu_codes = codes.astype(np.int64)
-            self.psu_stratum = np.asarray(uniq.get_level_values(0), dtype=np.int64)
+            ids_codes = pd.factorize(self.data[first_psu], sort=True)[0].astype(np.int64)
+            self.has_psu = True  # PSUs nested in strata: sorted by (stratum, id)
+            self.psu_codes, self.psu_stratum, _ = nested_codes(h, ids_codes)
         self.n_psu = np.bincount(self.psu_stratum, minlength=n_strata).astype(np.int64)
         given = {k: fpc_values(self.data, c, "fpc") for k, c in enumerate(fpc_cols) if c}
         # as R's as.fpc: sampling fractions when every value of every stage is <= 1

@@ -26,7 +26,15 @@ import pandas as pd
 
 from analysis._checks import FloatArray, IntArray, numeric_column, require_columns
 
-__all__ = ["ObjectArray", "Stage", "fpc_values", "next_stage", "stage_columns", "stage_fpc"]
+__all__ = [
+    "ObjectArray",
+    "Stage",
+    "fpc_values",
+    "nested_codes",
+    "next_stage",
+    "stage_columns",
+    "stage_fpc",
+]
 
 ObjectArray = npt.NDArray[np.object_]  # labels (ids and stratum values may be any value)
 
@@ -153,11 +161,13 @@ def _factor(data: pd.DataFrame, col: str, name: str) -> tuple[IntArray, ObjectAr
     return codes.astype(np.int64), np.asarray(labels, dtype=object)
 
 
-def _pairs(outer: IntArray, inner: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-    """Codes of the distinct pairs ``(outer, inner)`` (sorted), with each pair's parts."""
+def nested_codes(outer: IntArray, inner: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Codes of the distinct pairs ``(outer, inner)`` of integer codes, in sorted order, with
+    the ``outer`` and ``inner`` code of each pair (hashing, no sort of every row)."""
     width = int(inner.max()) + 1 if len(inner) else 1
-    codes, uniq = np.unique(outer * width + inner, return_inverse=True)
-    return uniq.ravel().astype(np.int64), codes // width, codes % width
+    codes, uniq = pd.factorize(outer * width + inner, sort=True)
+    keys = np.asarray(uniq, dtype=np.int64)
+    return codes.astype(np.int64), keys // width, keys % width
 
 
 def next_stage(
@@ -183,7 +193,7 @@ def next_stage(
         group_stratum = None
     else:
         s_codes, s_labels = _factor(data, strata, f"strata (stage {number})")
-        group_of_row, group_parent, s_of_group = _pairs(parent_units, s_codes)
+        group_of_row, group_parent, s_of_group = nested_codes(parent_units, s_codes)
         group_stratum = s_labels[s_of_group]
     n_groups = len(group_parent)
     if ids is None:
@@ -192,7 +202,7 @@ def next_stage(
         unit_ids = None
     else:
         i_codes, i_labels = _factor(data, ids, f"psu (stage {number})")
-        unit_codes, unit_group, i_of_unit = _pairs(group_of_row, i_codes)
+        unit_codes, unit_group, i_of_unit = nested_codes(group_of_row, i_codes)
         unit_ids = i_labels[i_of_unit]
     size = np.bincount(unit_group, minlength=n_groups).astype(np.int64)
     if fpc is None:
