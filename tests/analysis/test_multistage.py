@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import Estimates, SurveyDesign, compare_domains
+from analysis import Estimates, SurveyDesign, compare_domains, variance
 from analysis.longform import long_format
 from analysis.sufficient import sufficient_statistics
 
@@ -312,3 +312,25 @@ def test_a_unit_domain_is_its_within_unit_design_times_its_sampling_fraction(
         i = list(full.keys["hosp"]).index(hosp)
         assert full.se[i] ** 2 == pytest.approx(fraction * own.se[0] ** 2, rel=1e-12)
         assert full.df[i] == 0 and own.df[0] > 0
+
+
+def test_calibrated_multistage_variance_is_the_same_in_chunks(
+    ms: pd.DataFrame, totals: dict[str, dict[str, float]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dense (calibrated) path works on a few domains at a time; chunks change nothing."""
+    ps = SurveyDesign(ms, weights="w", **THREE).poststratify("sex", totals["sex"])  # type: ignore[arg-type]
+    whole = ps.mean("y", by="hosp")
+    monkeypatch.setattr(variance, "_DENSE_CELLS", 2 * len(ms))  # two domains per chunk
+    chunked = ps.mean("y", by="hosp")
+    np.testing.assert_allclose(chunked.se, whole.se, rtol=1e-13)
+    assert (whole.se > 0).all()
+
+
+def test_lonely_option_can_be_changed_on_a_multistage_design(ms: pd.DataFrame) -> None:
+    lonely = ms[ms["keep_lonely"]]
+    base = SurveyDesign(lonely, weights="w", **THREE)  # type: ignore[arg-type]
+    for opt in ("adjust", "average"):
+        built = SurveyDesign(lonely, weights="w", lonely_psu=opt, **THREE)  # type: ignore[arg-type]
+        changed = base.with_lonely_psu(opt)  # type: ignore[arg-type]
+        assert changed.multistage
+        np.testing.assert_array_equal(changed.mean("y", by="st").se, built.mean("y", by="st").se)
