@@ -388,12 +388,14 @@ def explain_flags(flags: str) -> str:
     return "; ".join(words)
 
 
+SUPPRESSION_FLAGS = ("empty", "small_n", "wide_ci", "wide_relative_ci")
+
+
 def suppression_reason(row: ResultRow) -> str:
-    """Why a figure is not published, in words (the publication rules' reasons, without
-    the generic "not published")."""
+    """Why a figure is not published, in words: the reasons the publication rules suppress
+    for (too few respondents, an interval too wide); the review flags are left out."""
     names = [f for f in row.flags.split(",") if f]
-    words = [str(FLAG_WORDS[f]) for f in FLAG_WORDS
-             if f in names and f not in ("suppress", "review", "non_probability")]
+    words = [str(FLAG_WORDS[f]) for f in SUPPRESSION_FLAGS if f in names]
     if row.estimate is None and not words:
         words.append(str(_l("no estimate")))
     return "; ".join(words) or str(FLAG_WORDS["suppress"])
