@@ -121,3 +121,11 @@ class DrawForm(Form):
                            default=0, validators=[
                                InputRequired(REQUIRED), NumberRange(0, 1000, _l("0 to 1000."))])
     submit = SubmitField(_l("Draw the sample"))
+
+
+class InvitationForm(Form):
+    output = SelectField(_l("Invitations as"), choices=choices([
+        ("a4_grid", _l("A4 sheet, 8 slips with cut lines")),
+        ("receipt_80mm", _l("80 mm receipt printer, one slip each")),
+        ("csv", _l("CSV file for the unit's SMS or Zalo sender"))]))
+    submit = SubmitField(_l("Issue the invitations and download"))

@@ -6,13 +6,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
-from survey.campaigns.forms import ActionForm, DrawForm, FrameForm
+from survey.campaigns.forms import ActionForm, DrawForm, FrameForm, InvitationForm
 from survey.campaigns.models import Campaign
-from survey.campaigns.services import campaigns, draw, frames
+from survey.campaigns.services import campaigns, draw, frames, invitations
 from survey.campaigns.services.campaigns import PERMISSION
 from survey.campaigns.views import bp
 from survey.common.errors import ServiceError
-from survey.common.web import require, show_service_error
+from survey.common.web import download, require, show_service_error
 
 Page = tuple[str, int] | WResponse
 
@@ -21,10 +21,12 @@ def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
     extra.setdefault("frame_form", FrameForm(formdata=None))
     extra.setdefault("draw_form", DrawForm(formdata=None))
     extra.setdefault("problems", None)
+    extra.setdefault("invite_form", InvitationForm(formdata=None))
     return render_template(
         "campaigns/frame.html", campaign=campaign, frame=frames.frame_of(campaign),
         drawn=draw.draw_of(campaign), counts=draw.sample_counts(campaign),
-        max_mb=frames.max_bytes() // (1024 * 1024), action=ActionForm(), **extra), status
+        pending=invitations.pending(campaign), max_mb=frames.max_bytes() // (1024 * 1024),
+        action=ActionForm(), **extra), status
 
 
 @bp.url_value_preprocessor
@@ -78,3 +80,19 @@ def draw_post(campaign_id: int) -> Page:
                     n=done.selected, r=done.reserves, seed=done.seed), "success")
             return redirect(url_for("campaigns.frame_page", campaign_id=campaign_id))
     return _render(campaign, 422, draw_form=form)
+
+
+@bp.route("/<int:campaign_id>/invitations", methods=["POST"])
+def invitations_post(campaign_id: int) -> Page:
+    campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
+    form = InvitationForm()
+    if form.validate_on_submit():
+        try:
+            issued = invitations.issue_invitations(campaign, form.output.data or "")
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            # The only copy of the links: private, never cached.
+            return download(issued.data, issued.mimetype,
+                            f"invitations-{campaign.id}-{issued.count}.{issued.extension}")
+    return _render(campaign, 422, invite_form=form)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 import questionnaires as q
+from survey.campaigns.services.tokens import campaign_of_token
 from survey.collection.models import Answer, DossierToken, Response
 from survey.collection.services import gaming, privacy
 from survey.common.clock import utcnow
@@ -150,6 +151,7 @@ def submit(sub: Submission) -> Outcome:
         client_submission_id=sub.client_submission_id,
         token_id=sub.token.id if sub.token else None,
         selection_probability=sub.token.selection_probability if sub.token else None,
+        campaign_id=campaign_of_token(sub.token.id) if sub.token else None,
         ip_hash=privacy.pseudonym(sub.ip, day), device_hash=privacy.pseudonym(sub.device_id, day),
         answers_hash=hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest(),
         answers=rows,
