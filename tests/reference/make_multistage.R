@@ -194,4 +194,15 @@ d1c <- svydesign(id = ~hosp + wardday + pid, strata = ~st + st2, fpc = ~N1 + N2 
                  weights = ~w, data = one, nest = TRUE)
 estimates("ms3_single_certainty", d1c)
 
+# a lonely hospital at stage 1: the provincial stratum keeps only H04 (N1 = 12), under each
+# lonely.psu option; its ward-days still add their variance below it
+lone1 <- ms[!(ms$hosp %in% c("H05", "H06", "H07")), ]
+for (opt in c("adjust", "remove", "certainty", "average")) {
+  options(survey.lonely.psu = opt)
+  dl <- svydesign(id = ~hosp + wardday + pid, strata = ~st + st2, fpc = ~N1 + N2 + N3,
+                  weights = ~w, data = lone1, nest = TRUE)
+  estimates(paste0("ms3_lonely1_", opt), dl)
+}
+options(survey.lonely.psu = "fail")
+
 write.csv(do.call(rbind, ref), out("multistage_reference.csv"), row.names = FALSE)
