@@ -18,6 +18,7 @@ from survey.collection.services import links
 from survey.demo import responses as demo_responses
 from survey.demo import results as demo_results
 from survey.extensions import db
+from survey.org import hours
 from survey.org.models import Role, RoleAssignment, Sector, ServicePoint, Unit, UnitKind, User
 from survey.org.services.accounts import hash_method
 from survey.org.services.official_units import import_province
@@ -84,7 +85,8 @@ def _unit(parent: Unit, name: str, kind: UnitKind, sector: str, code: str | None
 
 def _points(unit: Unit, names: list[str]) -> None:
     for name in names:
-        db.session.add(ServicePoint(unit=unit, name=name))
+        db.session.add(ServicePoint(unit=unit, name=name, opening_hours=None if unit.kind in
+                                    hours.HOURLESS_KINDS else hours.DESK_DEFAULT))
 
 
 def is_empty() -> bool:

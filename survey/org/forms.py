@@ -61,6 +61,7 @@ class ServicePointForm(Form):
                                                            Length(max=255)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
     active = BooleanField(_l("Active"), default=True)
+    opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Save"))
 
 

@@ -14,6 +14,11 @@ _PART = re.compile(
     r"(?P<open>\d{1,2}:\d{2})\s*-\s*(?P<close>\d{1,2}:\d{2})$")
 
 Hours = dict[int, tuple[dt.time, dt.time]]
+# The hours of a one-stop desk (the administrative working week and Saturday morning).
+DESK_DEFAULT = "T2-T6 07:00-17:30; T7 07:30-11:30"
+# Points of these unit kinds have no opening hours: patients and parents answer whenever
+# they can, in the evening too, and nothing about that is suspicious.
+HOURLESS_KINDS = frozenset({"hospital", "school"})
 
 
 def parse(text: str) -> Hours:

@@ -1,5 +1,6 @@
 """Flags for responses that look like gaming: bursts from one device or one link,
-identical answers in a burst, submissions outside opening hours.
+identical answers in a burst, desk and kiosk submissions outside the opening hours of
+their service point (only desk-type points have hours; hospitals and schools have none).
 
 ``Response.flags`` holds a comma-separated list. Flagged responses are kept but
 excluded from indices until a staff member accepts them.
@@ -19,6 +20,8 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, upda
 
 from survey.collection.models import Response
 from survey.extensions import db
+from survey.org import hours
+from survey.org.models import ServicePoint
 
 DEFAULTS: dict[str, Any] = {
     "GAMING_DEVICE_WINDOW_SECONDS": 120,
@@ -27,9 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "GAMING_LINK_MAX": 4,
     "GAMING_IDENTICAL_WINDOW_SECONDS": 600,
     "GAMING_IDENTICAL_MAX": 2,
-    # Opening hours by ISO weekday (1 = Monday): (open, close) in local time.
-    "OPENING_HOURS": {1: ("07:00", "17:30"), 2: ("07:00", "17:30"), 3: ("07:00", "17:30"),
-                      4: ("07:00", "17:30"), 5: ("07:00", "17:30"), 6: ("07:30", "11:30")},
+    # After a point's closing time (ServicePoint.opening_hours), answers still count as
+    # within hours for this long (a citizen answers on the way home).
     "OPENING_GRACE_MINUTES": 120,
 }
 OPEN_CHANNELS = {"desk_qr", "kiosk"}
@@ -41,15 +43,18 @@ FLAG_LABELS = {
 }
 
 
-def outside_hours(when: dt.datetime, config: Mapping[str, Any], timezone: str) -> bool:
-    local = when.astimezone(ZoneInfo(timezone))
-    hours = config["OPENING_HOURS"].get(local.isoweekday())
-    if hours is None:
-        return True
-    start = dt.time.fromisoformat(hours[0])
-    end = (dt.datetime.combine(local.date(), dt.time.fromisoformat(hours[1]))
-           + dt.timedelta(minutes=config["OPENING_GRACE_MINUTES"])).time()
-    return not (start <= local.time() <= end)
+def outside_hours(when: dt.datetime, opening_hours: str | None,
+                  config: Mapping[str, Any], timezone: str) -> bool:
+    """Whether ``when`` falls outside a point's opening hours (plus the grace). A point
+    without hours (hospitals, schools, or none set) is never outside them."""
+    if not opening_hours:
+        return False
+    try:
+        parsed = hours.parse(opening_hours)
+    except ValueError:
+        return False  # stored hours are checked when saved; never flag on a bad value
+    grace = dt.timedelta(minutes=config["OPENING_GRACE_MINUTES"])
+    return not hours.is_open(parsed, when.astimezone(ZoneInfo(timezone)), grace)
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,10 @@ def flags_for(response: Response, config: Mapping[str, Any], timezone: str) -> F
             flags.append(name)
             if counts[2 * i + 1]:
                 companions.append(name)
-    if response.channel in OPEN_CHANNELS and outside_hours(now, cfg, timezone):
-        flags.append("off_hours")
+    if response.channel in OPEN_CHANNELS and response.service_point_id is not None:
+        point = db.session.get(ServicePoint, response.service_point_id)
+        if point is not None and outside_hours(now, point.opening_hours, cfg, timezone):
+            flags.append("off_hours")
     return Flagging(flags, companions)
 
 

@@ -13,6 +13,7 @@ from survey.common.access import Scope
 from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
+from survey.org import hours
 from survey.org.models import RoleAssignment, ServicePoint, Unit
 
 UNIT_FIELDS = ("kind", "sector", "code", "name", "name_en", "valid_from", "valid_to")
@@ -164,12 +165,30 @@ def _check_point(unit: Unit, name: str, point: ServicePoint | None) -> str:
     return name
 
 
+def _check_hours(unit: Unit, text: str | None) -> str | None:
+    """Opening hours in their canonical text, or None; only desk-type points have any."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if unit.kind in hours.HOURLESS_KINDS:
+        raise ServiceError(_("Points of hospitals and schools have no opening hours: their "
+                             "patients and parents answer at any time."), "opening_hours")
+    try:
+        parsed = hours.parse(text)
+    except ValueError as err:
+        raise ServiceError(_("Cannot read “%(part)s”. Write the hours like this: "
+                             "T2-T6 07:00-17:30; T7 07:30-11:30.", part=str(err)),
+                           "opening_hours") from None
+    return hours.format_hours(parsed) or None
+
+
 @use_case
 def create_point(unit: Unit, name: str, name_en: str | None = None, *,
-                 scope: Scope | None = None) -> ServicePoint:
+                 scope: Scope | None = None, opening_hours: str | None = None) -> ServicePoint:
     _check_before(scope, unit)
     point = ServicePoint(unit=unit, name=_check_point(unit, name, None))
     point.name_en = (name_en or "").strip() or None
+    point.opening_hours = _check_hours(unit, opening_hours)
     db.session.add(point)
     commit_or_refuse()
     return point
@@ -177,8 +196,11 @@ def create_point(unit: Unit, name: str, name_en: str | None = None, *,
 
 @use_case
 def update_point(point: ServicePoint, name: str, name_en: str | None, active: bool, *,
-                 scope: Scope | None = None) -> None:
+                 scope: Scope | None = None, opening_hours: str | None = KEEP) -> None:
+    """``opening_hours``: the desk's hours as text (blank: none); KEEP leaves them."""
     _check_before(scope, point.unit)
+    if opening_hours is not KEEP:
+        point.opening_hours = _check_hours(point.unit, opening_hours)
     point.name = _check_point(point.unit, name, point)
     point.name_en = (name_en or "").strip() or None
     point.active = active

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from survey.common.errors import ServiceError
 from survey.common.web import current_scope, form_values, require, show_service_error
+from survey.org import hours
 from survey.org.forms import (
     KIND_LABELS,
     SECTOR_LABELS,
@@ -136,16 +137,20 @@ def unit_delete(unit_id: int) -> WResponse:
 def point_create(unit_id: int) -> str | WResponse:
     unit = current_scope().get_unit(unit_id, "manage_units")
     form = ServicePointForm()
+    if request.method == "GET" and unit.kind not in hours.HOURLESS_KINDS:
+        form.opening_hours.data = hours.DESK_DEFAULT
     if form.validate_on_submit():
         try:
             unit_service.create_point(unit, form.name.data or "", form.name_en.data,
-                                      scope=current_scope())
+                                      scope=current_scope(),
+                                      opening_hours=form.opening_hours.data)
         except ServiceError as err:
             show_service_error(form, err)
         else:
             flash(_("Service point created."), "success")
             return redirect(url_for("org.unit_detail", unit_id=unit.id))
-    return render_template("org/point_form.html", form=form, unit=unit, point=None)
+    return render_template("org/point_form.html", form=form, unit=unit, point=None,
+                           has_hours=unit.kind not in hours.HOURLESS_KINDS)
 
 
 @bp.route("/points/<int:point_id>/edit", methods=["GET", "POST"])
@@ -155,14 +160,16 @@ def point_edit(point_id: int) -> str | WResponse:
     if form.validate_on_submit():
         try:
             unit_service.update_point(point, form.name.data or "", form.name_en.data,
-                                      bool(form.active.data), scope=current_scope())
+                                      bool(form.active.data), scope=current_scope(),
+                                      opening_hours=form.opening_hours.data)
         except ServiceError as err:
             show_service_error(form, err)
         else:
             flash(_("Changes saved."), "success")
             return redirect(url_for("org.unit_detail", unit_id=point.unit_id))
     return render_template("org/point_form.html", form=form, unit=point.unit, point=point,
-                           delete_form=DeleteForm())
+                           delete_form=DeleteForm(),
+                           has_hours=point.unit.kind not in hours.HOURLESS_KINDS)
 
 
 @bp.route("/points/<int:point_id>/delete", methods=["POST"])
