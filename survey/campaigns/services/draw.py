@@ -13,15 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 import analysis
 from survey.campaigns.models import Campaign, CampaignDraw, FrameRow, SamplingFrame
 from survey.campaigns.services.allocation import planned_sizes
 from survey.campaigns.services.campaigns import require_draft
+from survey.collection.models import DossierToken
+from survey.common.clock import utcnow
 from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
+from survey.org.models import Unit
 
 METHODS = ("srs", "systematic", "pps")
 MAX_SEED = 2**62
@@ -151,13 +154,21 @@ def draw_of(campaign: Campaign) -> CampaignDraw | None:
 
 @use_case
 def replace_refusal(campaign: Campaign, row_id: int) -> FrameRow | None:
-    """A selected person refused: mark them, and select the first unused reserve of the
-    same stratum in its drawn order (None when the reserve list is used up)."""
+    """A selected person refused: mark them (their invitation, if any, expires now), and
+    select the first unused reserve of the same stratum in its drawn order (None when the
+    reserve list is used up)."""
+    if campaign.status == "closed":
+        raise ServiceError(_("The campaign is closed."))
     row = db.session.get(FrameRow, row_id)
     frame = db.session.scalar(select(SamplingFrame).where(
         SamplingFrame.campaign_id == campaign.id))
     if row is None or frame is None or row.frame_id != frame.id or row.status != "selected":
         raise ServiceError(_("Only a selected person can be marked as a refusal."))
+    token = db.session.get(DossierToken, row.token_id) if row.token_id else None
+    if token is not None and token.used_at is not None:
+        raise ServiceError(_("This person has already answered."))
+    if token is not None:  # the refused person's link stops working at once
+        token.expires_at = utcnow()
     row.status = "refused"
     nxt = db.session.scalar(select(FrameRow).where(
         FrameRow.frame_id == frame.id, FrameRow.status == "reserve",
@@ -168,6 +179,15 @@ def replace_refusal(campaign: Campaign, row_id: int) -> FrameRow | None:
         nxt.status = "selected"
     commit_or_refuse()
     return nxt
+
+
+def sample_rows(campaign: Campaign) -> Select[tuple[FrameRow]]:
+    """The drawn persons (selected, reserve, refused) by unit, stratum and drawn order."""
+    frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
+    return select(FrameRow).join(Unit, Unit.id == FrameRow.unit_id).where(
+        FrameRow.frame_id.in_(frame_id), FrameRow.status != "frame").order_by(
+        Unit.name, FrameRow.stratum, FrameRow.status.desc(), FrameRow.reserve_rank,
+        FrameRow.row_number)
 
 
 def sample_counts(campaign: Campaign) -> list[tuple[str, str, int, int, int, int]]:

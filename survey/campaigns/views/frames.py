@@ -12,6 +12,7 @@ from survey.campaigns.services import campaigns, draw, frames, invitations
 from survey.campaigns.services.campaigns import PERMISSION
 from survey.campaigns.views import bp
 from survey.common.errors import ServiceError
+from survey.common.pages import paginate
 from survey.common.web import download, require, show_service_error
 
 Page = tuple[str, int] | WResponse
@@ -96,3 +97,30 @@ def invitations_post(campaign_id: int) -> Page:
             return download(issued.data, issued.mimetype,
                             f"invitations-{campaign.id}-{issued.count}.{issued.extension}")
     return _render(campaign, 422, invite_form=form)
+
+
+@bp.route("/<int:campaign_id>/sample")
+def sample_page(campaign_id: int) -> Page:
+    campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
+    page = paginate(draw.sample_rows(campaign), request.args.get("page", type=int), 100)
+    names = {cu.unit_id: cu.unit.name for cu in campaign.units}
+    return render_template("campaigns/sample.html", campaign=campaign, page=page,
+                           rows=list(page.items), names=names, action=ActionForm()), 200
+
+
+@bp.route("/<int:campaign_id>/sample/<int:row_id>/refused", methods=["POST"])
+def refused(campaign_id: int, row_id: int) -> WResponse:
+    campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
+    if ActionForm().validate_on_submit():
+        try:
+            replacement = draw.replace_refusal(campaign, row_id)
+        except ServiceError as err:
+            show_service_error(None, err)
+        else:
+            if replacement is None:
+                flash(_("Refusal recorded; no reserve is left in this stratum."), "warning")
+            else:
+                flash(_("Refusal recorded; row %(row)d of the frame replaces it.",
+                        row=replacement.row_number), "success")
+    return redirect(url_for("campaigns.sample_page", campaign_id=campaign_id,
+                            page=request.args.get("page", type=int)))

@@ -40,6 +40,22 @@ def drawn(db: Any, province: dict[str, Any], make_unit: Any) -> Campaign:
     return campaign
 
 
+def answer_every_page(client: Any, url: str) -> None:
+    """Post the desk answers page after page (the form may span screens) to the end."""
+    for _page in range(10):
+        html = client.get(url).get_data(as_text=True)
+        sid = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', html) or \
+            re.search(r'id="submission_id" name="submission_id" type="hidden" value="([^"]+)"',
+                      html)
+        assert sid is not None, html[-1500:]
+        posted = client.post(url, data={**DESK_OK, "submission_id": sid.group(1)})
+        assert posted.status_code == 302
+        url = posted.headers["Location"]
+        if "/p/" not in url:
+            return
+    raise AssertionError("the form never ended")
+
+
 def issue(client: Any, campaign: Campaign, output: str) -> Any:
     return client.post(f"{BASE}/{campaign.id}/invitations", data={"output": output})
 
@@ -93,12 +109,7 @@ def test_a_token_answers_once_with_the_campaign(client: Any, db: Any, login: Any
     secret = rows[0]["duong_dan"].rsplit("/", 1)[1]
     start = client.get(f"/t/{secret}")
     assert start.status_code == 302
-    url = start.headers["Location"]
-    html = client.get(url).get_data(as_text=True)
-    sid = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'id="submission_id" name="submission_id" type="hidden" value="([^"]+)"', html)
-    assert sid is not None
-    assert client.post(url, data={**DESK_OK, "submission_id": sid.group(1)}).status_code == 302
+    answer_every_page(client, start.headers["Location"])
     response = db.session.scalar(select(Response))
     row = db.session.scalar(select(FrameRow).where(FrameRow.token_id == response.token_id))
     assert response.campaign_id == drawn.id and response.channel == "token"
@@ -116,3 +127,34 @@ def test_closed_or_undrawn_campaigns_issue_nothing(client: Any, db: Any, login: 
     refused = issue(client, drawn, "csv")
     assert refused.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(DossierToken)) == 0
+
+
+def test_sample_page_records_a_refusal(client: Any, db: Any, login: Any,
+                                       drawn: Campaign) -> None:
+    login("admin")
+    issue(client, drawn, "csv")
+    page = client.get(f"{BASE}/{drawn.id}/sample")
+    assert page.status_code == 200 and page.get_data(as_text=True).count("Dự phòng") >= 2
+    person = db.session.scalar(select(FrameRow).where(FrameRow.status == "selected").limit(1))
+    reserve = db.session.scalar(select(FrameRow).where(
+        FrameRow.unit_id == person.unit_id, FrameRow.reserve_rank == 1))
+    done = client.post(f"{BASE}/{drawn.id}/sample/{person.id}/refused")
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert person.status == "refused" and reserve.status == "selected"
+    token = db.session.get(DossierToken, person.token_id)
+    assert token.expires_at is not None and client.get(
+        "/t/not-a-secret").status_code == 404
+    # the stratum has no reserve left: the next refusal is recorded without a replacement
+    other = db.session.scalar(select(FrameRow).where(
+        FrameRow.unit_id == person.unit_id, FrameRow.status == "selected",
+        FrameRow.id != reserve.id).limit(1))
+    client.post(f"{BASE}/{drawn.id}/sample/{other.id}/refused")
+    db.session.expire_all()
+    assert other.status == "refused"
+    assert db.session.scalar(select(func.count()).select_from(FrameRow).where(
+        FrameRow.unit_id == person.unit_id, FrameRow.status == "selected")) == 4
+    # a reserve cannot be marked as a refusal
+    client.post(f"{BASE}/{drawn.id}/sample/{other.id}/refused")
+    db.session.expire_all()
+    assert other.status == "refused"
