@@ -14,6 +14,7 @@ import io
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -115,8 +116,25 @@ class PageEnd:
 Block = TitlePage | Heading | Text | Note | Facts | TableBlock | Chart | PageEnd
 
 
+# Characters the embedded font lacks (ReportLab would draw an empty box), and what to
+# draw instead; anything else missing becomes "?" (see _nfc).
+SUBSTITUTES = {"→": "–", "←": "–", "↔": "–", "⇒": "–", "✓": "•", "✔": "•", "✗": "x"}
+
+
+@lru_cache(maxsize=1)
+def _glyphs() -> frozenset[int]:
+    register_fonts()
+    return frozenset(pdfmetrics.getFont(REGULAR).face.charToGlyph)
+
+
 def _nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
+    """NFC text with every character the font can draw (see :data:`SUBSTITUTES`)."""
+    text = unicodedata.normalize("NFC", text)
+    have = _glyphs()
+    if all(ord(c) in have or c in "\n\t" for c in text):
+        return text
+    return "".join(c if ord(c) in have or c in "\n\t" else SUBSTITUTES.get(c, "?")
+                   for c in text)
 
 
 def _styles() -> dict[str, ParagraphStyle]:

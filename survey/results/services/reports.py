@@ -160,7 +160,7 @@ def methodology(snapshot: ResultSnapshot) -> list[Block]:
         Text("Mã QR công khai tại quầy và máy tính bảng (mẫu không xác suất): người dân tự "
              "quét mã nên không biết xác suất chọn. Mỗi điểm phục vụ là một tầng; người trả "
              "lời được gia quyền theo số giao dịch của điểm trong kỳ khi đơn vị báo cáo (quầy "
-             "đông người được tính theo khối lượng phục vụ). Kết quả dựa trên giả định: "
+             "đông người được tính theo khối lượng phục vụ). "
              + (open_.get("assumption") or "") + f" Số tầng: {open_.get('strata', 0)}, trong "
              f"đó {open_.get('strata_weighted_to_transactions', 0)} gia quyền theo số giao "
              "dịch. Đây là số liệu để theo dõi thường xuyên, cần đọc thận trọng."),
@@ -263,12 +263,9 @@ def unit_blocks(page: dashboard.UnitPage) -> list[Block]:
             blocks.append(Heading("Các tiêu chí", 2))
             blocks.append(index_table(rest))
         if panel.children:
-            kids = [(ln.row.unit_name, ln) for ln in panel.children]
             blocks.append(Heading("Các đơn vị trực thuộc", 2))
-            child_chart = chart("Chỉ số chung của các đơn vị trực thuộc", kids)
-            if child_chart is not None:
-                blocks.append(child_chart)
-            blocks.append(index_table(kids))
+            blocks += agency_blocks(panel.children, "Chỉ số chung của các đơn vị trực thuộc "
+                                                    "(vạch đứt: mục tiêu)")
     return blocks + methodology(snapshot)
 
 
@@ -381,11 +378,27 @@ def sector_blocks(name: str, sector: str, snapshot: ResultSnapshot, rows: list[R
                             f"{sum(1 for ln in mine if ln.status == 'level')} chưa phân biệt "
                             f"được; {sum(1 for ln in mine if ln.status == 'suppressed')} không "
                             "công bố (quá ít phiếu)."),
-                       Chart("Chỉ số chung của từng đơn vị (vạch đứt: mục tiêu)",
-                             [bar(ln.row.unit_name, ln) for ln in mine]),
-                       agency_table(mine)]
+                       *agency_blocks(mine)]
     return [b for b in blocks if not (isinstance(b, Text) and not b.text)] + \
         methodology(snapshot)
+
+
+def agency_blocks(lines: list[dashboard.Line],
+                  title: str = "Chỉ số chung của từng đơn vị (vạch đứt: mục tiêu)"
+                  ) -> list[Block]:
+    """The published agencies as a chart and a table; the suppressed ones only named,
+    with their n (as the overview page does), so that a long list stays short."""
+    shown = [ln for ln in lines if not suppressed(ln.row)]
+    hidden = [ln for ln in lines if suppressed(ln.row)]
+    out: list[Block] = []
+    if shown:
+        out += [Chart(title, [bar(ln.row.unit_name, ln) for ln in shown]),
+                agency_table(shown)]
+    if hidden:
+        out.append(Text(f"Không công bố ({len(hidden)} đơn vị: quá ít phiếu hoặc khoảng tin "
+                        "cậy quá rộng theo quy tắc NCHS 2017): " + "; ".join(
+                            f"{ln.row.unit_name} (n = {ln.row.n})" for ln in hidden) + "."))
+    return out
 
 
 def agency_table(lines: list[dashboard.Line]) -> TableBlock:

@@ -132,3 +132,18 @@ def test_cli_writes_a_report_and_refuses_bad_input(runner: Any, tmp_path: Path,
         assert not bad.exists()  # nothing written
     result = runner.invoke(args=["results", "report", "-o", str(bad)])
     assert result.exit_code != 0 and not bad.exists()
+
+
+@needs_poppler
+def test_long_charts_flow_over_pages_and_missing_glyphs_are_replaced(tmp_path: Path) -> None:
+    from survey.render.report import Bar, Chart, Heading, Text, report_pdf
+
+    bars = [Bar(f"Trường Tiểu học số {i}", 50 + i / 2, 40 + i / 2, 60 + i / 2, 85.0,
+                "level") for i in range(70)]
+    pdf = report_pdf("Thử → biểu đồ", [Heading("Tỷ lệ hài lòng chung (A→E)"),
+                                        Text("Đường đi ✓"), Chart("Biểu đồ dài", bars)])
+    images, text = _pages(pdf, tmp_path)
+    assert len(images) >= 2  # 70 bars do not fit on one A4 page: pieces of 30
+    assert "Trường Tiểu học số 69" in text and "Trường Tiểu học số 0" in text
+    # The font has no arrow: an en dash is drawn instead of an empty box.
+    assert "(A–E)" in text and "→" not in text and "Đường đi •" in text
