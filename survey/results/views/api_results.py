@@ -9,6 +9,8 @@ results. Which snapshots and figures a key reads: see
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -16,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from survey.collection.services import apikeys
 from survey.common.api import bp, error
+from survey.common.errors import NotFound
 from survey.extensions import limiter
 from survey.results.services import api_read, openapi
 
@@ -31,38 +34,44 @@ def _limit() -> str:
     return str(current_app.config["API_RATE_LIMIT"])
 
 
-def _reader() -> api_read.Reader | None:
-    key = apikeys.authenticate(request.headers.get("Authorization"))
-    return api_read.Reader.of(key) if key is not None else None
+def _reading(view: Callable[..., tuple[Response, int]]) -> Callable[..., tuple[Response, int]]:
+    """The caller's key as a reader (401 without one); a bad parameter is a 400 naming
+    it, something unknown or unreadable a 404 (403 outside the subtree: see api_read)."""
+
+    @functools.wraps(view)
+    def run(*args: Any, **kwargs: Any) -> tuple[Response, int]:
+        key = apikeys.authenticate(request.headers.get("Authorization"))
+        if key is None:
+            return error(401, "unauthorized", _l("Missing, wrong or revoked API key."))
+        try:
+            return view(api_read.Reader.of(key), *args, **kwargs)
+        except api_read.BadFilter as bad:
+            return error(400, "bad_filter",
+                         _l("This query parameter is unknown or malformed."), bad.field)
+        except NotFound:
+            return error(404, "not_found",
+                         _l("No such snapshot or unit, or this key may not read it."))
+
+    return run
 
 
-def _unauthorized() -> tuple[Response, int]:
-    return error(401, "unauthorized", _l("Missing, wrong or revoked API key."))
-
-
-def _bad(field: str) -> tuple[Response, int]:
-    return error(400, "bad_filter", _l("This query parameter is unknown or malformed."), field)
-
-
-def _filters(allowed: tuple[str, ...]) -> dict[str, Any]:
+def _only(*allowed: str) -> dict[str, Any]:
     return api_read.parse_filters({k: v for k, v in request.args.items()}, allowed)
 
 
 @bp.get("/snapshots")
 @limiter.limit(_limit, key_func=_rate_key)
-def api_snapshots() -> tuple[Response, int]:
-    reader = _reader()
-    if reader is None:
-        return _unauthorized()
+@_reading
+def api_snapshots(reader: api_read.Reader) -> tuple[Response, int]:
     args = {k: v for k, v in request.args.items()}
     numbers: dict[str, int] = {}
     for name, default, top in (("page", 1, 1_000_000), ("per_page", 50, MAX_PER_PAGE)):
         raw = args.pop(name, str(default))
         if not raw.isdigit() or not 1 <= int(raw) <= top:
-            return _bad(name)
+            raise api_read.BadFilter(name)
         numbers[name] = int(raw)
     if args:
-        return _bad(sorted(args)[0])
+        raise api_read.BadFilter(sorted(args)[0])
     found, total = api_read.snapshots_page(reader, numbers["page"], numbers["per_page"])
     return jsonify({"snapshots": [api_read.snapshot_json(s) for s in found],
                     "page": numbers["page"], "per_page": numbers["per_page"],
@@ -71,26 +80,18 @@ def api_snapshots() -> tuple[Response, int]:
 
 @bp.get("/snapshots/<int:snapshot_id>")
 @limiter.limit(_limit, key_func=_rate_key)
-def api_snapshot(snapshot_id: int) -> tuple[Response, int]:
-    reader = _reader()
-    if reader is None:
-        return _unauthorized()
-    if request.args:
-        return _bad(sorted(request.args)[0])
+@_reading
+def api_snapshot(reader: api_read.Reader, snapshot_id: int) -> tuple[Response, int]:
+    _only()
     return jsonify({"snapshot": api_read.snapshot_json(
         api_read.snapshot(reader, snapshot_id))}), 200
 
 
 @bp.get("/snapshots/<int:snapshot_id>/results")
 @limiter.limit(_limit, key_func=_rate_key)
-def api_snapshot_results(snapshot_id: int) -> tuple[Response, int]:
-    reader = _reader()
-    if reader is None:
-        return _unauthorized()
-    try:
-        filters = _filters(("unit", "sector", "node", "basis", "domain"))
-    except api_read.BadFilter as bad:
-        return _bad(bad.field)
+@_reading
+def api_snapshot_results(reader: api_read.Reader, snapshot_id: int) -> tuple[Response, int]:
+    filters = _only("unit", "sector", "node", "basis", "domain")
     snapshot = api_read.snapshot(reader, snapshot_id)
     rows = api_read.rows(reader, snapshot.id, filters)
     return jsonify({"snapshot_id": snapshot.id,
@@ -99,26 +100,17 @@ def api_snapshot_results(snapshot_id: int) -> tuple[Response, int]:
 
 @bp.get("/units")
 @limiter.limit(_limit, key_func=_rate_key)
-def api_units() -> tuple[Response, int]:
-    reader = _reader()
-    if reader is None:
-        return _unauthorized()
-    if request.args:
-        return _bad(sorted(request.args)[0])
+@_reading
+def api_units(reader: api_read.Reader) -> tuple[Response, int]:
+    _only()
     return jsonify({"units": [api_read.unit_json(u) for u in api_read.units(reader)]}), 200
 
 
 @bp.get("/units/<int:unit_id>/results")
 @limiter.limit(_limit, key_func=_rate_key)
-def api_unit_results(unit_id: int) -> tuple[Response, int]:
-    reader = _reader()
-    if reader is None:
-        return _unauthorized()
-    try:
-        filters = _filters(("node", "basis"))
-    except api_read.BadFilter as bad:
-        return _bad(bad.field)
-    unit, snapshot, rows = api_read.latest_for_unit(reader, unit_id, filters)
+@_reading
+def api_unit_results(reader: api_read.Reader, unit_id: int) -> tuple[Response, int]:
+    unit, snapshot, rows = api_read.latest_for_unit(reader, unit_id, _only("node", "basis"))
     return jsonify({"unit": api_read.unit_json(unit),
                     "snapshot": api_read.snapshot_json(snapshot),
                     "results": [api_read.row_json(reader, r) for r in rows]}), 200

@@ -62,7 +62,8 @@ def test_a_key_lists_published_snapshots_only(client: Any, api: dict[str, Any]) 
     assert body["total"] == 1 and body["page"] == 1
     assert body["snapshots"][0]["published"] is True
     assert body["snapshots"][0]["period"] == "2026-10"
-    _error(_get(client, f"/snapshots/{api['sep'].id}", api["province"]), 404, "not_found")
+    body = _error(_get(client, f"/snapshots/{api['sep'].id}", api["province"]), 404, "not_found")
+    assert "may not read" in body["message_en"] and "không được đọc" in body["message"]
     _error(_get(client, f"/snapshots/{api['sep'].id}/results", api["province"]), 404)
     _error(_get(client, "/snapshots/999999", api["province"]), 404)
     _error(_get(client, "/snapshots/99999999999999999999", api["province"]), 404)
