@@ -38,6 +38,11 @@ STATUS_VI = {"below": "thấp hơn mục tiêu (có ý nghĩa)", "above": "cao h
 CI_METHOD_VI = {"logit": "logit (t, bậc tự do của thiết kế; Korn–Graubard khi 0% hoặc 100%)",
                 "wald": "Wald (t, bậc tự do của thiết kế)"}
 
+TOKENS_DESIGN_VI = (
+    "Mẫu hệ thống phân tầng các hồ sơ đã giải quyết: tầng = đơn vị × kỳ × khoảng chọn 1 trên "
+    "k; trọng số = k × số mã được chọn / số mã đã trả lời (điều chỉnh không trả lời); fpc = "
+    "số hồ sơ ghi nhận trong tầng")
+
 
 @dataclass(frozen=True)
 class Column:
@@ -219,14 +224,15 @@ def metadata(snapshot: ResultSnapshot) -> list[tuple[str, Any]]:
          "2017): không công bố khi n hiệu dụng < 30, khoảng Korn–Graubard rộng từ 30 điểm % "
          "hoặc độ rộng tương đối > 130%"),
         ("Thiết kế kênh mã dùng một lần (mẫu xác suất)",
-         f"{tokens.get('description', '')} — số tầng: {tokens.get('strata', 0)}"),
+         f"{TOKENS_DESIGN_VI} — số tầng: {tokens.get('strata', 0)} "
+         f"({tokens.get('description', '')})"),
         ("Thiết kế kênh QR công khai (mẫu không xác suất)",
          f"{open_.get('assumption', '')} — số tầng: {open_.get('strata', 0)}, trong đó "
          f"{open_.get('strata_weighted_to_transactions', 0)} gia quyền theo số giao dịch"),
         ("Phạm vi", (p.get("scope") or "toàn tỉnh")),
         ("Phiên bản mã tính toán", snapshot.code_version),
         ("Mã băm dữ liệu đầu vào (SHA-256)", snapshot.input_hash),
-        ("Thời điểm tính", snapshot.created_at.strftime("%d/%m/%Y %H:%M")
+        ("Thời điểm tính (UTC)", snapshot.created_at.strftime("%d/%m/%Y %H:%M")
          if snapshot.created_at else ""),
         ("Người tính", snapshot.created_by),
     ]
