@@ -54,6 +54,10 @@ def upgrade():
     with op.batch_alter_table('answer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('search_text', sa.Text(), nullable=True))
     _backfill()
+    with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.create_index('ix_answer_comments', ['response_id', 'id'], unique=False,
+                              postgresql_where=sa.text('search_text IS NOT NULL'),
+                              sqlite_where=sa.text('search_text IS NOT NULL'))
     op.create_table('comment_moderation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('answer_id', sa.Integer(), nullable=False),
@@ -78,4 +82,5 @@ def upgrade():
 def downgrade():
     op.drop_table('comment_moderation')
     with op.batch_alter_table('answer', schema=None) as batch_op:
+        batch_op.drop_index('ix_answer_comments')
         batch_op.drop_column('search_text')

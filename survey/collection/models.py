@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -220,7 +221,14 @@ def _search_text_default(context: Any) -> str | None:
 
 class Answer(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "answer"
-    __table_args__ = (UniqueConstraint("response_id", "item_id", name="uq_answer_response_item"),)
+    __table_args__ = (
+        UniqueConstraint("response_id", "item_id", name="uq_answer_response_item"),
+        # The comments page walks free-text answers newest first (response order) and
+        # stops after one page, instead of sorting every comment of the province.
+        Index("ix_answer_comments", "response_id", "id",
+              postgresql_where=sql_text("search_text IS NOT NULL"),
+              sqlite_where=sql_text("search_text IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))

@@ -1,8 +1,10 @@
-"""Comments (góp ý): the free-text answers of a unit's subtree, newest first, with the
-ratings given in the same response in words; search, filters and moderation.
+"""Comments (góp ý): the free-text answers of a unit's subtree, newest first (in the order
+they arrived), with the ratings given in the same response in words; search, filters and
+moderation.
 
 Which answers are comments comes from the questionnaire definitions (items of type
-``text``), per questionnaire version. The search compares ``answer.search_text``, a folded
+``text``), per questionnaire version; an answer without a single letter ("...", "10") is
+not listed. The search compares ``answer.search_text``, a folded
 copy (lower case, no diacritics) written when the answer is stored, so that "tan ninh"
 finds "Tân Ninh" with one LIKE on SQLite and PostgreSQL alike.
 
@@ -23,8 +25,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 
 import questionnaires as q
 from survey.authoring.models import QuestionnaireVersion
@@ -33,7 +34,6 @@ from survey.collection.models import HIDE_REASONS, Answer, CommentModeration, Re
 from survey.common.access import Scope
 from survey.common.clock import utcnow
 from survey.common.errors import NotFound, ServiceError
-from survey.common.pages import paginate
 from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import ServicePoint, Unit, User
@@ -69,8 +69,8 @@ def _comment_clause(versions: Mapping[tuple[str, int], q.Definition]) -> ColumnE
     clauses = [and_(Response.questionnaire_key == key, Response.questionnaire_version == version,
                     Answer.item_id.in_([i.id for i in defn.items if i.type == "text"]))
                for (key, version), defn in versions.items()]
-    return and_(or_(*clauses) if clauses else false(), Answer.value_text.is_not(None),
-                Answer.value_text != "")
+    # search_text is set for every answer with a word in it (the partial index's condition)
+    return and_(or_(*clauses) if clauses else false(), Answer.search_text.is_not(None))
 
 
 _VISIBLE = or_(CommentModeration.id.is_(None), CommentModeration.hidden.is_(False))
@@ -146,7 +146,10 @@ def comments_query(scope: Scope, filters: Filters,
         query = query.where(_VISIBLE)
     elif filters.visibility == "hidden":
         query = query.where(~_VISIBLE)
-    return query.order_by(Response.submitted_at.desc(), Answer.id.desc())
+    # Newest first in the order responses arrived: ix_answer_comments walks it backwards
+    # and stops after the page, where sorting by submission time would sort every
+    # comment in the scope (1.5 s for 100,000 comments in PostgreSQL).
+    return query.order_by(Answer.response_id.desc(), Answer.id.desc())
 
 
 # --- the page --------------------------------------------------------------------------
@@ -185,13 +188,59 @@ class Comment:
     ratings: Ratings
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of the list, for the pager. ``total`` is counted up to :data:`COUNT_AHEAD`
+    comments past the page (``more`` then says there are more): counting every comment
+    of a province on each page view would cost more than the page."""
+
+    page: int
+    per_page: int
+    total: int
+    more: bool
+
+    @property
+    def pages(self) -> int:
+        """The pages known to exist (one more when ``more``: the next is not empty)."""
+        return max(1, -(-self.total // self.per_page)) + (1 if self.more else 0)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+COUNT_AHEAD = 1000
+
+
+def _page_of(query: Select[tuple[Answer]], page: int | None) -> tuple[Page, list[int]]:
+    number = max(page or 1, 1)
+    offset = (number - 1) * PER_PAGE
+    horizon = offset + COUNT_AHEAD
+    ids_query = query.with_only_columns(Answer.id)
+    counted = db.session.scalar(select(func.count()).select_from(
+        ids_query.limit(horizon + 1).subquery())) or 0
+    ids = list(db.session.scalars(ids_query.limit(PER_PAGE).offset(offset)))
+    return Page(number, PER_PAGE, min(counted, horizon), counted > horizon), ids
+
+
 def comments_page(scope: Scope, filters: Filters, page: int | None,
-                  lang: str = "vi") -> tuple[Pagination, list[Comment]]:
+                  lang: str = "vi") -> tuple[Page, list[Comment]]:
     """One page of comments with everything the template shows (a bounded number of
     queries whatever the page size: the page, its details, the answers of its responses)."""
     versions = text_items()
-    pagination = paginate(comments_query(scope, filters, versions), page, PER_PAGE)
-    ids = [a.id for a in pagination.items]
+    pagination, ids = _page_of(comments_query(scope, filters, versions), page)
     if not ids:
         return pagination, []
     details = {row.id: row for row in db.session.execute(

@@ -141,6 +141,17 @@ def test_filters(client: Any, world: dict[str, Any]) -> None:
     assert "Hãy chọn tất cả, góp ý đang hiển thị hoặc góp ý đã ẩn." in html
 
 
+def test_pages_count_a_bounded_number_ahead(client: Any, world: dict[str, Any],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(comments, "PER_PAGE", 1)
+    monkeypatch.setattr(comments, "COUNT_AHEAD", 1)
+    a = world["answers"]
+    html = client.get("/staff/collect/comments?q=a").get_data(as_text=True)
+    assert listed(html) == [a["duc"]] and "Hơn 1 góp ý" in html and "page=2" in html
+    html = client.get("/staff/collect/comments?q=a&page=2").get_data(as_text=True)
+    assert listed(html) == [a["tan_ninh"]] and "Hơn" not in html and "page=3" not in html
+
+
 def hide(client: Any, answer_id: int, **data: str) -> Any:
     return client.post(f"/staff/collect/comments/{answer_id}/hide", data=data,
                        follow_redirects=True)
