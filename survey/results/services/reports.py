@@ -262,6 +262,11 @@ def unit_blocks(page: dashboard.UnitPage) -> list[Block]:
         if rest:
             blocks.append(Heading("Các tiêu chí", 2))
             blocks.append(index_table(rest))
+        points = panel.points
+        if points:
+            blocks.append(Heading("Theo điểm phục vụ", 2))
+            blocks += agency_blocks(points, "Chỉ số chung theo điểm phục vụ (vạch đứt: mục "
+                                            "tiêu)")
         if panel.children:
             blocks.append(Heading("Các đơn vị trực thuộc", 2))
             blocks += agency_blocks(panel.children, "Chỉ số chung của các đơn vị trực thuộc "

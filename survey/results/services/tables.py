@@ -168,7 +168,8 @@ def overview_tables(ov: dashboard.Overview) -> list[Table]:
 
 
 def unit_tables(page: dashboard.UnitPage) -> list[Table]:
-    """A unit page's tables: its indices (every node), the trend, the sub-units."""
+    """A unit page's tables: its indices (every node), the trend, the sub-units, the
+    unit's own service points."""
     titles = {p.questionnaire: dashboard.node_titles(p.questionnaire) for p in page.panels}
     nodes = Table("Chỉ số", f"Các chỉ số của {page.unit.name}",
                   [Column("Cấp trong cây chỉ số", "int"), *ROW_COLUMNS, *COMPARISON_COLUMNS])
@@ -185,7 +186,10 @@ def unit_tables(page: dashboard.UnitPage) -> list[Table]:
                 *comparison_values(point.line)])
     children = lines_table("Đơn vị trực thuộc", "Chỉ số chung của các đơn vị trực thuộc",
                            [line for p in page.panels for line in p.children], titles)
-    return [nodes, trend, children]
+    points = lines_table("Điểm phục vụ", "Chỉ số chung theo điểm phục vụ của đơn vị",
+                         [line for p in page.panels for line in p.points],
+                         titles)
+    return [nodes, trend, children, points]
 
 
 def level_of(node: str, defn_nodes: dict[str, Any], overall: str | None) -> str:
