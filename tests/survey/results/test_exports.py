@@ -82,6 +82,8 @@ def test_unit_trend_and_sub_unit_csv(client: Any, login: Any, setup: dict[str, A
     subunits = _csv(client.get(f"/staff/results/units/{root.id}/subunits.csv"))
     names = {line[0] for line in subunits[1:]}
     assert {"Xã 1", "Xã 2"} <= names
+    points = _csv(client.get(f"/staff/results/units/{setup['commune1']}/points.csv"))
+    assert [line[0] for line in points[1:]] == ["Bộ phận Một cửa"]
 
 
 def test_overview_csv_lists_agencies_against_their_target(client: Any, login: Any,
@@ -145,7 +147,10 @@ def test_unit_xlsx_and_a_unit_manager_sees_only_their_unit(client: Any, login: A
     response = client.get(f"/staff/results/units/{commune}/results.xlsx")
     assert response.status_code == 200
     wb = load_workbook(io.BytesIO(response.data))
-    assert wb.sheetnames == ["Chỉ số", "Xu hướng", "Đơn vị trực thuộc", "Thông tin"]
+    assert wb.sheetnames == ["Chỉ số", "Xu hướng", "Đơn vị trực thuộc", "Điểm phục vụ",
+                             "Thông tin"]
+    points = [r[0] for r in wb["Điểm phục vụ"].iter_rows(min_row=3, values_only=True)]
+    assert points == ["Bộ phận Một cửa"]
     units = {v for v in (r[1] for r in wb["Chỉ số"].iter_rows(min_row=3, values_only=True))}
     assert units == {"Xã 1"}
     meta = {r[0]: r[1] for r in wb["Thông tin"].iter_rows(min_row=2, values_only=True)}
@@ -209,7 +214,8 @@ def test_pages_link_to_their_downloads(client: Any, login: Any, setup: dict[str,
     html = client.get(f"/staff/results/units/{root}").get_data(as_text=True)
     for href in (f"/staff/results/units/{root}/report.pdf?snapshot={snapshot}",
                  f"/staff/results/units/{root}/results.xlsx?snapshot={snapshot}",
-                 f"/staff/results/units/{root}/trend.csv?snapshot={snapshot}"):
+                 f"/staff/results/units/{root}/trend.csv?snapshot={snapshot}",
+                 f"/staff/results/units/{root}/points.csv?snapshot={snapshot}"):
         assert href in html, href
     html = client.get("/staff/results/").get_data(as_text=True)
     assert f"/staff/results/overview.csv?snapshot={snapshot}" in html
