@@ -111,10 +111,10 @@ class FrameForm(Form):
 
 
 class DrawForm(Form):
-    method = SelectField(_l("Selection method"), choices=choices([
-        ("srs", _l("Simple random sampling in each stratum")),
-        ("systematic", _l("Systematic sampling in each stratum (frame order)")),
-        ("pps", _l("Probability proportional to size (needs a size measure)"))]))
+    METHODS = [("srs", _l("Simple random sampling in each stratum")),
+               ("systematic", _l("Systematic sampling in each stratum (frame order)")),
+               ("pps", _l("Probability proportional to size (needs a size measure)"))]
+    method = SelectField(_l("Selection method"), choices=choices(METHODS))
     seed = IntegerField(_l("Seed (leave empty for a random one)"), validators=[
         Optional(), NumberRange(0, 2**62, _l("A whole number from 0."))])
     reserve = IntegerField(_l("Reserve persons per stratum (replacements for refusals)"),

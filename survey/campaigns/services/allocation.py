@@ -1,7 +1,8 @@
 """How many persons each unit and each frame stratum gets: the design's rule (a target
-margin per unit, or a total allocated to the units) through ``analysis``. The sizes rest on
-the populations the department entered on the design page (what it agreed to pay for),
-and on the frame's counts for a unit without one."""
+margin per unit, or a total allocated to the units) through ``analysis``. Before a frame
+the sizes rest on the populations the department expects (the plan it costs); once a frame
+is imported, on the frame's counts (the draw). A frame holding fewer persons than the plan
+gives a unit is refused on import: the list is most likely incomplete."""
 
 from __future__ import annotations
 
@@ -38,25 +39,29 @@ def unit_sizes(campaign: Campaign, population: Mapping[int, int]) -> dict[int, i
     return {int(u): int(n) for u, n in sizes.items()}  # type: ignore[call-overload]
 
 
-def planned_unit_sizes(campaign: Campaign,
-                       frame_counts: Mapping[int, int] | None) -> dict[int, int]:
-    """Sizes per unit from the expected populations, or the frame's count where none."""
+def planned_unit_sizes(campaign: Campaign, frame_counts: Mapping[int, int] | None, *,
+                       from_frame: bool = True) -> dict[int, int]:
+    """Sizes per unit from the frame's counts (``from_frame``, where the frame has the
+    unit) or else the expected populations."""
     base: dict[int, int] = {}
+    counts = frame_counts or {}
     for cu in campaign.units:
-        value = cu.expected_population or (frame_counts or {}).get(cu.unit_id)
+        value = (counts.get(cu.unit_id) or cu.expected_population) if from_frame else \
+            (cu.expected_population or counts.get(cu.unit_id))
         if value:
             base[cu.unit_id] = int(value)
     return unit_sizes(campaign, base) if base else {}
 
 
-def planned_sizes(campaign: Campaign,
-                  counts: Mapping[tuple[int, str], int]) -> dict[tuple[int, str], int]:
+def planned_sizes(campaign: Campaign, counts: Mapping[tuple[int, str], int], *,
+                  from_frame: bool = True) -> dict[tuple[int, str], int]:
     """Sizes per (unit, frame stratum): the unit's size shared proportionally between
     its strata in the frame (each at least 1)."""
     per_unit: dict[int, dict[str, int]] = {}
     for (unit_id, stratum), n in counts.items():
         per_unit.setdefault(unit_id, {})[stratum] = n
-    sizes = planned_unit_sizes(campaign, {u: sum(s.values()) for u, s in per_unit.items()})
+    sizes = planned_unit_sizes(campaign, {u: sum(s.values()) for u, s in per_unit.items()},
+                               from_frame=from_frame)
     out: dict[tuple[int, str], int] = {}
     names = {cu.unit_id: cu.unit.name for cu in campaign.units}
     for unit_id, strata in per_unit.items():

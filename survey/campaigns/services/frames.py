@@ -263,7 +263,7 @@ def _check_allocation(campaign: Campaign, rows: list[dict[str, object]], out: _P
     if out.total_problems:
         return
     try:
-        planned = allocation.planned_sizes(campaign, counts)
+        planned = allocation.planned_sizes(campaign, counts, from_frame=False)
     except ServiceError as err:
         out.add(Problem(None, err.message))
         return

@@ -27,7 +27,7 @@ def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
         "campaigns/frame.html", campaign=campaign, frame=frames.frame_of(campaign),
         drawn=draw.draw_of(campaign), counts=draw.sample_counts(campaign),
         pending=invitations.pending(campaign), max_mb=frames.max_bytes() // (1024 * 1024),
-        action=ActionForm(), **extra), status
+        action=ActionForm(), methods=dict(DrawForm.METHODS), **extra), status
 
 
 @bp.url_value_preprocessor

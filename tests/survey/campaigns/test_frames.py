@@ -261,3 +261,27 @@ def test_draw_page(client: Any, db: Any, login: Any, campaign: Campaign) -> None
     bad = client.post(f"{BASE}/{campaign.id}/draw",
                       data={"method": "pps", "seed": "42", "reserve": "0"})
     assert bad.status_code == 422 and "thước đo quy mô" in bad.get_data(as_text=True)
+
+
+def test_after_import_the_sizes_rest_on_the_frame(db: Any, campaign: Campaign) -> None:
+    from survey.campaigns.services import design
+
+    campaign.size_mode, campaign.target_margin = "margin", 0.10
+    for cu in campaign.units:  # the plan expected fewer persons than the frame holds
+        cu.expected_population = 50
+    db.session.commit()
+    before = {u.unit_id: u.invitations for u in design.plan(campaign).units}
+    assert set(before.values()) == {
+        analysis.sample_size_proportion(0.10, population=50, response_rate=0.8)}
+    imported(db, campaign)
+    after = design.plan(campaign)
+    assert after.from_frame
+    for unit in after.units:
+        assert unit.population in SIZES.values()
+        assert unit.invitations == analysis.sample_size_proportion(
+            0.10, population=unit.population, response_rate=0.8)
+        assert unit.margin is not None and unit.margin <= 0.10
+    draw.draw_sample(campaign, method="srs", seed=1)
+    chosen = dict(db.session.execute(select(FrameRow.unit_id, func.count()).where(
+        FrameRow.status == "selected").group_by(FrameRow.unit_id)).all())
+    assert chosen == {u.unit_id: u.invitations for u in after.units}
