@@ -19,12 +19,14 @@ def _snapshot_arg() -> int | None:
     return request.args.get("snapshot", type=int)
 
 
-@bp.route("/overview.csv")
-def export_overview_csv() -> Response:
-    """The overview's agencies table (every agency against its target)."""
+@bp.route("/overview.csv", defaults={"table": "agencies"})
+@bp.route("/overview/<any(agencies, province):table>.csv")
+def export_overview_csv(table: str) -> Response:
+    """The overview's tables: every agency against its target, or the headline unit's
+    overall index and components."""
     ov = dashboard.overview(require("export"), _snapshot_arg())
-    data = export.table_csv(tables.overview_tables(ov)[1])
-    return download(data, CSV, f"sipas-{ov.snapshot.id}-co-quan.csv")
+    data = export.table_csv(tables.overview_tables(ov)[table == "agencies"])
+    return download(data, CSV, f"sipas-{ov.snapshot.id}-overview-{table}.csv")
 
 
 @bp.route("/snapshots/<int:snapshot_id>/results.xlsx")
