@@ -99,6 +99,10 @@ def test_overview_csv_lists_agencies_against_their_target(client: Any, login: An
     assert suppressed and all(line[header.index("Ước lượng")] == "" for line in suppressed)
     assert all(line[header.index("So với mục tiêu")] == "không công bố" for line in suppressed)
     assert all("không công bố" in line[header.index("Ghi chú (lý do)")] for line in suppressed)
+    # The headline table: the province's overall index and components, with the change.
+    headline = _csv(client.get("/staff/results/overview/province.csv"))
+    assert headline[0] == header and {line[0] for line in headline[1:]} == {"Tỉnh Thử"}
+    assert any(line[header.index("Thay đổi")] for line in headline[1:])
 
 
 def test_snapshot_xlsx_has_a_sheet_per_level_and_metadata(client: Any, login: Any, db: Any,
@@ -218,7 +222,8 @@ def test_pages_link_to_their_downloads(client: Any, login: Any, setup: dict[str,
                  f"/staff/results/units/{root}/points.csv?snapshot={snapshot}"):
         assert href in html, href
     html = client.get("/staff/results/").get_data(as_text=True)
-    assert f"/staff/results/overview.csv?snapshot={snapshot}" in html
+    assert f"/staff/results/overview.csv?snapshot={snapshot}" in html  # the agencies
+    assert f"/staff/results/overview/province.csv?snapshot={snapshot}" in html
     assert f"/staff/results/sectors/administrative/report.pdf?snapshot={snapshot}" in html
     assert "Báo cáo lĩnh vực (PDF): Hành chính" in html
     html = client.get(f"/staff/results/snapshots/{snapshot}").get_data(as_text=True)
