@@ -49,7 +49,6 @@ def unit_detail(unit_id: int) -> str:
     detail = browse.unit_detail(scope, unit_id)
     return render_template("org/unit_detail.html", unit=detail.unit, detail=detail,
                            can_edit=scope.allows("manage_units", detail.unit),
-                           delete_form=DeleteForm(),
                            kinds=KIND_LABELS, sectors=SECTOR_LABELS)
 
 
@@ -116,9 +115,25 @@ def unit_edit(unit_id: int) -> str | WResponse:
     return render_template("org/unit_form.html", form=form, unit=unit)
 
 
-@bp.route("/units/<int:unit_id>/delete", methods=["POST"])
-def unit_delete(unit_id: int) -> WResponse:
+def _confirm_delete(title: str, lines: list[str], button: str, action: str,
+                    cancel: str) -> str:
+    return render_template("confirm.html", confirm={
+        "title": title, "consequences": lines, "button": button, "fields": {},
+        "action": action, "cancel": cancel})
+
+
+@bp.route("/units/<int:unit_id>/delete", methods=["GET", "POST"])
+def unit_delete(unit_id: int) -> str | WResponse:
+    """GET: the confirmation page (POST deletes)."""
     unit = current_scope().get_unit(unit_id, "manage_units")
+    if request.method == "GET":
+        return _confirm_delete(
+            _("Delete %(name)s?", name=unit.name),
+            [_("The unit is deleted for good. A unit with sub-units, service points, "
+               "responses or staff roles is never deleted: set an end of validity instead, "
+               "so older results stay comparable.")], _("Delete this unit"),
+            url_for("org.unit_delete", unit_id=unit.id),
+            url_for("org.unit_detail", unit_id=unit.id))
     if not DeleteForm().validate_on_submit():
         abort(400)
     parent_id = unit.parent_id
@@ -168,13 +183,20 @@ def point_edit(point_id: int) -> str | WResponse:
             flash(_("Changes saved."), "success")
             return redirect(url_for("org.unit_detail", unit_id=point.unit_id))
     return render_template("org/point_form.html", form=form, unit=point.unit, point=point,
-                           delete_form=DeleteForm(),
                            has_hours=point.unit.kind not in hours.HOURLESS_KINDS)
 
 
-@bp.route("/points/<int:point_id>/delete", methods=["POST"])
-def point_delete(point_id: int) -> WResponse:
+@bp.route("/points/<int:point_id>/delete", methods=["GET", "POST"])
+def point_delete(point_id: int) -> str | WResponse:
+    """GET: the confirmation page (POST deletes)."""
     point = current_scope().get_point(point_id, "manage_units")
+    if request.method == "GET":
+        return _confirm_delete(
+            _("Delete %(name)s?", name=point.name),
+            [_("The service point is deleted for good, and every QR code printed for it stops "
+               "working. A point with responses is never deleted: deactivate it instead.")],
+            _("Delete this service point"), url_for("org.point_delete", point_id=point.id),
+            url_for("org.point_edit", point_id=point.id))
     if not DeleteForm().validate_on_submit():
         abort(400)
     unit_id = point.unit_id

@@ -153,3 +153,25 @@ def test_the_create_page_refuses_a_unit_the_sector_manager_could_not_see(
         "parent_id": tree["hospital"].id})
     assert response.status_code == 200 and REFUSAL in response.get_data(as_text=True)
     assert count(db, Unit) == units
+
+
+def test_deleting_a_unit_or_a_point_asks_first(client: Any, db: Any, tree: dict[str, Any],
+                                               login: Any) -> None:
+    annex = tree["annex"]
+    point = unit_service.create_point(annex, "Phòng tiếp dân")
+    annex_id = annex.id
+    login("quantri")
+    detail = client.get(f"/staff/units/{annex.id}").get_data(as_text=True)
+    assert f'href="/staff/units/{annex.id}/delete"' in detail
+    page = client.get(f"/staff/units/{annex.id}/delete").get_data(as_text=True)
+    assert "Xóa Điểm trường phụ?" in page and "đặt ngày hết hiệu lực" in page
+    edit = client.get(f"/staff/points/{point.id}/edit").get_data(as_text=True)
+    assert f'href="/staff/points/{point.id}/delete"' in edit
+    page = client.get(f"/staff/points/{point.id}/delete").get_data(as_text=True)
+    assert "Xóa Phòng tiếp dân?" in page and "mọi mã QR" in page
+    db.session.expire_all()
+    assert db.session.get(ServicePoint, point.id) is not None  # asking deletes nothing
+    assert client.post(f"/staff/points/{point.id}/delete").status_code == 302
+    assert client.post(f"/staff/units/{annex_id}/delete").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Unit, annex_id) is None
