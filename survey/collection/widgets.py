@@ -15,7 +15,7 @@ from typing import Any
 from wtforms import Field, HiddenField, RadioField, SelectMultipleField, StringField, TextAreaField
 
 import questionnaires as q
-from survey.collection.services.flow import page_items, visible_pages
+from survey.collection.services.flow import page_items, screen, screen_numbers, visible_pages
 from survey.collection.services.words import question_label
 from survey.common.forms import Form, choices
 
@@ -88,11 +88,8 @@ class CitizenForm(Form):
 def form_class(defn: q.Definition, page: int, lang: str) -> type[CitizenForm]:
     """The form class for one page of a definition in one language (cached)."""
     attrs: dict[str, Any] = {}
-    for section in defn.sections:
-        if section.page != page:
-            continue
-        for item in section.items:
-            attrs[item.id] = FIELD_BUILDERS[item.type](item, defn, lang)
+    for item in page_items(defn, page):
+        attrs[item.id] = FIELD_BUILDERS[item.type](item, defn, lang)
     return type(f"Form_{defn.key}_v{defn.version}_p{page}_{lang}", (CitizenForm,), attrs)
 
 
@@ -108,9 +105,10 @@ def page_context(defn: q.Definition, page: int, form: CitizenForm,
     known = {i.id for i in defn.items}
     on_page = {i.id for i in page_items(defn, page)}
     sections = []
-    for section in (s for s in defn.sections if s.page == page):
+    shown_screen = screen(defn, page)
+    for section, items in (shown_screen.sections if shown_screen else ()):
         rows = []
-        for item in section.items:
+        for item in items:
             cond = item.show_if
             if cond is not None and cond.item not in on_page and item.id not in shown:
                 continue
@@ -122,7 +120,8 @@ def page_context(defn: q.Definition, page: int, form: CitizenForm,
     return {
         "defn": defn, "page": page, "form": form, "lang": lang, "text": text,
         "na": q.NOT_APPLICABLE, "sections": sections,
-        "pages": visible_pages(defn, answers) or list(defn.pages),
+        "pages": visible_pages(defn, answers) or screen_numbers(defn),
+        "all_pages": screen_numbers(defn),
         "messages": {e.item_id: (e.message_en if lang == "en" else e.message_vi)
                      for e in errors},
         "asked": {e.item_id: question_label(defn.item(e.item_id), lang) for e in errors

@@ -30,6 +30,7 @@ from survey.authoring.services import drafts, impact
 from survey.authoring.services.versions import definition_of
 from survey.authoring.views import bp
 from survey.authoring.views.helpers import version_or_404
+from survey.collection.services import flow
 from survey.collection.widgets import form_class, page_context
 from survey.common.errors import ServiceError
 from survey.common.forms import SECTOR_LABELS
@@ -62,12 +63,13 @@ def structure(version_id: int) -> str:
 def preview(version_id: int) -> str:
     row = version_or_404(version_id)
     defn = definition_of(row)
-    page = request.args.get("page", defn.pages[0], type=int)
-    if page not in defn.pages:
+    pages = flow.screen_numbers(defn)  # as citizens see it: screens of a few questions
+    page = request.args.get("page", 1, type=int)
+    if page not in pages:
         abort(404)
     form = form_class(defn, page, lang())(meta={"csrf": False})
     context = page_context(defn, page, form, drafts.answers_showing_all(defn), [], lang())
-    return render_template("authoring/preview.html", row=row, **{**context, "pages": defn.pages})
+    return render_template("authoring/preview.html", row=row, **{**context, "pages": pages})
 
 
 @bp.route("/<int:version_id>/export")

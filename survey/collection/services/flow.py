@@ -10,8 +10,10 @@ and no JavaScript) and the posted values, and turns its refusals into pages.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from werkzeug.security import check_password_hash
@@ -137,18 +139,79 @@ def resolve(prefix: str, key: str, default_key: str, *,
 
 
 # --- step 2: pages -------------------------------------------------------------------
+# A page of the definition holds as many questions as its paper form (SIPAS 2023: 24 on
+# one page, 10,846 px on a phone). The citizen sees it as screens of at most
+# MAX_ITEMS_PER_SCREEN questions: a long section is cut into near-equal parts (its title
+# repeated, "continued"), short sections of one page share a screen. Screens never mix
+# two pages of the definition. Page numbers in the citizen's addresses are screen numbers.
+MAX_ITEMS_PER_SCREEN = 12
+
+
+@dataclass(frozen=True)
+class Screen:
+    number: int
+    page: int  # the definition's page it belongs to
+    sections: tuple[tuple[q.Section, tuple[q.Item, ...]], ...]  # (section as shown, items)
+
+    @property
+    def items(self) -> list[q.Item]:
+        return [item for _, items in self.sections for item in items]
+
+
+def _continued(section: q.Section) -> q.Section:
+    title = q.Text(vi=f"{section.title.vi} (tiếp theo)", en=f"{section.title.en} (continued)")
+    return replace(section, title=title, intro=None)
+
+
+@lru_cache(maxsize=256)
+def screens(defn: q.Definition) -> tuple[Screen, ...]:
+    """The definition's pages cut into screens (see :data:`MAX_ITEMS_PER_SCREEN`)."""
+    out: list[Screen] = []
+    for page in defn.pages:
+        groups: list[list[tuple[q.Section, tuple[q.Item, ...]]]] = []
+        current: list[tuple[q.Section, tuple[q.Item, ...]]] = []
+        count = 0
+        for section in defn.sections_on_page(page):
+            items = section.items
+            parts = max(1, math.ceil(len(items) / MAX_ITEMS_PER_SCREEN))
+            size = max(1, math.ceil(len(items) / parts))
+            pieces = [items[i:i + size] for i in range(0, len(items), size)] or [items]
+            for k, piece in enumerate(pieces):
+                if current and count + len(piece) > MAX_ITEMS_PER_SCREEN:
+                    groups.append(current)
+                    current, count = [], 0
+                current.append((section if k == 0 else _continued(section), piece))
+                count += len(piece)
+        if current:
+            groups.append(current)
+        first = len(out) + 1
+        out.extend([Screen(first + n, page, tuple(g)) for n, g in enumerate(groups)])
+    return tuple(out)
+
+
+def screen(defn: q.Definition, number: int) -> Screen | None:
+    all_screens = screens(defn)
+    return all_screens[number - 1] if 1 <= number <= len(all_screens) else None
+
+
+def screen_numbers(defn: q.Definition) -> list[int]:
+    return [s.number for s in screens(defn)]
+
+
 def page_items(defn: q.Definition, page: int) -> list[q.Item]:
-    return [item for s in defn.sections if s.page == page for item in s.items]
+    """The items of screen ``page``."""
+    found = screen(defn, page)
+    return found.items if found else []
 
 
 def visible_pages(defn: q.Definition, answers: Mapping[str, object]) -> list[int]:
     shown = q.visible_items(defn, answers)
-    return [p for p in defn.pages if any(i.id in shown for i in page_items(defn, p))]
+    return [s.number for s in screens(defn) if any(i.id in shown for i in s.items)]
 
 
 def first_page(defn: q.Definition, answers: Mapping[str, object]) -> int:
     pages = visible_pages(defn, answers)
-    return pages[0] if pages else defn.pages[0]
+    return pages[0] if pages else 1
 
 
 def next_page(defn: q.Definition, answers: Mapping[str, object], page: int) -> int | None:
@@ -157,7 +220,7 @@ def next_page(defn: q.Definition, answers: Mapping[str, object], page: int) -> i
 
 
 def first_page_with(defn: q.Definition, item_ids: set[str]) -> int:
-    return min((p for p in defn.pages for i in page_items(defn, p) if i.id in item_ids),
+    return min((s.number for s in screens(defn) for i in s.items if i.id in item_ids),
                default=1)
 
 

@@ -149,7 +149,7 @@ def _posted(items: list[q.Item]) -> dict[str, object]:
 def page(prefix: str, key: str, page: int) -> str | WResponse:
     target = _resolve(prefix, key)
     defn = target.definition
-    if page not in defn.pages:
+    if flow.screen(defn, page) is None:
         abort(404)
     state = _state(target)
     items = flow.page_items(defn, page)

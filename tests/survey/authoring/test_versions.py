@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 import questionnaires as q
 from survey.authoring.services import versions as questionnaire_versions
+from survey.collection.services import flow
 from survey.models import QuestionnaireVersion, Response
 from tests.survey.authoring.helpers import BASE, row_of, snapshot
 
@@ -63,16 +64,20 @@ def test_structure_and_preview_of_every_shipped_questionnaire(client: Any, db: A
     if flat.ok:
         item_id, weight = flat.weights[0]
         assert f"<code>{item_id}</code>: {weight:.4f}" in html
-    for page in defn.pages:
-        vi = client.get(f"{BASE}/{row.id}/preview?page={page}").get_data(as_text=True)
+    screens = flow.screens(defn)  # the preview shows what citizens see, screen by screen
+    assert [s.number for s in screens] == list(range(1, len(screens) + 1))
+    assert [i.id for s in screens for i in s.items] == [i.id for i in defn.items]
+    for shown in screens:
+        assert len(shown.items) <= flow.MAX_ITEMS_PER_SCREEN
+        vi = client.get(f"{BASE}/{row.id}/preview?page={shown.number}").get_data(as_text=True)
         assert "Xem trước" in vi and "<form" not in vi.split("</header>")[1]
         assert 'type="submit"' not in vi
-        for section in defn.sections_on_page(page):
+        for section, _items in shown.sections:
             assert section.title.vi in vi
     client.get("/lang/en")
-    en = client.get(f"{BASE}/{row.id}/preview?page={defn.pages[-1]}").get_data(as_text=True)
+    en = client.get(f"{BASE}/{row.id}/preview?page={screens[-1].number}").get_data(as_text=True)
     assert '<html lang="en">' in en and "Preview" in en
-    assert defn.sections_on_page(defn.pages[-1])[0].title.en in en
+    assert screens[-1].sections[0][0].title.en in en
     assert client.get(f"{BASE}/{row.id}/preview?page=99").status_code == 404
 
 
@@ -81,7 +86,7 @@ def test_preview_shows_conditional_questions(client: Any, db: Any, staff: dict[s
     conditional = [i for i in defn.items if i.show_if is not None]
     row = row_of(db, "health_inpatient", 1)
     pages = "".join(client.get(f"{BASE}/{row.id}/preview?page={p}").get_data(as_text=True)
-                    for p in defn.pages)
+                    for p in flow.screen_numbers(defn))
     for item in conditional:
         assert f'id="q-{item.id}"' in pages
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import questionnaires as q
 from survey.authoring.services import versions as questionnaire_versions
-from survey.collection.services import links
+from survey.collection.services import flow, links
 from survey.collection.services.submission import raw_answers
 from survey.collection.widgets import FIELD_BUILDERS
 from survey.models import QuestionnaireVersion, Response
@@ -39,23 +39,25 @@ def test_every_item_type_has_a_builder() -> None:
 
 def test_every_item_type_renders_posts_and_round_trips(client: Any, db: Any,
                                                        demo_link: str) -> None:
+    defn = questionnaire_versions.definition_of(
+        db.session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.key == "demo")))
     page1 = client.get(f"/q/{demo_link}/p/1").get_data(as_text=True)
-    all_pages = page1 + client.get(f"/q/{demo_link}/p/2").get_data(as_text=True)
+    all_pages = "".join(client.get(f"/q/{demo_link}/p/{n}").get_data(as_text=True)
+                        for n in flow.screen_numbers(defn))
     # radio groups, a checkbox group, numeric keyboards, a text area, the N/A option
     assert 'type="radio" name="q_yes" value="true"' in all_pages
     assert 'type="checkbox" name="q_many" value="3"' in all_pages
     assert 'inputmode="numeric"' in all_pages
     assert "<textarea" in all_pages and 'value="na"' in all_pages
     sid = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page1).group(1)
-    defn = questionnaire_versions.definition_of(
-        db.session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.key == "demo")))
     posted = {"gioi_tinh": "2", "q_yes": "true", "q_lik": "2", "q_lik2": "5", "q_pts": "0",
               "q_one": "na", "q_many": ["1", "3"], "q_num": "7", "q_pct": "55,5",
               "q_txt": "ok", "q_why": "chậm"}
-    for page in defn.pages:
-        ids = [i.id for s in defn.sections if s.page == page for i in s.items]
+    for shown in flow.screens(defn):
+        ids = [i.id for i in shown.items]
         data = {k: v for k, v in posted.items() if k in ids}
-        response = client.post(f"/q/{demo_link}/p/{page}", data={**data, "submission_id": sid})
+        response = client.post(f"/q/{demo_link}/p/{shown.number}",
+                               data={**data, "submission_id": sid})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert response.headers["Location"].endswith("/thanks")
     stored = db.session.scalar(select(Response))
@@ -66,8 +68,8 @@ def test_every_item_type_renders_posts_and_round_trips(client: Any, db: Any,
 
 
 def test_too_many_choices_is_refused(client: Any, db: Any, demo_link: str) -> None:
-    defn_pages = {i.id: s.page for s in q.parse_definition(minimal(), source="d/v1.json")
-                  .sections for i in s.items}
+    defn_pages = {i.id: s.number for s in flow.screens(
+        q.parse_definition(minimal(), source="d/v1.json")) for i in s.items}
     page = defn_pages["q_many"]
     for earlier in range(1, page):
         client.post(f"/q/{demo_link}/p/{earlier}", data={"q_yes": "false"})
@@ -100,10 +102,10 @@ def test_a_new_item_type_needs_one_registry_entry_and_one_widget(client: Any, db
             point.questionnaire_key = "sao"
             db.session.commit()
             token = links.create_link(point).token
-            page = next(s.page for s in defn.sections for i in s.items if i.id == "q_sao")
+            page = next(s.number for s in flow.screens(defn) for i in s.items if i.id == "q_sao")
             assert 'name="q_sao"' in client.get(f"/q/{token}/p/{page}").get_data(as_text=True)
-            for p in defn.pages:
-                ids = {i.id for s in defn.sections if s.page == p for i in s.items}
+            for p in flow.screen_numbers(defn):
+                ids = {i.id for i in flow.page_items(defn, p)}
                 answers = {"q_yes": "false", "q_sao": "★★★★"}
                 client.post(f"/q/{token}/p/{p}",
                             data={k: v for k, v in answers.items() if k in ids})
