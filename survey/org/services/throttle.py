@@ -78,6 +78,8 @@ def wait(username: str, address: str) -> int:
 def record_failure(username: str, address: str) -> None:
     now = clock.utcnow()
     named = keys(username, address)
+    # Nothing older than KNOWN_FOR matters any more: the table stays small.
+    db.session.execute(delete(SignInFailure).where(SignInFailure.last_at < now - KNOWN_FOR))
     for key in (named["account"], named["address"]):
         row = db.session.get(SignInFailure, key)
         if row is None:

@@ -171,3 +171,13 @@ def test_the_address_limit_counts_failures_only(database_url: str, tmp_path: Pat
             codes.append(attempt(client, "mat-khau-123").status_code)
             client.post("/logout")
     assert codes == [302] * 15
+
+
+def test_old_rows_are_pruned(client: Any, db: Any, canbo: Any, now: Clock) -> None:
+    attempt(client, "mat-khau-123")
+    client.post("/logout")
+    attempt(client, "sai", username="khac")
+    assert db.session.scalar(select(func.count()).select_from(SignInFailure)) == 3
+    now.advance(throttle.KNOWN_FOR.total_seconds() + 1)
+    attempt(client, "sai", address=ELSEWHERE, username="khac")
+    assert db.session.scalar(select(func.count()).select_from(SignInFailure)) == 2
