@@ -59,9 +59,19 @@ def init_delivery(app: Flask) -> None:
             if current:
                 values["v"] = current
 
-    @app.after_request
+    @app.after_request  # runs before the compressor's: it gets the bytes, file closed
     def _cache_versioned_static(response: Response) -> Response:
         if request.endpoint == "static" and response.status_code == 200:
+            if response.direct_passthrough:  # a static file is small: read it and close it
+                iterable = response.response
+                try:
+                    body = b"".join(iterable)
+                finally:
+                    close = getattr(iterable, "close", None)
+                    if close is not None:
+                        close()
+                response.direct_passthrough = False
+                response.set_data(body)
             wanted = request.args.get("v")
             filename = (request.view_args or {}).get("filename", "")
             if wanted and wanted == version(filename):
