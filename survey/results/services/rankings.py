@@ -103,12 +103,15 @@ def _snapshot(scope: Scope, snapshot_id: int | None) -> ResultSnapshot:
     return done[0]
 
 
-def _choose(value: str | None, options: list[str], default: str, what: str) -> str:
+def _choose(value: str | None, options: list[str], default: str, what: str,
+            name: str) -> str:
+    """The chosen value, or the default; a value not among the options is refused with
+    the filter's parameter ``name`` as the error's field."""
     if value is None or value == "":
         return default
     if value not in options:
         raise ServiceError(_("No %(what)s %(value)s in this snapshot within your scope.",
-                             what=what, value=value), what)
+                             what=what, value=value), name)
     return value
 
 
@@ -121,19 +124,20 @@ def _filters(scope: Scope, rows: list[ResultRow], questionnaire: str | None,
     for r in rows:
         count[r.questionnaire] = count.get(r.questionnaire, 0) + 1
     labels = sorted(count, key=lambda k: (-count[k], k))
-    label = _choose(questionnaire, labels, labels[0], _("questionnaire"))
+    label = _choose(questionnaire, labels, labels[0], _("questionnaire"),
+                    "questionnaire")
     mine = [r for r in rows if r.questionnaire == label]
     bases = sorted({r.basis for r in mine}, key=lambda b: (b != "tokens", b))
-    chosen_basis = _choose(basis, bases, bases[0], _("channel"))
+    chosen_basis = _choose(basis, bases, bases[0], _("channel"), "basis")
     defn = definition_of_label(label)
     if defn is None:
         raise NotFound("questionnaire", label)
     present = {r.node for r in mine if r.basis == chosen_basis}
     nodes = [(n.id, n.title.vi) for n in defn.index.nodes if n.id in present]
     overall = defn.index.overall if defn.index.overall in present else nodes[0][0]
-    chosen_node = _choose(node, [n for n, _t in nodes], overall, _("index"))
+    chosen_node = _choose(node, [n for n, _t in nodes], overall, _("index"), "node")
     sectors = sorted({r.sector for r in mine if r.sector})
-    chosen_sector = _choose(sector, sectors, "", _("sector")) or None
+    chosen_sector = _choose(sector, sectors, "", _("sector"), "sector") or None
     parent = scope.get_unit(within, "results") if within is not None else None
     return Filters(label, chosen_basis, chosen_node, chosen_sector, parent, labels, bases,
                    nodes, sectors), defn

@@ -38,9 +38,10 @@ def ranking() -> str | WResponse:
             questionnaire=args.get("questionnaire"), basis=args.get("basis"),
             node=args.get("node"), sector=args.get("sector"),
             within=args.get("within", type=int))
-    except ServiceError as err:  # a filter value the snapshot does not hold
-        flash(err.message, "error")
-        return redirect(url_for("results.ranking"))
+    except ServiceError as err:  # a filter value the snapshot does not hold: said, and
+        flash(err.message, "error")  # dropped (the other choices are kept)
+        kept = {k: v for k, v in args.items() if k != err.field}
+        return redirect(url_for("results.ranking", **kept))
     except NotFound:
         if args:  # a unit or snapshot outside the scope: 404
             raise

@@ -140,6 +140,7 @@ def test_filters_by_sector_and_by_parent(db: Any, make_unit: Any,
     with pytest.raises(ServiceError) as err:
         rankings.ranking(scope, basis="open", sector="health")
     assert err.value.message and "health" in err.value.message
+    assert err.value.field == "sector"
     page = rankings.ranking(scope, basis="open", sector="administrative")
     assert len(page.ranked) == 3
     below = rankings.ranking(scope, basis="open", within=wards["root"].id)
@@ -156,10 +157,14 @@ def test_bad_filters_are_refused_with_a_message(client: Any, login: Any, db: Any
                                                 wards: dict[str, Any]) -> None:
     before = db.session.scalar(select(func.count()).select_from(ResultRow))
     login("hang")
-    response = client.get("/staff/results/rankings?node=khong_co", follow_redirects=True)
+    response = client.get("/staff/results/rankings?basis=open&node=khong_co")
+    assert response.status_code == 302  # the bad choice is dropped, the others kept
+    assert response.headers["Location"].endswith("/staff/results/rankings?basis=open")
+    response = client.get(response.headers["Location"])
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "khong_co" in html
     assert "Không có" in html  # the Vietnamese message
+    assert '<option value="open" selected>' in html
     assert db.session.scalar(select(func.count()).select_from(ResultRow)) == before
 
 
