@@ -28,6 +28,9 @@ def sector_results(sector: str) -> str | WResponse:
                            nav_sectors=sectors.visible_sectors(scope))
 
 
+FILTERS = ("snapshot", "questionnaire", "basis", "node", "sector", "within")
+
+
 @bp.route("/rankings")
 def ranking() -> str | WResponse:
     scope = require("results")
@@ -40,7 +43,7 @@ def ranking() -> str | WResponse:
             within=args.get("within", type=int))
     except ServiceError as err:  # a filter value the snapshot does not hold: said, and
         flash(err.message, "error")  # dropped (the other choices are kept)
-        kept = {k: v for k, v in args.items() if k != err.field}
+        kept = {k: args[k] for k in FILTERS if k in args and k != err.field}
         return redirect(url_for("results.ranking", **kept))
     except NotFound:
         if args:  # a unit or snapshot outside the scope: 404
