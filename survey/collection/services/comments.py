@@ -31,6 +31,8 @@ import questionnaires as q
 from survey.authoring.models import QuestionnaireVersion
 from survey.authoring.services.versions import definition_of
 from survey.collection.models import HIDE_REASONS, Answer, CommentModeration, Response, fold_text
+from survey.collection.services import words
+from survey.collection.services.words import answer_in_words
 from survey.common.access import Scope
 from survey.common.clock import utcnow
 from survey.common.errors import NotFound, ServiceError
@@ -267,7 +269,7 @@ def comments_page(scope: Scope, filters: Filters, page: int | None,
         mod: CommentModeration | None = row.CommentModeration
         out.append(Comment(
             answer_id=answer_id, response_id=response.id,
-            question=_text(defn.item(row.item_id).text, lang), text=row.value_text,
+            question=words.text(defn.item(row.item_id).text, lang), text=row.value_text,
             submitted_at=response.submitted_at, unit_name=row.unit, point_name=row.point,
             channel=response.channel, review_status=response.review_status,
             hidden=bool(mod and mod.hidden), reason=mod.reason if mod else None,
@@ -277,27 +279,8 @@ def comments_page(scope: Scope, filters: Filters, page: int | None,
     return pagination, out
 
 
-def _text(text: q.Text, lang: str) -> str:
-    return text.en if lang == "en" else text.vi
-
-
 def _short(text: str, limit: int = 70) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _in_words(defn: q.Definition, item: q.Item, value: object, lang: str) -> str:
-    if value == q.NOT_APPLICABLE:
-        return _text(defn.na_label, lang) if defn.na_label else _("Not applicable")
-    if item.scale and isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return _text(defn.scale(item.scale).label(value), lang)
-        except KeyError:
-            return str(value)
-    if isinstance(value, bool):
-        return next(_text(label, lang) for v, label in q.YES_NO_LABELS if v is value)
-    if item.type == "percentage" and isinstance(value, int | float):
-        return f"{value:g} %"
-    return str(value)
 
 
 def ratings(defn: q.Definition, stored: Mapping[str, tuple[float | None, str | None, bool]],
@@ -309,8 +292,8 @@ def ratings(defn: q.Definition, stored: Mapping[str, tuple[float | None, str | N
     index = defn.index
     headline_ids = [node.children[0] for node in index.nodes
                     if len(node.children) == 1 and not index.is_node(node.children[0])]
-    headline = [Rating(_short(_text(defn.item(i).text, lang)),
-                       _in_words(defn, defn.item(i), answers[i], lang))
+    headline = [Rating(_short(words.text(defn.item(i).text, lang)),
+                       answer_in_words(defn, defn.item(i), answers[i], lang))
                 for i in dict.fromkeys(headline_ids) if i in answers]
     scores = q.score_response(defn, answers)
     verdicts: dict[str, float] = {}
@@ -320,8 +303,8 @@ def ratings(defn: q.Definition, stored: Mapping[str, tuple[float | None, str | N
         for item_id, value in q.item_indicators(defn, node.id, scores).items():
             if value is not None and item_id not in headline_ids:
                 verdicts.setdefault(item_id, value)
-    low = [Rating(_short(_text(defn.item(i).text, lang)),
-                  _in_words(defn, defn.item(i), answers[i], lang), low=True)
+    low = [Rating(_short(words.text(defn.item(i).text, lang)),
+                  answer_in_words(defn, defn.item(i), answers[i], lang), low=True)
            for i, v in verdicts.items() if v < 1]
     return Ratings(headline, sum(1 for v in verdicts.values() if v >= 1), len(verdicts), low)
 
