@@ -8,9 +8,8 @@ import gzip
 import re
 from typing import Any
 
-from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import links
-from survey.org.services import units
+from tests.survey.collection.points import point_with
 
 
 def linked_assets(html: str) -> list[str]:
@@ -18,12 +17,7 @@ def linked_assets(html: str) -> list[str]:
 
 
 def citizen_page(client: Any, db: Any) -> str:
-    questionnaire_versions.sync()
-    commune = units.create_unit(None, {"name": "Xã Thử", "kind": "commune",
-                                       "sector": "administrative", "code": "X9"})
-    point = units.create_point(commune, "Quầy 1")
-    point.questionnaire_key = "desk_rating"
-    db.session.commit()
+    point = point_with(db)
     start = client.get(f"/k/{links.create_link(point, 'kiosk').token}")
     return client.get(start.headers["Location"]).get_data(as_text=True)
 

@@ -11,7 +11,7 @@ from flask import Flask
 
 from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import flow, links
-from survey.org.services import units
+from tests.survey.collection.points import point_with
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2,
@@ -21,12 +21,7 @@ MAX_SCREEN_PX = 7000  # 12 questions of five options each on a 360 px wide phone
 
 @pytest.fixture
 def sipas(app: Flask, db: Any) -> str:
-    questionnaire_versions.sync()
-    unit = units.create_unit(None, {"name": "Sở Tư pháp", "kind": "department",
-                                    "sector": "administrative", "code": "STP"})
-    point = units.create_point(unit, "Điểm khảo sát SIPAS")
-    point.questionnaire_key = "sipas_2023"
-    db.session.commit()
+    point = point_with(db, "sipas_2023", name="Sở Tư pháp", kind="department", code="STP")
     return links.create_link(point).token
 
 

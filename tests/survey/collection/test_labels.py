@@ -8,7 +8,8 @@ from typing import Any
 import questionnaires as q
 from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import links
-from survey.org.services import units
+from survey.org.services import units  # noqa: F401
+from tests.survey.collection.points import point_with
 
 
 def test_only_question_numbers_are_shown_as_numbers() -> None:
@@ -21,12 +22,8 @@ def test_only_question_numbers_are_shown_as_numbers() -> None:
 
 
 def test_hospital_form_shows_no_header_code(client: Any, db: Any) -> None:
-    questionnaire_versions.sync()
-    hospital = units.create_unit(None, {"name": "Bệnh viện Thử", "kind": "hospital",
-                                        "sector": "health", "code": "BV9"})
-    point = units.create_point(hospital, "Khoa Nội")
-    point.questionnaire_key = "health_inpatient"
-    db.session.commit()
+    point = point_with(db, "health_inpatient", name="Bệnh viện Thử", kind="hospital",
+                       sector="health", code="BV9")
     start = client.get(f"/q/{links.create_link(point).token}")
     assert start.status_code == 302
     html = client.get(start.headers["Location"]).get_data(as_text=True)
@@ -46,12 +43,7 @@ def test_tokens_page_names_the_header_in_full(client: Any, make_unit: Any, make_
 
 
 def test_error_summary_names_the_question(client: Any, db: Any) -> None:
-    questionnaire_versions.sync()
-    commune = units.create_unit(None, {"name": "Xã Thử", "kind": "commune",
-                                       "sector": "administrative", "code": "X9"})
-    point = units.create_point(commune, "Quầy 1")
-    point.questionnaire_key = "desk_rating"
-    db.session.commit()
+    point = point_with(db)
     start = client.get(f"/q/{links.create_link(point).token}")
     url = start.headers["Location"]
     html = client.get(url).get_data(as_text=True)
@@ -66,12 +58,7 @@ def test_error_summary_names_the_question(client: Any, db: Any) -> None:
 
 
 def test_the_next_kiosk_respondent_starts_in_vietnamese(client: Any, db: Any) -> None:
-    questionnaire_versions.sync()
-    commune = units.create_unit(None, {"name": "Xã Thử", "kind": "commune",
-                                       "sector": "administrative", "code": "X9"})
-    point = units.create_point(commune, "Quầy 1")
-    point.questionnaire_key = "desk_rating"
-    db.session.commit()
+    point = point_with(db)
     kiosk, desk = links.create_link(point, "kiosk").token, links.create_link(point).token
     page = client.get(f"/k/{kiosk}").headers["Location"]
     assert 'lang="vi"' in client.get(page).get_data(as_text=True)
