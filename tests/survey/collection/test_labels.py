@@ -8,7 +8,6 @@ from typing import Any
 import questionnaires as q
 from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import links
-from survey.org.services import units  # noqa: F401
 from tests.survey.collection.points import point_with
 
 
