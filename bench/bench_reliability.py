@@ -278,9 +278,10 @@ def report(records: list[Record], citizens: list[tuple[str, bool]], rows: dict[s
           f"GET 200 p50 {pct(gets, 50):.0f} ms, p99 {pct(gets, 99):.0f} ms")
     ends = [begun for _n, begun, _b in fault_log[1:]] + [float("inf")]
     for (name, begun, back), until in zip(fault_log, ends, strict=True):
-        # The last failure of a request sent after the fault was over (and before the
-        # next one): how long the service took to answer again.
-        failed = [e for _m, s, e, st in records if back <= s < until and (st == 0 or st >= 500)]
+        # The last failure of a request sent after the fault was over (and answered
+        # before the next one began): how long the service took to answer again.
+        failed = [e for _m, s, e, st in records
+                  if back <= s and e < until and (st == 0 or st >= 500)]
         answered = max(failed) - back if failed else 0.0
         failures = sum(1 for _m, s, e, st in records if begun <= s < until and
                        (st == 0 or st >= 500))
