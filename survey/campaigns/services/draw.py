@@ -35,25 +35,21 @@ class _Row:
     id: int
     key: tuple[int, str]
     size: float | None
-    line: str
 
 
-def _rows(frame: SamplingFrame) -> list[_Row]:
+def _rows(frame: SamplingFrame) -> tuple[list[_Row], str]:
+    """The frame's rows in frame order, and the SHA-256 of its content as imported (what
+    the draw depends on), hashed as the rows stream by."""
     query = select(FrameRow.id, FrameRow.row_number, FrameRow.unit_id, FrameRow.ident_hash,
                    FrameRow.stratum, FrameRow.cluster, FrameRow.size).where(
         FrameRow.frame_id == frame.id).order_by(FrameRow.row_number)
-    return [_Row(r.id, (r.unit_id, r.stratum or ""), r.size,
-                 f"{r.row_number}|{r.unit_id}|{r.ident_hash}|{r.stratum or ''}|"
-                 f"{r.cluster or ''}|{'' if r.size is None else repr(r.size)}")
-            for r in db.session.execute(query)]
-
-
-def content_hash(rows: list[_Row]) -> str:
-    """SHA-256 of the frame as imported (what the draw depends on), in frame order."""
     digest = hashlib.sha256()
-    for row in rows:
-        digest.update(row.line.encode() + b"\n")
-    return digest.hexdigest()
+    rows = []
+    for r in db.session.execute(query.execution_options(yield_per=10_000)):
+        digest.update(f"{r.row_number}|{r.unit_id}|{r.ident_hash}|{r.stratum or ''}|"
+                      f"{r.cluster or ''}|{'' if r.size is None else repr(r.size)}\n".encode())
+        rows.append(_Row(r.id, (r.unit_id, r.stratum or ""), r.size))
+    return rows, digest.hexdigest()
 
 
 def _select(method: str, positions: list[int], rows: list[_Row], n: int,
@@ -105,11 +101,15 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
     """Draw (or draw again, while in draft) the campaign's sample from its frame."""
     frame = _check(campaign, db.session.scalar(select(SamplingFrame).where(
         SamplingFrame.campaign_id == campaign.id)), method, reserve)
+    if db.session.scalar(select(FrameRow.id).where(
+            FrameRow.frame_id == frame.id, FrameRow.token_id.is_not(None)).limit(1)):
+        raise ServiceError(_("Invitations were issued from this sample: it cannot be drawn "
+                             "again."))
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
     if not 0 <= seed < MAX_SEED:
         raise ServiceError(_("The seed must be a whole number from 0."), "seed")
-    rows = _rows(frame)
+    rows, frame_hash = _rows(frame)
     strata: dict[tuple[int, str], list[int]] = defaultdict(list)
     for position, row in enumerate(rows):
         strata[row.key].append(position)
@@ -132,7 +132,8 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
         changes += [{"id": rows[p].id, "status": "reserve", "selection_probability": pi_srs,
                      "reserve_rank": rank} for rank, p in enumerate(spare, start=1)]
         selected, reserves = selected + len(picked), reserves + len(spare)
-    db.session.execute(update(FrameRow).where(FrameRow.frame_id == frame.id).values(
+    db.session.execute(update(FrameRow).where(  # a previous draw's rows only
+        FrameRow.frame_id == frame.id, FrameRow.status != "frame").values(
         status="frame", selection_probability=None, reserve_rank=None))
     if changes:
         db.session.execute(update(FrameRow), changes)
@@ -141,7 +142,7 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
         db.session.delete(previous)
         db.session.flush()
     record = CampaignDraw(campaign_id=campaign.id, frame_id=frame.id, method=method, seed=seed,
-                          frame_hash=content_hash(rows), reserve_per_stratum=reserve,
+                          frame_hash=frame_hash, reserve_per_stratum=reserve,
                           selected=selected, reserves=reserves)
     db.session.add(record)
     commit_or_refuse()

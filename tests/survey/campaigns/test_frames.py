@@ -285,3 +285,15 @@ def test_after_import_the_sizes_rest_on_the_frame(db: Any, campaign: Campaign) -
     chosen = dict(db.session.execute(select(FrameRow.unit_id, func.count()).where(
         FrameRow.status == "selected").group_by(FrameRow.unit_id)).all())
     assert chosen == {u.unit_id: u.invitations for u in after.units}
+
+
+def test_semicolons_and_a_file_not_in_utf8(client: Any, db: Any, login: Any,
+                                           campaign: Campaign) -> None:
+    login("soyte")
+    text = csv_bytes(good_rows()).decode().replace(",", ";")
+    assert upload(client, campaign, text.encode()).status_code == 302
+    assert count(db, FrameRow) == 240
+    legacy = upload(client, campaign, text.encode("utf-16"))
+    assert legacy.status_code == 422  # the frame is kept until a good file replaces it
+    assert "không ở mã UTF-8" in legacy.get_data(as_text=True)
+    assert count(db, FrameRow) == 240
