@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 import pytest
@@ -130,6 +131,11 @@ def test_sector_page_of_computed_snapshots(client: Any, login: Any, db: Any,
     html = client.get("/staff/results/sectors/administrative").get_data(as_text=True)
     assert "<svg" in html and "2026-09" in html and "p = " in html
     assert dashboard.explain_flags(now.flags) in html.replace("&#39;", "'")
+    link = re.search(
+        r'href="(/staff/results/rankings\?[^"]*basis=open[^"]*sector=administrative[^"]*)"', html)
+    assert link is not None
+    ranked = client.get(link.group(1).replace("&amp;", "&"))
+    assert ranked.status_code == 200 and "Xã 1" in ranked.get_data(as_text=True)
     overview = client.get("/staff/results/").get_data(as_text=True)
     assert "/staff/results/sectors/administrative" in overview
     assert "/staff/results/rankings" in overview
@@ -167,3 +173,7 @@ def test_unit_page_puts_the_channels_side_by_side(client: Any, login: Any, db: A
     login("tinh")
     html = client.get(f"/staff/results/units/{two_months['root'].id}").get_data(as_text=True)
     assert "Theo kênh thu thập" in html
+    link = re.search(r'href="(/staff/results/rankings\?[^"]*basis=open[^"]*within=[^"]*)"', html)
+    assert link is not None  # the sub-units' ranking
+    ranked = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "Xã 1" in ranked and "Xã 2" in ranked and "Trung tâm PVHCC" not in ranked
