@@ -288,8 +288,19 @@ def csv_bytes(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> bytes:
     writer.writerow(list(header))
     for row in rows:
         writer.writerow([format(v, ".10g") if isinstance(v, float) and not math.isnan(v)
-                         else _cell(v) for v in row])
+                         else _text(v) for v in row])
     return buffer.getvalue().encode("utf-8")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> Any:
+    """A text that a spreadsheet would run as a formula (a unit named ``=HYPERLINK(…)``)
+    gets a leading apostrophe, which Excel and LibreOffice show as plain text (OWASP
+    "CSV injection")."""
+    value = _cell(value)
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
 def table_csv(table: Any) -> bytes:

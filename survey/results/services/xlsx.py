@@ -46,6 +46,9 @@ def _write_table(ws: Any, table: Table) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for values in table.rows:
         ws.append(values)
+        for cell in ws[ws.max_row]:
+            if cell.data_type == "f":  # a text starting with "=": text, never a formula
+                cell.data_type = "s"
     for j, column in enumerate(table.columns, start=1):
         letter = get_column_letter(j)
         fmt = FORMATS.get(column.kind)

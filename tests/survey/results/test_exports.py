@@ -5,6 +5,7 @@ reason), scope-checked as the pages are."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from survey.models import ServicePoint, Unit
 from survey.results.models import ResultRow, ResultSnapshot
-from survey.results.services import export, tables
+from survey.results.services import export, tables, xlsx
 from tests.survey.results.test_overview import two_months  # noqa: F401  (fixture)
 from tests.survey.results.test_results import province  # noqa: F401  (fixture)
 
@@ -48,6 +49,23 @@ def test_csv_bytes_has_a_bom_blanks_and_plain_numbers(app: Any) -> None:
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [["Đơn vị", "Ước lượng", "n"], ["Xã Tân Ninh", "87.25", "12"],
                     ["Xã Hòa", "", "3"]]
+
+
+def test_texts_never_become_formulas(app: Any) -> None:
+    names = ["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "Xã -"]
+    data = export.csv_bytes(["Đơn vị", "Thay đổi"], [[name, -1.5] for name in names])
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]
+    assert [r[0] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'+1", "'@SUM(A1)", "Xã -"]
+    assert {r[1] for r in rows} == {"-1.5"}  # numbers are not texts
+    table = tables.Table("Thử", "Thử", [tables.Column("Đơn vị"), tables.Column("n", "int")],
+                         [[name, 3] for name in names])
+    snapshot = ResultSnapshot(id=1, period="2026-10", period_start=dt.date(2026, 10, 1),
+                        period_end=dt.date(2026, 10, 31), parameters={}, designs={},
+                        questionnaire_versions=[], code_version="", input_hash="",
+                        n_responses=0, created_by="")
+    wb = load_workbook(io.BytesIO(xlsx.workbook([table], snapshot)))
+    cells = [wb["Thử"].cell(r, 1) for r in range(3, 7)]
+    assert [c.value for c in cells] == names and all(c.data_type == "s" for c in cells)
 
 
 def test_unit_csv_has_every_node_with_figures_in_per_cent(client: Any, login: Any, db: Any,
