@@ -94,7 +94,14 @@ def test_sector_report_lists_its_agencies(client: Any, login: Any, tmp_path: Pat
     assert client.get("/staff/results/sectors/nope/report.pdf").status_code == 404
 
 
-def test_reports_are_scoped(client: Any, login: Any, setup: dict[str, Any]) -> None:
+def test_reports_are_scoped(client: Any, login: Any, make_user: Any,
+                            setup: dict[str, Any]) -> None:
+    make_user("yte", "analyst", setup["root"], sector="health")
+    login("yte")  # a health analyst over the province: no administrative unit or sector
+    assert client.get(f"/staff/results/units/{setup['root'].id}/report.pdf").status_code == 404
+    assert client.get("/staff/results/sectors/administrative/report.pdf").status_code == 404
+    assert client.get("/staff/results/sectors/health/report.pdf").status_code == 404  # no rows
+    client.post("/logout")
     login("xa1")  # the manager of Xã 1
     assert client.get(f"/staff/results/units/{setup['commune']}/report.pdf").status_code == 200
     assert client.get(f"/staff/results/units/{setup['root'].id}/report.pdf").status_code == 404
