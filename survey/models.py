@@ -6,6 +6,7 @@ from survey.authoring.models import QuestionnaireStatus, QuestionnaireVersion
 from survey.campaigns.models import (
     Campaign,
     CampaignDraw,
+    CampaignEntry,
     CampaignStatus,
     CampaignUnit,
     FrameRow,
@@ -39,6 +40,7 @@ __all__ = [
     "Answer",
     "Campaign",
     "CampaignDraw",
+    "CampaignEntry",
     "CampaignStatus",
     "CampaignUnit",
     "FrameRow",

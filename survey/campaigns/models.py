@@ -16,7 +16,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -74,6 +76,9 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     deff: Mapped[float] = mapped_column(Float, default=1.0)
     response_rate: Mapped[float] = mapped_column(Float, default=0.8)
     status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.draft.value)
+    # Paper and interviewer entry: two clerks key each slip blind; only a match (or a
+    # supervisor's reconciliation) becomes a response.
+    double_entry: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     owner_unit: Mapped[Unit] = relationship()
@@ -173,3 +178,40 @@ class CampaignDraw(db.Model):  # type: ignore[name-defined,misc]
     selected: Mapped[int] = mapped_column(default=0)
     reserves: Mapped[int] = mapped_column(default=0)
     drawn_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CampaignEntry(db.Model):  # type: ignore[name-defined,misc]
+    """One keying of a paper form or an interview by a clerk: who entered what and when.
+    ``answers`` holds the raw answers as JSON until they become a response (whose
+    ``client_submission_id`` is ``response_submission_id``). ``status``: ``submitted``
+    (single entry, a response), ``pending`` (first of a double entry), ``matched`` (the
+    second agreed: a response), ``discrepancy`` (the two differ: a supervisor decides),
+    ``reconciled`` (decided: a response)."""
+
+    __tablename__ = "campaign_entry"
+    __audited__ = True
+    __table_args__ = (
+        UniqueConstraint("client_submission_id", name="uq_campaign_entry_client_submission_id"),
+        CheckConstraint("channel IN ('field', 'paper')", name="channel"),
+        CheckConstraint(
+            "status IN ('submitted', 'pending', 'matched', 'discrepancy', 'reconciled')",
+            name="status"),
+        Index("ix_campaign_entry_campaign_user", "campaign_id", "entered_by_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    frame_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("frame_row.id", ondelete="SET NULL"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    client_submission_id: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    response_submission_id: Mapped[str | None] = mapped_column(String(64))
+    entered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reconciled_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    reconciled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

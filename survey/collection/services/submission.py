@@ -71,6 +71,7 @@ class Submission:
     token: DossierToken | None = None
     device_id: str | None = None
     ip: str | None = None
+    campaign_id: int | None = None  # paper and interviewer entry of a campaign
     submitted_at: dt.datetime = field(default_factory=utcnow)
 
 
@@ -151,7 +152,7 @@ def submit(sub: Submission) -> Outcome:
         client_submission_id=sub.client_submission_id,
         token_id=sub.token.id if sub.token else None,
         selection_probability=sub.token.selection_probability if sub.token else None,
-        campaign_id=campaign_of_token(sub.token.id) if sub.token else None,
+        campaign_id=sub.campaign_id or (campaign_of_token(sub.token.id) if sub.token else None),
         ip_hash=privacy.pseudonym(sub.ip, day), device_hash=privacy.pseudonym(sub.device_id, day),
         answers_hash=hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest(),
         answers=rows,

@@ -1,0 +1,174 @@
+"""Field progress of a campaign: per unit and per design stratum, the interviews achieved
+against the target (the allocation's invitations times the assumed response rate), the
+response rate (answered / selected), the margin of error at the current n and the one
+projected at the end of the period at the current pace (``analysis.margin_of_error`` and
+``analysis.stratified_margin_of_error``), the strata at risk, and each clerk's entries per
+day. Every figure comes from GROUP BY queries: the number of statements does not grow with
+the number of responses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+import analysis
+from survey.campaigns.models import Campaign, CampaignEntry, FrameRow, SamplingFrame
+from survey.campaigns.services import design
+from survey.campaigns.services.allocation import CONFIDENCE, planned_unit_sizes
+from survey.collection.models import Response
+from survey.collection.services import tokens
+from survey.common.clock import utcnow
+from survey.common.errors import ServiceError
+from survey.extensions import db
+from survey.org.models import User
+
+
+@dataclass(frozen=True)
+class Line:
+    """One unit or one stratum."""
+
+    name: str
+    population: int
+    target: int  # interviews the design expects
+    selected: int  # persons selected (refusals included)
+    achieved: int  # counted responses
+    projected: int  # at the end of the period at the current pace
+    margin: float | None  # at the achieved n (None: fewer than 2)
+    projected_margin: float | None
+    target_margin: float | None
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.achieved / self.selected if self.selected else None
+
+    @property
+    def at_risk(self) -> bool:
+        if self.projected < self.target:
+            return True
+        return (self.target_margin is not None and self.projected_margin is not None
+                and self.projected_margin > self.target_margin + 1e-9)
+
+
+@dataclass(frozen=True)
+class Productivity:
+    name: str
+    entries: int
+    days: int
+
+    @property
+    def per_day(self) -> float:
+        return self.entries / self.days if self.days else 0.0
+
+
+@dataclass
+class Progress:
+    units: list[Line] = field(default_factory=list)
+    strata: list[Line] = field(default_factory=list)
+    clerks: list[Productivity] = field(default_factory=list)
+    elapsed_days: int = 0
+    total_days: int = 0
+    achieved: int = 0
+    target: int = 0
+    awaiting: int = 0  # double-entry slips not yet a response
+
+    @property
+    def at_risk(self) -> list[str]:
+        return [s.name for s in self.strata if s.at_risk]
+
+
+def local_today() -> dt.date:
+    return utcnow().astimezone(tokens.local_zone()).date()
+
+
+def _days(campaign: Campaign, today: dt.date) -> tuple[int, int]:
+    total = (campaign.period_end - campaign.period_start).days + 1
+    elapsed = min(total, max(0, (today - campaign.period_start).days + 1))
+    return elapsed, total
+
+
+def _moe(n: int, big_n: int, campaign: Campaign) -> float | None:
+    if n < 2 or big_n < 2:
+        return None
+    return analysis.margin_of_error(min(n, big_n), p=campaign.assumed_p,
+                                    confidence=CONFIDENCE, deff=campaign.deff,
+                                    population=big_n)
+
+
+def _stratified(sizes: dict[int, int], pops: dict[int, int], campaign: Campaign) -> float | None:
+    if not sizes or any(n < 2 for n in sizes.values()):
+        return None
+    return analysis.stratified_margin_of_error(
+        {u: min(n, pops[u]) for u, n in sizes.items()}, pops, p=campaign.assumed_p,
+        confidence=CONFIDENCE, deff=campaign.deff)
+
+
+def _project(achieved: int, elapsed: int, total: int) -> int:
+    if elapsed <= 0:
+        return achieved
+    return int(math.floor(achieved * total / elapsed))
+
+
+def progress(campaign: Campaign, today: dt.date) -> Progress:
+    """The campaign's progress on ``today`` (see the module docstring)."""
+    elapsed, total = _days(campaign, today)
+    result = Progress(elapsed_days=elapsed, total_days=total)
+    pops, _from_frame = design.populations(campaign)
+    known = {u: int(n) for u, n in pops.items() if n}
+    try:
+        invitations = planned_unit_sizes(campaign, design.frame_counts(campaign))
+    except ServiceError:
+        invitations = {}
+    frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
+    selected = dict(db.session.execute(
+        select(FrameRow.unit_id, func.count()).where(
+            FrameRow.frame_id.in_(frame_id), FrameRow.status.in_(("selected", "refused")))
+        .group_by(FrameRow.unit_id)).all())
+    achieved = dict(db.session.execute(
+        select(Response.unit_id, func.count()).where(
+            Response.campaign_id == campaign.id, Response.counts_in_indices)
+        .group_by(Response.unit_id)).all())
+    targets = {u: int(math.ceil(n * campaign.response_rate - 1e-9))
+               for u, n in invitations.items()}
+    groups: dict[str, list[int]] = {}
+    for cu in sorted(campaign.units, key=lambda c: (c.stratum or "", c.unit.name)):
+        u = cu.unit_id
+        big_n, n = known.get(u, 0), int(achieved.get(u, 0))
+        target = targets.get(u, 0)
+        projected = _project(n, elapsed, total)
+        target_margin = campaign.target_margin if campaign.size_mode == "margin" \
+            else _moe(target, big_n, campaign)
+        result.units.append(Line(
+            cu.unit.name, big_n, target, int(selected.get(u, 0)), n, projected,
+            _moe(n, big_n, campaign), _moe(projected, big_n, campaign), target_margin))
+        groups.setdefault(design.stratum_name(campaign, u, cu.stratum, cu.unit.name),
+                          []).append(u)
+    for name, members in groups.items():
+        pops_h = {u: known[u] for u in members if known.get(u)}
+        got = {u: int(achieved.get(u, 0)) for u in pops_h}
+        proj = {u: _project(n, elapsed, total) for u, n in got.items()}
+        goal = {u: targets.get(u, 0) for u in pops_h}
+        n_h = sum(got.values())
+        result.strata.append(Line(
+            name, sum(pops_h.values()), sum(goal.values()),
+            sum(int(selected.get(u, 0)) for u in members), n_h,
+            _project(n_h, elapsed, total), _stratified(got, pops_h, campaign),
+            _stratified(proj, pops_h, campaign),
+            campaign.target_margin if campaign.size_mode == "margin"
+            else _stratified(goal, pops_h, campaign)))
+    result.achieved = sum(int(v) for v in achieved.values())
+    result.target = sum(targets.values())
+    day = func.date(CampaignEntry.entered_at)
+    clerks = db.session.execute(
+        select(User.full_name, func.count(), func.count(func.distinct(day)))
+        .join(User, User.id == CampaignEntry.entered_by_id)
+        .where(CampaignEntry.campaign_id == campaign.id)
+        .group_by(User.id, User.full_name).order_by(User.full_name)).all()
+    result.clerks = [Productivity(str(name), int(n), int(days)) for name, n, days in clerks]
+    result.awaiting = int(db.session.scalar(
+        select(func.count(func.distinct(CampaignEntry.frame_row_id))).where(
+            CampaignEntry.campaign_id == campaign.id,
+            CampaignEntry.status.in_(("pending", "discrepancy")))) or 0)
+    return result
