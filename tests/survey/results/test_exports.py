@@ -246,6 +246,9 @@ def test_pages_link_to_their_downloads(client: Any, login: Any, setup: dict[str,
     assert "Báo cáo lĩnh vực (PDF): Hành chính" in html
     html = client.get(f"/staff/results/snapshots/{snapshot}").get_data(as_text=True)
     assert f"/staff/results/snapshots/{snapshot}/results.xlsx" in html
+    html = client.get(f"/staff/results/sectors/administrative?snapshot={snapshot}").get_data(
+        as_text=True)
+    assert f"/staff/results/sectors/administrative/report.pdf?snapshot={snapshot}" in html
     client.post("/logout")
     login("xa1")  # a commune's manager: no sector report (it covers the whole province)
     html = client.get("/staff/results/").get_data(as_text=True)
