@@ -79,8 +79,8 @@ def _sector_rows(scope: Scope, snapshot_id: int, sector: str) -> list[ResultRow]
 
 
 def sector_page(scope: Scope, sector: str, snapshot_id: int | None = None) -> SectorPage:
-    """The sector's page in a snapshot (default: the newest finished one with the
-    sector's figures)."""
+    """The sector's page in a snapshot (default: the newest finished province-wide one
+    with the sector's figures, else the newest of a unit's subtree)."""
     if sector not in visible_sectors(scope):
         raise NotFound("sector", sector)
     visible = [s for s in snapshots.visible(scope) if s.status == "done"]
@@ -88,7 +88,9 @@ def sector_page(scope: Scope, sector: str, snapshot_id: int | None = None) -> Se
         snapshot = snapshots.visible_one(scope, snapshot_id)
         rows = _sector_rows(scope, snapshot.id, sector)
     else:
-        for snapshot in visible:
+        # A province-wide snapshot first: a snapshot of one unit's subtree holds only that
+        # part of the sector.
+        for snapshot in sorted(visible, key=lambda s: (s.scope_unit_id is not None, -s.id)):
             if db.session.scalar(select(ResultRow.id).where(
                     ResultRow.snapshot_id == snapshot.id, ResultRow.domain == "sector",
                     ResultRow.sector == sector).limit(1)) is not None:

@@ -177,3 +177,21 @@ def test_unit_page_puts_the_channels_side_by_side(client: Any, login: Any, db: A
     assert link is not None  # the sub-units' ranking
     ranked = client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert "Xã 1" in ranked and "Xã 2" in ranked and "Trung tâm PVHCC" not in ranked
+
+
+def test_a_province_wide_snapshot_comes_before_a_newer_one_of_a_subtree(
+        db: Any, two_sectors: dict[str, Any]) -> None:
+    ward = two_sectors["ward"]
+    partial = ResultSnapshot(period="2026-11", period_start=dt.date(2026, 11, 1),
+                             period_end=dt.date(2026, 11, 30), status="done",
+                             scope_unit_id=ward.id)
+    db.session.add(partial)
+    db.session.flush()
+    row = _row(partial, ward, "open", 0.50, 0.02, 100, domain="sector")
+    row.unit_id, row.unit_code, row.unit_name = None, None, "administrative"
+    db.session.add(row)
+    db.session.commit()
+    page = sectors.sector_page(_scope(db, "tinh"), "administrative")
+    assert page.snapshot.scope_unit_id is None and page.snapshot.period == "2026-10"
+    chosen = sectors.sector_page(_scope(db, "tinh"), "administrative", partial.id)
+    assert chosen.panels[0].nodes[0].line.row.estimate == 0.50  # when asked for, shown
