@@ -322,14 +322,28 @@ def import_frame(campaign: Campaign, stream: IO[bytes], filename: str,
         cluster_column=mapping.cluster_column or None, size_column=mapping.size_column or None)
     db.session.add(frame)
     db.session.flush()
-    # Core inserts in chunks: the ORM's per-row bookkeeping is not needed for these rows.
-    for start in range(0, len(parsed.rows), 20_000):
-        db.session.execute(FrameRow.__table__.insert(), [
-            {**dict(zip(ROW_FIELDS, r, strict=True)), "frame_id": frame.id, "status": "frame",
-             "reserve_rank": None, "selection_probability": None, "token_id": None}
-            for r in parsed.rows[start:start + 20_000]])
+    _insert_rows(frame.id, parsed.rows)
     commit_or_refuse()
     return frame
+
+
+def _insert_rows(frame_id: int, rows: list[FrameTuple]) -> None:
+    """COPY on PostgreSQL (in the use case's transaction); elsewhere Core inserts in
+    chunks. The ORM's per-row bookkeeping is not needed for these rows."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        columns = ", ".join(("frame_id", *ROW_FIELDS, "status"))
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY frame_row ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((frame_id, *row, "frame"))
+        return
+    for start in range(0, len(rows), 20_000):
+        conn.execute(FrameRow.__table__.insert(), [
+            {**dict(zip(ROW_FIELDS, r, strict=True)), "frame_id": frame_id, "status": "frame",
+             "reserve_rank": None, "selection_probability": None, "token_id": None}
+            for r in rows[start:start + 20_000]])
 
 
 def frame_of(campaign: Campaign) -> SamplingFrame | None:
