@@ -32,13 +32,11 @@ from survey.render.report import (
     report_pdf,
 )
 from survey.results.models import ResultRow, ResultSnapshot
-from survey.results.services import dashboard, snapshots
-from survey.results.services.periods import parse_period, previous
+from survey.results.services import dashboard, sectors, snapshots
 from survey.results.services.tables import (
     SECTORS_VI,
     STATUS_VI,
     channel_vi,
-    definitions,
     suppressed,
 )
 
@@ -216,6 +214,48 @@ def unit_report(scope: Scope, unit_id: int, snapshot_id: int | None = None) -> b
                           unit_blocks(page))
 
 
+def index_blocks(nodes: list[dashboard.NodeLine], trend: list[dashboard.TrendPoint],
+                 snapshot: ResultSnapshot, sector: str | None, what: str) -> list[Block]:
+    """The overall index and its components (table, chart), the target comparison, the
+    change since the previous period and the trend, then the criteria."""
+    top = [(n.title, n.line) for i, n in enumerate(nodes) if i == 0 or n.depth == 1]
+    rest = [(n.title, n.line) for i, n in enumerate(nodes) if i > 0 and n.depth != 1]
+    blocks: list[Block] = [Heading(f"Chỉ số chung và các thành phần {what}".strip(), 2),
+                           index_table(top)]
+    figure = chart("Biểu đồ: ước lượng và khoảng tin cậy 95% (vạch đứt: mục tiêu)", top)
+    if figure is not None:
+        blocks.append(figure)
+    if nodes:
+        blocks.append(Text(target_sentence(nodes[0].line, sector)))
+        current = bool(trend) and trend[-1].line.row.snapshot_id == snapshot.id
+        before = trend[-2].period if current and len(trend) > 1 else None
+        blocks.append(Text(change_sentence(trend[-1].line if current else nodes[0].line,
+                                           before)))
+    if len(trend) > 1:
+        blocks += [Heading("Xu hướng của chỉ số chung qua các kỳ", 2), trend_table(trend)]
+    if rest:
+        blocks += [Heading("Các tiêu chí", 2), index_table(rest)]
+    return blocks
+
+
+def trend_table(trend: list[dashboard.TrendPoint]) -> TableBlock:
+    def cells(line: dashboard.Line) -> tuple[str, ...]:
+        r, c = line.row, line.change
+        return ("—" if suppressed(r) else number(r.estimate, r), interval(r), str(r.n),
+                number(c.difference, r, True) if c else "—",
+                f"{c.p_value:.3f}".replace(".", ",") if c else "—",
+                ("có ý nghĩa" if c.significant else "không có ý nghĩa") if c else "—")
+
+    return TableBlock(("Kỳ", "Ước lượng", "KTC 95%", "n", "Thay đổi", "p", "Ý nghĩa"),
+                      [(pt.period, *cells(pt.line)) for pt in trend],
+                      (0.16, 0.13, 0.2, 0.1, 0.13, 0.1, 0.18))
+
+
+def panel_heading(title: str, label: str, basis: str, probability: bool) -> list[Block]:
+    return [Heading(f"{title} — {channel_vi(basis, probability)}"),
+            Note(f"Bộ câu hỏi {label}. {channel_text(probability)}")]
+
+
 def unit_blocks(page: dashboard.UnitPage) -> list[Block]:
     unit, snapshot = page.unit, page.snapshot
     goal = dashboard.targets().get(unit.sector)
@@ -225,48 +265,13 @@ def unit_blocks(page: dashboard.UnitPage) -> list[Block]:
     if not page.panels:
         blocks.append(Text("Không có ước lượng nào trong phạm vi của bạn."))
     for panel in page.panels:
-        titles = dashboard.node_titles(panel.questionnaire)
-        head = panel.nodes[0] if panel.nodes else None
-        blocks += [Heading(f"{titles.get(head.line.row.node, panel.questionnaire) if head else ''}"
-                           f" — {channel_vi(panel.basis, panel.probability)}"),
-                   Note(f"Bộ câu hỏi {panel.questionnaire}. {channel_text(panel.probability)}")]
-        top = [(n.title, n.line) for i, n in enumerate(panel.nodes) if i == 0 or n.depth == 1]
-        rest = [(n.title, n.line) for i, n in enumerate(panel.nodes)
-                if i > 0 and n.depth != 1]
-        blocks.append(Heading("Chỉ số chung và các thành phần", 2))
-        blocks.append(index_table(top))
-        figure = chart("Biểu đồ: ước lượng và khoảng tin cậy 95% (vạch đứt: mục tiêu)", top)
-        if figure is not None:
-            blocks.append(figure)
-        if head is not None:
-            blocks.append(Text(target_sentence(head.line, unit.sector)))
-            trend = panel.trend
-            before = trend[-2].period if len(trend) > 1 and \
-                trend[-1].line.row.snapshot_id == snapshot.id else None
-            last = trend[-1].line if trend and trend[-1].line.row.snapshot_id == snapshot.id \
-                else head.line
-            blocks.append(Text(change_sentence(last, before)))
-        if len(panel.trend) > 1:
-            blocks.append(Heading("Xu hướng của chỉ số chung qua các kỳ", 2))
-            blocks.append(TableBlock(
-                ("Kỳ", "Ước lượng", "KTC 95%", "n", "Thay đổi", "p", "Ý nghĩa"),
-                [(pt.period, "—" if suppressed(pt.line.row) else number(pt.line.row.estimate,
-                                                                        pt.line.row),
-                  interval(pt.line.row), str(pt.line.row.n),
-                  number(pt.line.change.difference, pt.line.row, True) if pt.line.change
-                  else "—",
-                  f"{pt.line.change.p_value:.3f}".replace(".", ",") if pt.line.change else "—",
-                  ("có ý nghĩa" if pt.line.change.significant else "không có ý nghĩa")
-                  if pt.line.change else "—") for pt in panel.trend],
-                (0.16, 0.13, 0.2, 0.1, 0.13, 0.1, 0.18)))
-        if rest:
-            blocks.append(Heading("Các tiêu chí", 2))
-            blocks.append(index_table(rest))
-        points = panel.points
-        if points:
+        title = panel.nodes[0].title if panel.nodes else panel.questionnaire
+        blocks += panel_heading(title, panel.questionnaire, panel.basis, panel.probability)
+        blocks += index_blocks(panel.nodes, panel.trend, snapshot, unit.sector, "")
+        if panel.points:
             blocks.append(Heading("Theo điểm phục vụ", 2))
-            blocks += agency_blocks(points, "Chỉ số chung theo điểm phục vụ (vạch đứt: mục "
-                                            "tiêu)")
+            blocks += agency_blocks(panel.points, "Chỉ số chung theo điểm phục vụ (vạch đứt: "
+                                                  "mục tiêu)")
         if panel.children:
             blocks.append(Heading("Các đơn vị trực thuộc", 2))
             blocks += agency_blocks(panel.children, "Chỉ số chung của các đơn vị trực thuộc "
@@ -275,117 +280,44 @@ def unit_blocks(page: dashboard.UnitPage) -> list[Block]:
 
 
 # --- sector --------------------------------------------------------------------------------
-def _sector_rows(scope: Scope, snapshot: ResultSnapshot, sector: str) -> list[ResultRow]:
-    return [r for r in snapshots.rows_in_scope(scope, snapshot.id)
-            if r.domain == "sector" and r.sector == sector]
-
-
-def _previous(snapshot: ResultSnapshot) -> ResultSnapshot | None:
-    before = previous(parse_period(snapshot.period)).label
-    query = select(ResultSnapshot).where(ResultSnapshot.period == before,
-                                         ResultSnapshot.status == "done")
-    query = query.where(ResultSnapshot.scope_unit_id.is_(None)
-                        if snapshot.scope_unit_id is None
-                        else ResultSnapshot.scope_unit_id == snapshot.scope_unit_id)
-    return db.session.scalar(query.order_by(ResultSnapshot.id.desc()))
-
-
-def change(now: ResultRow, before: ResultRow | None) -> dashboard.Change | None:
-    """The change from ``before`` (independent samples: SE of a difference, t with the
-    smaller df), as the pages compute it; None when either figure is not published."""
-    if before is None or suppressed(now) or suppressed(before) or now.se is None \
-            or before.se is None or now.estimate is None or before.estimate is None:
-        return None
-    import numpy as np
-    import pandas as pd
-
-    import analysis
-
-    comparison = analysis.Comparison(
-        keys=pd.DataFrame({"i": [0]}), difference=np.array([now.estimate - before.estimate]),
-        se=np.array([float(np.hypot(now.se, before.se))]),
-        df=np.array([min(now.df or 0.0, before.df or 0.0)]))
-    ci = comparison.conf_int()
-    return dashboard.Change(before.estimate, float(comparison.difference[0]),
-                            float(ci[0, 0]), float(ci[0, 1]), float(comparison.p_value[0]))
-
-
 def sector_report(scope: Scope, sector: str, snapshot_id: int | None = None) -> bytes:
-    """The PDF report of a sector: its rows (the sector's domain over the whole province)
-    and its agencies, in a snapshot (default: the newest that has them in the scope)."""
-    if snapshot_id is not None:
-        snapshot = snapshots.visible_one(scope, snapshot_id)
-    else:
-        snapshot = next((s for s in snapshots.visible(scope) if s.status == "done"
-                         and _sector_rows(scope, s, sector)), None)
-        if snapshot is None:
-            raise NotFound("sector results", sector)
-    rows = _sector_rows(scope, snapshot, sector)
-    if not rows:
+    """The PDF report of a sector, from its page (:func:`sectors.sector_page`: the
+    sector's index tree over the whole province, its trend, its agencies), with each
+    agency's change since the previous period."""
+    page = sectors.sector_page(scope, sector, snapshot_id)
+    if not page.panels:
         raise NotFound("sector results", sector)
+    before_snapshot = dashboard.previous_snapshot(page.snapshot)
+    if before_snapshot is not None:
+        before = {dashboard.row_key(r): r
+                  for r in snapshots.rows_in_scope(scope, before_snapshot.id)}
+        dashboard.add_changes([ln for p in page.panels for ln in p.agencies], before)
     with force_locale("vi"):
-        ov = dashboard.overview(scope, snapshot.id)
-        agencies = [ln for p in ov.panels for ln in p.units if ln.row.sector == sector]
         name = f"Lĩnh vực {SECTORS_VI.get(sector, sector)}"
-        return report_pdf(f"SIPAS · {name} · {snapshot.period}",
-                          sector_blocks(name, sector, snapshot, rows, agencies))
+        return report_pdf(f"SIPAS · {name} · {page.snapshot.period}", sector_blocks(name, page))
 
 
-def sector_blocks(name: str, sector: str, snapshot: ResultSnapshot, rows: list[ResultRow],
-                  agencies: list[dashboard.Line]) -> list[Block]:
-
-    goal = dashboard.targets().get(sector)
-    before_snapshot = _previous(snapshot)
-    before = {(r.questionnaire, r.basis, r.node): r for r in db.session.scalars(
-        select(ResultRow).where(ResultRow.snapshot_id == before_snapshot.id,
-                                ResultRow.domain == "sector", ResultRow.sector == sector))
-              } if before_snapshot is not None else {}
+def sector_blocks(name: str, page: sectors.SectorPage) -> list[Block]:
+    snapshot = page.snapshot
+    agencies = {ln.row.unit_id for p in page.panels for ln in p.agencies}
     blocks: list[Block] = [title_page(name, snapshot, [
-        f"Mục tiêu: trên {goal * 100:.0f}% hài lòng" if goal is not None else "",
-        f"{len({a.row.unit_id for a in agencies})} cơ quan, đơn vị có kết quả trong phạm vi"])]
-    defs = definitions(r.questionnaire for r in rows)
-    for label, basis in sorted({(r.questionnaire, r.basis) for r in rows},
-                               key=lambda k: (k[1] != "tokens", k[0])):
-        defn = defs.get(label)
-        if defn is None:
-            continue
-        by_node = {r.node: r for r in rows if r.questionnaire == label and r.basis == basis}
-        overall = defn.index.overall
-        titles = {n.id: n.title.vi for n in defn.index.nodes}
-        top_ids = [overall, *[c for c in defn.index.node(overall).children
-                              if defn.index.is_node(c)]]
-        top = [(titles[n], dashboard.Line(by_node[n], goal)) for n in top_ids if n in by_node]
-        rest = [(titles[n.id], dashboard.Line(by_node[n.id], goal)) for n in defn.index.nodes
-                if n.id in by_node and n.id not in top_ids]
-        probability = next(iter(by_node.values())).probability
-        blocks += [Heading(f"{titles[overall]} — {channel_vi(basis, probability)}"),
-                   Note(f"Bộ câu hỏi {label}. {channel_text(probability)}")]
-        if top:
-            blocks += [Heading("Chỉ số chung và các thành phần của lĩnh vực", 2),
-                       index_table(top)]
-            figure = chart("Biểu đồ: ước lượng và khoảng tin cậy 95% (vạch đứt: mục tiêu)",
-                           top)
-            if figure is not None:
-                blocks.append(figure)
-            head = top[0][1]
-            head.change = change(head.row, before.get((label, basis, overall)))
-            blocks += [Text(target_sentence(head, sector)),
-                       Text(change_sentence(head, before_snapshot.period
-                                            if before_snapshot else None))]
-        if rest:
-            blocks += [Heading("Các tiêu chí", 2), index_table(rest)]
-        mine = [ln for ln in agencies if ln.row.questionnaire == label and ln.row.basis == basis]
+        *([f"Mục tiêu: trên {page.target * 100:.0f}% hài lòng"] if page.target is not None
+          else []),
+        f"{len(agencies)} cơ quan, đơn vị có kết quả trong phạm vi"])]
+    for panel in page.panels:
+        blocks += panel_heading(panel.title, panel.questionnaire, panel.basis,
+                                panel.probability)
+        blocks += index_blocks(panel.nodes, panel.trend, snapshot, page.sector,
+                               "của lĩnh vực")
+        mine = panel.agencies
         if mine:
-            below = sum(1 for ln in mine if ln.status == "below")
             blocks += [Heading("Các cơ quan, đơn vị", 2),
-                       Text(f"{below} trên {len(mine)} đơn vị thấp hơn mục tiêu một cách có ý "
-                            f"nghĩa; {sum(1 for ln in mine if ln.status == 'above')} cao hơn; "
-                            f"{sum(1 for ln in mine if ln.status == 'level')} chưa phân biệt "
-                            f"được; {sum(1 for ln in mine if ln.status == 'suppressed')} không "
-                            "công bố (quá ít phiếu)."),
+                       Text(f"{panel.count('below')} trên {len(mine)} đơn vị thấp hơn mục "
+                            f"tiêu một cách có ý nghĩa; {panel.count('above')} cao hơn; "
+                            f"{panel.count('level')} chưa phân biệt được; "
+                            f"{panel.count('suppressed')} không công bố (quá ít phiếu)."),
                        *agency_blocks(mine)]
-    return [b for b in blocks if not (isinstance(b, Text) and not b.text)] + \
-        methodology(snapshot)
+    return blocks + methodology(snapshot)
 
 
 def agency_blocks(lines: list[dashboard.Line],

@@ -88,7 +88,8 @@ def test_sector_report_lists_its_agencies(client: Any, login: Any, tmp_path: Pat
     images, text = _pages(response.data, tmp_path)
     assert len(images) >= 3 and all(_ink(page) > 0.003 for page in images)
     for words in ("Lĩnh vực Hành chính", "Các cơ quan, đơn vị", "Xã 1", "Xã 2",
-                  "trên 90% hài lòng", "Ghi chú về phương pháp", "không công bố"):
+                  "trên 90% hài lòng", "Ghi chú về phương pháp", "không công bố",
+                  "Xu hướng của chỉ số chung qua các kỳ", "So với kỳ 2026-09"):
         assert words in text, words
     assert client.get("/staff/results/sectors/health/report.pdf").status_code == 404
     assert client.get("/staff/results/sectors/nope/report.pdf").status_code == 404
