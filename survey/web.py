@@ -240,6 +240,12 @@ def register_error_handlers(app: Flask) -> None:
     def bad_input(e: BadInput) -> tuple[str, int]:
         return _error(400, _l("The request was refused"), e.message)
 
+    @app.errorhandler(OverflowError)
+    def out_of_range(e: OverflowError) -> tuple[str, int]:
+        # SQLite's driver refuses an integer past 64 bits before any statement runs
+        # (?page=99999999999999999999, /staff/units/99999999999999999999).
+        return _error(400, _l("The request was refused"), DATA_ERROR)
+
     @app.errorhandler(DBAPIError)
     def database_error(e: DBAPIError) -> tuple[str, int]:
         # A database away is a 503 (send again shortly); a value it refused is a 400;

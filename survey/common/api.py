@@ -63,6 +63,8 @@ def _database_error(exc: DBAPIError) -> tuple[Response, int]:
 
 
 bp.register_error_handler(DBAPIError, _database_error)
+bp.register_error_handler(OverflowError, lambda _exc: error(400, "bad_input", _l(
+    "A value cannot be stored (a character or a number out of range).")))
 
 
 # Per status code: the application's own 404/413/429 pages (HTML) would otherwise win.
