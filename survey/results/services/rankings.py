@@ -21,6 +21,7 @@ publication rules suppress are listed apart with the reason in words.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,16 @@ def _filters(scope: Scope, rows: list[ResultRow], questionnaire: str | None,
                    nodes, sectors), defn
 
 
+def _ancestors(paths: Iterable[str]) -> set[str]:
+    """The paths of every proper ancestor of the given unit paths (``/1/5/9/`` has
+    ``/1/`` and ``/1/5/``)."""
+    out: set[str] = set()
+    for path in paths:
+        parts = path.strip("/").split("/")
+        out.update("/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts)))
+    return out
+
+
 def ranking(scope: Scope, *, snapshot_id: int | None = None, questionnaire: str | None = None,
             basis: str | None = None, node: str | None = None, sector: str | None = None,
             within: int | None = None) -> Ranking:
@@ -158,24 +169,22 @@ def ranking(scope: Scope, *, snapshot_id: int | None = None, questionnaire: str 
     units = {u.id: u for u in db.session.scalars(
         select(Unit).where(Unit.id.in_(sorted({r.unit_id for r in chosen if r.unit_id}))))}
     paths = {uid: u.path for uid, u in units.items()}
-    filters.parents = sorted(
-        ((uid, u.name) for uid, u in units.items()
-         if any(p != u.path and p.startswith(u.path) for p in paths.values())),
-        key=lambda item: item[1])
+    above = _ancestors(paths.values())
+    filters.parents = sorted(((uid, u.name) for uid, u in units.items() if u.path in above),
+                             key=lambda item: item[1])
     if filters.within is not None:
         below = filters.within.path
         chosen = [r for r in chosen if paths[r.unit_id].startswith(below)
                   and paths[r.unit_id] != below]
     if filters.sector is not None:
         chosen = [r for r in chosen if r.sector == filters.sector]
-    candidate_paths = {paths[r.unit_id] for r in chosen}
-    contains = {r.unit_id for r in chosen if any(
-        p != paths[r.unit_id] and p.startswith(paths[r.unit_id]) for p in candidate_paths)}
+    above = _ancestors(paths[r.unit_id] for r in chosen)
+    contains = {r.unit_id for r in chosen if paths[r.unit_id] in above}
     goal = targets()
     lines = [Line(r, goal.get(r.sector or "")) for r in chosen if r.unit_id not in contains]
     shown = sorted((line for line in lines if not line.suppressed and line.row.se is not None),
                    key=by_estimate)
-    hidden = sorted((line for line in lines if line not in shown),
+    hidden = sorted((line for line in lines if line.suppressed or line.row.se is None),
                     key=lambda line: line.row.unit_name)
     rule = defn.index.node(filters.node).rule
     return Ranking(
