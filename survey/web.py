@@ -252,8 +252,11 @@ def register_error_handlers(app: Flask) -> None:
         # anything else is a fault of ours.
         if is_outage(e):
             app.logger.warning("database unavailable: %s", type(e.orig).__name__)
-            return _error(503, _l("Briefly unavailable"),
-                          _l("Nothing was saved. Please try again in a moment."))
+            message = _l("Nothing was saved. Please try again in a moment.")
+            try:
+                return _error(503, _l("Briefly unavailable"), message)
+            except DBAPIError:  # the page itself needs the database (a signed-in user)
+                return f"503 {_l('Briefly unavailable')}. {message}", 503
         if is_data_error(e):
             return _error(400, _l("The request was refused"), DATA_ERROR)
         app.logger.exception("database error")

@@ -117,6 +117,16 @@ def test_outage_on_every_citizen_page_is_the_send_again_page(
     assert again.status_code == 302 and n_responses() == 1
 
 
+def test_outage_on_staff_pages_is_a_503_even_signed_in(
+        client: Any, db: Any, make_unit: Any, make_user: Any, login: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_user("quantri", "administrator", make_unit("Tỉnh"))
+    login("quantri")
+    with database_down(monkeypatch):
+        got = client.get("/staff/units")
+    assert got.status_code == 503 and "Tạm thời gián đoạn" in got.get_data(as_text=True)
+
+
 def test_outage_on_the_api_is_a_json_503(client: Any, db: Any, desk: dict[str, Any],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     _key, full = apikeys.create_key(desk["unit"], "Một cửa")
