@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from survey.campaigns.forms import ActionForm, DrawForm, FrameForm, InvitationForm
 from survey.campaigns.models import Campaign
-from survey.campaigns.services import campaigns, draw, frames, invitations
+from survey.campaigns.services import campaigns, draw, frame_files, frames, invitations
 from survey.campaigns.services.campaigns import PERMISSION
 from survey.campaigns.views import bp
 from survey.common.errors import ServiceError
@@ -26,7 +26,7 @@ def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
     return render_template(
         "campaigns/frame.html", campaign=campaign, frame=frames.frame_of(campaign),
         drawn=draw.draw_of(campaign), counts=draw.sample_counts(campaign),
-        pending=invitations.pending(campaign), max_mb=frames.max_bytes() // (1024 * 1024),
+        pending=invitations.pending(campaign), max_mb=frame_files.max_bytes() // (1024 * 1024),
         action=ActionForm(), methods=dict(DrawForm.METHODS), **extra), status
 
 
@@ -36,7 +36,7 @@ def _frame_size_limit(endpoint: str | None, values: dict[str, object] | None) ->
     # every before_request hook (CSRF, the input checks read the body); the service then
     # refuses a file over its own limit before reading it, with a message to act on.
     if endpoint == "campaigns.frame_upload":
-        request.max_content_length = frames.max_bytes() + 1024 * 1024
+        request.max_content_length = frame_files.max_bytes() + 1024 * 1024
 
 
 @bp.route("/<int:campaign_id>/frame")
@@ -55,7 +55,7 @@ def frame_upload(campaign_id: int) -> Page:
     try:
         frame = frames.import_frame(campaign, form.file.data.stream,
                                     form.file.data.filename or "frame", mapping)
-    except frames.FrameRefused as err:
+    except frame_files.FrameRefused as err:
         flash(err.message, "error")
         return _render(campaign, 422, frame_form=form, problems=err.problems,
                        problem_total=err.total)

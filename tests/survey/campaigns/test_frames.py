@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 import analysis
-from survey.campaigns.services import campaigns, draw, frames
+from survey.campaigns.services import campaigns, draw, frame_files, frames
 from survey.common.access import Scope
 from survey.models import Campaign, CampaignDraw, FrameRow, SamplingFrame, User
 from tests.survey.campaigns.conftest import BASE
@@ -156,7 +156,7 @@ class HugeStream(io.RawIOBase):
 
 
 def test_a_file_over_50_mb_is_refused_unread(db: Any, campaign: Campaign) -> None:
-    with pytest.raises(frames.FrameRefused) as refused:
+    with pytest.raises(frame_files.FrameRefused) as refused:
         frames.import_frame(campaign, HugeStream(), "khung.csv", frames.Mapping("ma", "ma_don_vi"))
     assert "50 MB" in refused.value.problems[0].message
     assert count(db, SamplingFrame) == 0
