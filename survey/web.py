@@ -6,7 +6,6 @@ import datetime as dt
 import io
 import json
 import re
-import time
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, render_template, request, session
@@ -21,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from survey.common.delivery import init_delivery
 from survey.common.errors import BadInput, Refusal, is_data_error, is_outage
 from survey.common.headers import register_security_headers
+from survey.common.web import retry_after
 from survey.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -200,16 +200,6 @@ def register_blueprints(app: Flask) -> None:
 
 DATA_ERROR = _l("Something you sent cannot be stored (a character or a number out of range). "
                 "Correct it and send again.")
-
-
-def retry_after() -> int:
-    """Seconds until the rate limit this request broke lets it through (what the
-    Retry-After header says), at least 1."""
-    try:
-        current = limiter.current_limit
-        return max(1, int(current.reset_at - time.time())) if current else 60
-    except Exception:  # noqa: BLE001  (the store went away meanwhile: a fair guess)
-        return 60
 
 
 def _error(code: int, title: Any, message: Any) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from survey.common.errors import BadInput, Refusal, is_data_error, is_outage
+from survey.common.web import retry_after
 from survey.extensions import csrf
 
 K = TypeVar("K")
@@ -48,6 +49,9 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
     code, message = _HTTP.get(status, ("server_error", _l("Something went wrong.")))
     if isinstance(exc, BadInput):
         code, message = "bad_input", exc.message  # type: ignore[assignment]
+    if status == 429:  # the real wait, as the Retry-After header says
+        message = _l("Too many requests; wait %(seconds)d s and try again.",
+                     seconds=retry_after())
     return error(status, code, message)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import Response, flash, g
@@ -11,6 +12,7 @@ from flask_wtf import FlaskForm
 
 from survey.common.access import Permission, Scope
 from survey.common.errors import ServiceError
+from survey.extensions import limiter
 
 
 def show_service_error(form: FlaskForm | None, error: ServiceError) -> None:
@@ -50,3 +52,13 @@ def download(data: bytes, mimetype: str, name: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def retry_after() -> int:
+    """Seconds until the rate limit this request broke lets it through (what the
+    Retry-After header says), at least 1."""
+    try:
+        current = limiter.current_limit
+        return max(1, int(current.reset_at - time.time())) if current else 60
+    except Exception:  # noqa: BLE001  (the store went away meanwhile: a fair guess)
+        return 60
