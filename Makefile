@@ -10,6 +10,7 @@ export FLASK_APP := survey
 .PHONY: run test install translations extract-messages lint typecheck clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "Installing the Python packages into $(VENV) (the first time: 1-2 minutes)..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt

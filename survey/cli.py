@@ -100,8 +100,9 @@ def seed(if_empty: bool, responses: bool, response_scale: float) -> None:
             raise click.ClickException("The database is not empty; the demo needs an empty one.")
         click.echo("The database already has data; demo seed skipped.")
     else:
+        click.echo("Seeding the demo province Tây Ninh (about 30 s on 2 cores)…")
         with acting_as(None, "cli:demo seed"):
-            demo.seed(responses=responses, response_scale=response_scale)
+            demo.seed(responses=responses, response_scale=response_scale, say=click.echo)
         click.echo("Demo province Tây Ninh created.")
     accounts = demo.existing_accounts()
     if accounts:

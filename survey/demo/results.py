@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Iterator
 
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from survey.common.access import Scope
 from survey.demo.responses import PERIOD, TZ, random_answers
 from survey.extensions import db
 from survey.org.models import ServicePoint, Unit
-from survey.results.models import TransactionCount
+from survey.results.models import ResultSnapshot, TransactionCount
 from survey.results.services import snapshots
 
 CENTRE = "80.TTPVHCC"
@@ -106,18 +107,17 @@ def seed_counts(rng: random.Random) -> int:
     return added
 
 
-def seed_snapshots() -> list[int]:
-    ids = []
+def seed_snapshots() -> Iterator[ResultSnapshot]:
+    """Compute the demo months' snapshots, yielding each as it is done."""
     for month in SNAPSHOT_MONTHS:
         snapshot = snapshots.create(month, None, "demo")
         done = snapshots.run(snapshot.id)
         assert done.status == "done", done.error
-        ids.append(done.id)
-    return ids
+        yield done
 
 
-def seed_results(seed: int = 2026) -> list[int]:
+def seed_results(seed: int = 2026) -> Iterator[ResultSnapshot]:
     rng = random.Random(seed)
     seed_tokens(rng)
     seed_counts(rng)
-    return seed_snapshots()
+    yield from seed_snapshots()

@@ -8,6 +8,8 @@ time. Later features extend this showroom (questionnaires, QR links, responses).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -121,10 +123,13 @@ def _configure_collection() -> None:
             point.kiosk_pin_hash = generate_password_hash(KIOSK_PIN, method=hash_method())
 
 
-def seed(*, responses: bool = True, response_scale: float = 1.0) -> list[DemoUser]:
+def seed(*, responses: bool = True, response_scale: float = 1.0,
+         say: Callable[[str], None] | None = None) -> list[DemoUser]:
     """Build the demo province; returns the demo accounts. Questionnaires are synced,
     every point gets its questionnaire and QR link, and (``responses``) a few months of
-    answers go through the submission service."""
+    answers go through the submission service. ``say`` hears each step as it ends."""
+    tell = say or (lambda _message: None)
+    started = time.perf_counter()
     questionnaire_versions.sync()
     report = import_province(PROVINCE_CODE, commit=False)
     root = report.province
@@ -156,9 +161,15 @@ def seed(*, responses: bool = True, response_scale: float = 1.0) -> list[DemoUse
     db.session.flush()
     _configure_collection()
     db.session.commit()
+    tell(f"  {root.name}: {db.session.scalar(select(func.count(Unit.id)))} units, "
+         f"{len(users)} demo accounts ({time.perf_counter() - started:.0f} s)")
     if responses:
-        demo_responses.seed_responses(scale=response_scale)
-        demo_results.seed_results()
+        count = demo_responses.seed_responses(scale=response_scale)
+        tell(f"  {count} demo responses submitted through the citizen service "
+             f"({time.perf_counter() - started:.0f} s)")
+        for snapshot in demo_results.seed_results():
+            tell(f"  results of {snapshot.period} computed: snapshot {snapshot.id}, "
+                 f"{snapshot.n_responses} responses ({time.perf_counter() - started:.0f} s)")
     return users
 
 

@@ -40,6 +40,10 @@ def test_demo_seed(runner: Any, db: Any) -> None:
     result = runner.invoke(args=["demo", "seed", "--response-scale", "0.05"])
     assert result.exit_code == 0, result.output
     assert "admin" in result.output and demo.DEMO_PASSWORD in result.output
+    # what it is doing, step by step, with the time so far
+    assert "Tỉnh Tây Ninh: 126 units" in result.output
+    assert "demo responses submitted" in result.output
+    assert result.output.count("computed: snapshot") == 3
     kinds = dict(db.session.execute(select(Unit.kind, func.count()).group_by(Unit.kind)).all())
     assert kinds == {"province": 1, "commune": 96, "department": 12, "service_centre": 1,
                      "hospital": 6, "school": 10}
