@@ -190,6 +190,8 @@ class CampaignEntry(db.Model):  # type: ignore[name-defined,misc]
 
     __tablename__ = "campaign_entry"
     __audited__ = True
+    # The answers are a respondent's: the audit says who entered which slip, not what.
+    __audit_exclude__ = ("answers",)
     __table_args__ = (
         UniqueConstraint("client_submission_id", name="uq_campaign_entry_client_submission_id"),
         CheckConstraint("channel IN ('field', 'paper')", name="channel"),

@@ -16,6 +16,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Final
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, select
@@ -33,7 +34,7 @@ from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Unit, User
 
-PERMISSION = "data_entry"
+PERMISSION: Final = "data_entry"
 ENTRY_CHANNELS = ("field", "paper")
 COUNTED = ("submitted", "matched", "reconciled")
 
@@ -67,7 +68,7 @@ def new_submission_id() -> str:
 
 
 # --- what a clerk may see -------------------------------------------------------------
-def entry_campaigns(scope: Scope) -> Select[tuple[Campaign]]:
+def entry_campaigns(scope: Scope) -> Select[Any]:
     """Campaigns in fieldwork taking paper or interviewer entry, covering a unit the
     scope may enter data for."""
     covered = select(CampaignUnit.campaign_id).join(Unit, Unit.id == CampaignUnit.unit_id) \
@@ -133,13 +134,13 @@ def definition(campaign: Campaign) -> q.Definition:
 
 
 # --- the form's values ----------------------------------------------------------------
-def form_answers(defn: q.Definition, posted: Mapping[str, str]) -> dict[str, object]:
+def form_answers(defn: q.Definition, posted: Mapping[str, object]) -> dict[str, object]:
     """Typed answers of the entry form: every item is one text field where the clerk
     types the option's number (several numbers, separated by spaces or commas, for a
     multiple choice; ``na`` for not applicable)."""
     raw: dict[str, object] = {}
     for item in defn.items:
-        value = (posted.get(item.id) or "").strip()
+        value = str(posted.get(item.id) or "").strip()
         if q.item_type(item.type).multiple:
             raw[item.id] = [v for v in value.replace(",", " ").split() if v]
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -100,8 +101,9 @@ def _moe(n: int, big_n: int, campaign: Campaign) -> float | None:
 def _stratified(sizes: dict[int, int], pops: dict[int, int], campaign: Campaign) -> float | None:
     if not sizes or any(n < 2 for n in sizes.values()):
         return None
+    population: dict[Hashable, float] = {u: float(n) for u, n in pops.items()}
     return analysis.stratified_margin_of_error(
-        {u: min(n, pops[u]) for u, n in sizes.items()}, pops, p=campaign.assumed_p,
+        {u: min(n, pops[u]) for u, n in sizes.items()}, population, p=campaign.assumed_p,
         confidence=CONFIDENCE, deff=campaign.deff)
 
 

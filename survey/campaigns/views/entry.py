@@ -121,7 +121,7 @@ def _statuses() -> dict[str, str]:
 
 @bp.route("/<int:campaign_id>/discrepancies")
 def discrepancy_list(campaign_id: int) -> Page:
-    campaign = campaigns.get_campaign(require(campaigns.PERMISSION), campaign_id)
+    campaign = campaigns.get_campaign(require("manage_campaigns"), campaign_id)
     return render_template("campaigns/entry_discrepancies.html", campaign_name=campaign.name,
                            campaign_id=campaign.id, double_entry=campaign.double_entry,
                            form=PickForm(), rows=entry.discrepancies(campaign)), 200
@@ -129,7 +129,7 @@ def discrepancy_list(campaign_id: int) -> Page:
 
 @bp.route("/<int:campaign_id>/discrepancies/<int:row_id>", methods=["GET", "POST"])
 def discrepancy_page(campaign_id: int, row_id: int) -> Page:
-    campaign = campaigns.get_campaign(require(campaigns.PERMISSION), campaign_id)
+    campaign = campaigns.get_campaign(require("manage_campaigns"), campaign_id)
     found = entry.discrepancy(campaign, row_id)
     form = PickForm()
     status = 200
@@ -157,7 +157,7 @@ def discrepancy_page(campaign_id: int, row_id: int) -> Page:
 
 @bp.route("/<int:campaign_id>/double-entry", methods=["POST"])
 def double_entry(campaign_id: int) -> WResponse:
-    campaign = campaigns.get_campaign(require(campaigns.PERMISSION), campaign_id)
+    campaign = campaigns.get_campaign(require("manage_campaigns"), campaign_id)
     if PickForm().validate_on_submit():
         try:
             entry.set_double_entry(campaign, request.form.get("enabled") == "1")

@@ -14,7 +14,7 @@ Page = tuple[str, int] | WResponse
 
 @bp.route("/<int:campaign_id>/progress")
 def progress_page(campaign_id: int) -> Page:
-    campaign = campaigns.get_campaign(require(campaigns.PERMISSION), campaign_id)
+    campaign = campaigns.get_campaign(require("manage_campaigns"), campaign_id)
     today = progress.local_today()
     return render_template("campaigns/progress.html", campaign_name=campaign.name,
                            campaign_id=campaign.id, today=today,
