@@ -19,6 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response as WResponse
 
 from survey.collection.services.privacy import install_log_redaction
+from survey.common.access import Scope
 from survey.extensions import limiter
 from survey.org.forms import LoginForm
 from survey.org.services import accounts, throttle
@@ -27,6 +28,13 @@ bp = Blueprint("auth", __name__)
 # The site-wide blueprint: on registration, link keys and token secrets are redacted
 # from the access and error logs (survey.collection.services.privacy).
 bp.record_once(lambda state: install_log_redaction())
+
+
+def _home(scope: Scope) -> str:
+    """Where signing in lands: a clerk's home is data entry, anybody else's the overview."""
+    if scope.has("data_entry") and not (scope.has("results") or scope.has("manage_units")):
+        return url_for("campaigns.entry_home")
+    return url_for("org.dashboard")
 
 
 def _safe_next(target: str | None, default: str) -> str:
@@ -69,7 +77,7 @@ def login() -> str | WResponse | tuple[str, int]:
         if user is not None:
             throttle.record_success(name, address)
             login_user(user, remember=bool(form.remember.data))
-            return redirect(_safe_next(request.args.get("next"), url_for("org.dashboard")))
+            return redirect(_safe_next(request.args.get("next"), _home(Scope.for_user(user))))
         throttle.record_failure(name, address)
         flash(_("Wrong username or password."), "error")
         seconds = throttle.wait(name, address)

@@ -46,9 +46,12 @@ def written(db: Any) -> tuple[int, int, int, int]:
 
 def test_clerk_home_is_data_entry(client: Any, db: Any, login: Any,
                                   fieldwork: Campaign) -> None:  # noqa: F811
+    signed_in = login("nhaplieu")  # a clerk lands on data entry
+    assert signed_in.headers["Location"].endswith(f"{BASE}/entry/")
+    client.post("/logout")
+    assert login("soyte").headers["Location"].endswith("/staff/")  # a manager does not
+    client.post("/logout")
     login("nhaplieu")
-    home = client.get("/staff/")
-    assert home.status_code == 302 and home.headers["Location"].endswith(f"{BASE}/entry/")
     page = client.get(f"{BASE}/entry/").get_data(as_text=True)
     assert "Người bệnh nội trú 2026" in page and ">24<" in page  # 24 selected to answer
     form = client.get(form_url(fieldwork)).get_data(as_text=True)
