@@ -19,7 +19,6 @@ def _snapshot_arg() -> int | None:
     return request.args.get("snapshot", type=int)
 
 
-@bp.route("/overview.csv", defaults={"table": "agencies"})
 @bp.route("/overview/<any(agencies, province):table>.csv")
 def export_overview_csv(table: str) -> Response:
     """The overview's tables: every agency against its target, or the headline unit's

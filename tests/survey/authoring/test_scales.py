@@ -312,8 +312,10 @@ def test_only_administrators_and_only_drafts(client: Any, db: Any, admin: dict[s
         assert "không bao giờ thay đổi" in text(response)
         if not path.endswith("delete"):
             assert client.get(f"{BASE}/{published.id}/{path}").status_code == 409, path
+    assert snapshot(db) == before
     client.post("/logout")
     login("phantich")
+    before = snapshot(db)  # signing out is audited (the account's session version)
     for path in NEW_URLS:
         assert client.post(f"{BASE}/{draft.id}/{path}",
                            data={"id": "x", **rows_post(HAI_LONG3), "gaps": "x"}

@@ -107,7 +107,7 @@ def test_unit_trend_and_sub_unit_csv(client: Any, login: Any, setup: dict[str, A
 def test_overview_csv_lists_agencies_against_their_target(client: Any, login: Any,
                                                           setup: dict[str, Any]) -> None:
     login("tinh")
-    rows = _csv(client.get("/staff/results/overview.csv"))
+    rows = _csv(client.get("/staff/results/overview/agencies.csv"))
     header = rows[0]
     target = header.index("Mục tiêu (%)")
     assert {line[0] for line in rows[1:]} >= {"Xã 1", "Xã 2"}
@@ -189,7 +189,7 @@ def test_unit_xlsx_and_a_unit_manager_sees_only_their_unit(client: Any, login: A
     assert names <= {"Xã 1"} and "Xã 1" in names
 
 
-EXPORTS = ("/staff/results/overview.csv", "/staff/results/units/{root}/results.csv",
+EXPORTS = ("/staff/results/overview/agencies.csv", "/staff/results/units/{root}/results.csv",
            "/staff/results/units/{root}/trend.csv", "/staff/results/units/{root}/results.xlsx",
            "/staff/results/snapshots/{snap}/results.xlsx", "/staff/results/units/{root}/report.pdf",
            "/staff/results/sectors/administrative/report.pdf")
@@ -240,7 +240,7 @@ def test_pages_link_to_their_downloads(client: Any, login: Any, setup: dict[str,
                  f"/staff/results/units/{root}/points.csv?snapshot={snapshot}"):
         assert href in html, href
     html = client.get("/staff/results/").get_data(as_text=True)
-    assert f"/staff/results/overview.csv?snapshot={snapshot}" in html  # the agencies
+    assert f"/staff/results/overview/agencies.csv?snapshot={snapshot}" in html  # the agencies
     assert f"/staff/results/overview/province.csv?snapshot={snapshot}" in html
     assert f"/staff/results/sectors/administrative/report.pdf?snapshot={snapshot}" in html
     assert "Báo cáo lĩnh vực (PDF): Hành chính" in html
@@ -252,4 +252,4 @@ def test_pages_link_to_their_downloads(client: Any, login: Any, setup: dict[str,
     client.post("/logout")
     login("xa1")  # a commune's manager: no sector report (it covers the whole province)
     html = client.get("/staff/results/").get_data(as_text=True)
-    assert "overview.csv" in html and "report.pdf" not in html
+    assert "overview/agencies.csv" in html and "report.pdf" not in html
