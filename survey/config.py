@@ -128,7 +128,11 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     cfg: dict[str, Any] = {
         "SIPAS_ENV": env,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Production error logs must not carry SQL parameters (a link token, a one-time
+        # secret in a failed query): SQLAlchemy then writes "[SQL parameters hidden ...]".
+        # Development and tests keep them, for debugging.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True,
+                                      "hide_parameters": env == "production"},
         "SECRET_KEY": os.environ.get("SIPAS_SECRET_KEY", ""),
         "PUBLIC_BASE_URL": os.environ.get("SIPAS_PUBLIC_BASE_URL", "").rstrip("/"),
         "BABEL_DEFAULT_LOCALE": "vi",

@@ -199,3 +199,32 @@ def test_the_redis_client_is_a_pinned_requirement() -> None:
     assert "redis" in pins
     # Builds the client without connecting (port 9 is never a Redis server).
     assert storage_from_string("redis://127.0.0.1:9/0") is not None
+
+
+@pytest.mark.parametrize(("env", "shown"), [("production", False), ("development", True)])
+def test_logged_database_errors_hide_sql_parameters_in_production(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        env: str, shown: bool) -> None:
+    """A failed query with a link token as parameter: the logged error names the token in
+    development (for debugging) and never in production."""
+    import logging
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from survey import create_app
+    from survey.extensions import db
+
+    token = "Lk7-secret-link-token-2f9c"
+    _production(monkeypatch, SIPAS_ENV=env, SIPAS_DATABASE_URL="sqlite://")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    with app.app_context(), caplog.at_level(logging.ERROR):
+        assert db.engine.hide_parameters is not shown
+        with pytest.raises(DBAPIError) as failed:
+            db.session.execute(text("SELECT id FROM no_such_table WHERE token = :t"),
+                               {"t": token})
+        app.logger.exception("citizen page failed: %s", failed.value)
+        db.session.rollback()
+    assert "no_such_table" in caplog.text  # the error itself is logged
+    assert (token in caplog.text) is shown
+    assert (token in str(failed.value)) is shown
