@@ -9,6 +9,7 @@ from survey.campaigns.models import (
     CampaignEntry,
     CampaignStatus,
     CampaignUnit,
+    CampaignWeight,
     FrameRow,
     SamplingFrame,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Campaign",
     "CampaignDraw",
     "CampaignEntry",
+    "CampaignWeight",
     "CampaignStatus",
     "CampaignUnit",
     "FrameRow",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     FieldList,
     FloatField,
@@ -16,6 +17,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms import Form as PlainForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -129,3 +131,16 @@ class InvitationForm(Form):
         ("receipt_80mm", _l("80 mm receipt printer, one slip each")),
         ("csv", _l("CSV file for the unit's SMS or Zalo sender"))]))
     submit = SubmitField(_l("Issue the invitations and download"))
+
+
+class CloseForm(Form):
+    """Closing a campaign: optional raking margins and trimming, and a confirmation."""
+
+    margins = TextAreaField(_l("Population margins for raking (optional)"),
+                            validators=[Optional(), Length(max=4000)])
+    trim = FloatField(_l("Trim weights above this multiple of the mean weight (optional)"),
+                      validators=[Optional(), NumberRange(1.01, 100, _l(
+                          "A number above 1, e.g. 3.5."))])
+    confirm = BooleanField(_l("I understand that a closed campaign takes no more answers"),
+                           validators=[DataRequired(_l("Tick the box to confirm."))])
+    submit = SubmitField(_l("Close the campaign and compute the results"))

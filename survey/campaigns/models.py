@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -79,6 +82,12 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     # Paper and interviewer entry: two clerks key each slip blind; only a match (or a
     # supervisor's reconciliation) becomes a response.
     double_entry: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Set when the campaign is closed: the weighting report (weight distribution, design
+    # effect from weighting, cells collapsed, trimming, respondents per stratum) and the
+    # frozen snapshot of its results.
+    weighting_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("result_snapshot.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     owner_unit: Mapped[Unit] = relationship()
@@ -217,3 +226,28 @@ class CampaignEntry(db.Model):  # type: ignore[name-defined,misc]
     reconciled_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"))
     reconciled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CampaignWeight(db.Model):  # type: ignore[name-defined,misc]
+    """The weight of one response of a closed campaign and the design it brings to the
+    results engine: ``base`` = 1/selection probability, ``adjusted`` = after the
+    nonresponse adjustment within ``cell`` (the stratum, or strata collapsed together),
+    ``final`` = after raking and trimming; ``stratum``, ``psu`` and ``fpc`` (frame count of
+    the stratum, none for cluster samples) are the design columns."""
+
+    __tablename__ = "campaign_weight"
+    __table_args__ = (UniqueConstraint("response_id", name="uq_campaign_weight_response"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             index=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    frame_row_id: Mapped[int | None] = mapped_column(
+        ForeignKey("frame_row.id", ondelete="SET NULL"))
+    stratum: Mapped[str] = mapped_column(String(160))
+    cell: Mapped[str] = mapped_column(String(160))
+    psu: Mapped[str] = mapped_column(String(160))
+    fpc: Mapped[int | None] = mapped_column(Integer)
+    base: Mapped[float] = mapped_column(Float)
+    adjusted: Mapped[float] = mapped_column(Float)
+    final: Mapped[float] = mapped_column(Float)

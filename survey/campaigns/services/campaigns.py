@@ -225,6 +225,9 @@ def advance_status(campaign: Campaign, target: str) -> Campaign:
     """draft → fieldwork (once a sample is drawn) → closed; nothing else."""
     if NEXT_STATUS.get(campaign.status) != target:
         raise ServiceError(_("This change of status is not possible."))
+    if target == CampaignStatus.closed.value:
+        raise ServiceError(_("Close the campaign from its close page: the weights are "
+                             "computed there."))
     if target == CampaignStatus.fieldwork.value and not has_draw(campaign):
         raise ServiceError(_("Draw the sample before the fieldwork starts."))
     campaign.status = target

@@ -14,7 +14,12 @@ and weigh 1 where no count exists. No fpc. Every such result rests on the assump
 the respondents of a point and period are like the point's other users
 (:data:`OPEN_ASSUMPTION`), and is labelled non-probability in the data and every output.
 
-Campaign samples (sector surveys) will bring their own design through the same columns.
+**Campaign samples** (sector surveys, ``campaign:<id>``, a probability sample) bring
+their own design through the same columns, stored when the campaign is closed
+(:class:`~survey.campaigns.models.CampaignWeight`): stratum = the campaign's stratum
+(unit × frame stratum), psu = the person (or the cluster: ward-day, class), weight = the
+final weight (1/π → nonresponse adjustment within cells → raking → trimming), fpc = the
+frame count of the stratum (none for cluster samples: first-stage, with replacement).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from survey.campaigns.models import CampaignWeight
 from survey.collection.models import DossierToken, Response
 from survey.extensions import db
 from survey.results.models import TransactionCount
@@ -39,6 +45,10 @@ OPEN_ASSUMPTION_EN = (
     "the respondents of each service point in the period are like the point's other users; "
     "each point is weighted to its transaction count for the period where the unit "
     "reports it.")
+CAMPAIGN_DESCRIPTION = (
+    "Campaign sample: stratum = unit × frame stratum; psu = the person (or the cluster); "
+    "weight = 1/selection probability × nonresponse adjustment within cells, raked and "
+    "trimmed as the weighting report says; fpc = frame count of the stratum.")
 TOKENS_DESCRIPTION = (
     "Stratified systematic sample of completed dossiers: stratum = unit × period × 1-in-k "
     "interval; weight = k × tokens selected / tokens answered; fpc = dossiers recorded.")
@@ -55,6 +65,26 @@ class RowDesign:
     stratum: str
     weight: float
     fpc: float | None
+    psu: str | None = None  # None: the response is its own PSU
+
+
+def campaign_basis(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def campaign_response_ids(campaign_id: int) -> Select[tuple[int]]:
+    return select(CampaignWeight.response_id).where(CampaignWeight.campaign_id == campaign_id)
+
+
+def campaign_designs(campaign_id: int) -> dict[int, RowDesign]:
+    """Each weighted response's design, as stored when its campaign was closed."""
+    basis = campaign_basis(campaign_id)
+    return {int(r.response_id): RowDesign(basis, True, r.stratum, float(r.final),
+                                          float(r.fpc) if r.fpc is not None else None, r.psu)
+            for r in db.session.execute(select(
+                CampaignWeight.response_id, CampaignWeight.stratum, CampaignWeight.final,
+                CampaignWeight.fpc, CampaignWeight.psu).where(
+                CampaignWeight.campaign_id == campaign_id))}
 
 
 @dataclass
@@ -67,6 +97,8 @@ class Strata:
     token_selected: dict[str, int]
     token_dossiers: dict[str, int]
     transactions: dict[int, int]
+    campaign_id: int | None = None
+    campaign: dict[int, RowDesign] | None = None
 
     def stratum_key(self, channel: str, unit_id: int, point_id: int | None,
                     probability: float | None) -> str:
@@ -80,6 +112,8 @@ class Strata:
                                 response.selection_probability)
 
     def row_design(self, response: Response) -> RowDesign:
+        if self.campaign is not None:
+            return self.campaign[response.id]
         return self.design_for(response.channel, response.unit_id, response.service_point_id,
                                response.selection_probability)
 
@@ -103,6 +137,16 @@ class Strata:
 
     def describe(self) -> dict[str, Any]:
         """The design of each channel basis as stored with a snapshot."""
+        if self.campaign is not None:
+            designs = list(self.campaign.values())
+            return {campaign_basis(self.campaign_id or 0): {
+                "probability": True, "campaign_id": self.campaign_id,
+                "description": CAMPAIGN_DESCRIPTION,
+                "strata": len({d.stratum for d in designs}),
+                "psus": len({d.psu for d in designs}),
+                "respondents": len(designs),
+                "fpc": all(d.fpc is not None for d in designs),
+                "weight_total": sum(d.weight for d in designs)}}
         open_strata = [s for s in self.respondents if s.startswith("open:")]
         points = [s.split(":")[1] for s in open_strata]
         weighted = sum(1 for p in points if p.startswith("p") and self.transactions.get(int(p[1:])))
@@ -116,8 +160,12 @@ class Strata:
 
 
 def strata_for(sel: Any, responses: Select[tuple[Response]]) -> Strata:
-    """Aggregate queries only: respondents per stratum, tokens per stratum, counts."""
+    """Aggregate queries only: respondents per stratum, tokens per stratum, counts (for a
+    campaign: its stored design, one row a response)."""
     label = sel.period.label
+    campaign_id = getattr(sel, "campaign_id", None)
+    if campaign_id is not None:
+        return Strata(label, {}, {}, {}, {}, campaign_id, campaign_designs(campaign_id))
     strata = Strata(label, {}, {}, {}, {})
     sub = responses.subquery()
     rows = db.session.execute(select(

@@ -247,8 +247,11 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
         # (a dossier completed before the period and answered in it leaves a stratum
         # without one): without it the variance is slightly overstated, never understated.
         fpc = "fpc" if df["fpc"].notna().all() else None
+        # Campaign samples name their PSUs (persons or clusters); elsewhere each response
+        # is its own PSU.
+        psu = "psu" if basis.startswith("campaign:") else None
         design = analysis.SurveyDesign(df, strata="stratum", weights="weight", fpc=fpc,
-                                       lonely_psu="adjust")
+                                       psu=psu, lonely_psu="adjust")
         questionnaire = f"{key} v{version}"
         common0 = {"basis": basis, "probability": bool(df["probability"].iloc[0]),
                    "questionnaire": questionnaire}

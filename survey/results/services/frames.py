@@ -50,6 +50,14 @@ def _responses(micro: Microdata) -> pd.DataFrame:
                                      "sector"])
     if df.empty:
         return df
+    if micro.strata.campaign is not None:
+        stored = micro.strata.campaign
+        table = pd.DataFrame(
+            [(rid, d.basis, d.probability, d.stratum, d.weight, d.fpc, d.psu)
+             for rid, d in stored.items()],
+            columns=["response_id", "basis", "probability", "stratum", "weight", "fpc", "psu"])
+        merged = df.merge(table, on="response_id", how="left", validate="one_to_one")
+        return merged.sort_values("response_id", kind="stable").reset_index(drop=True)
     combos = df[["channel", "unit_id", "service_point_id", "selection_probability"]] \
         .drop_duplicates()
     designs = []
@@ -146,7 +154,7 @@ def frames(micro: Microdata) -> tuple[dict[tuple[str, int, str], Frame], str]:
                                          satisfied.all(axis=1).astype(float), np.nan)
         frame = pd.concat([mine.reset_index(drop=True),
                            pd.DataFrame(cols, index=range(len(mine)))], axis=1)
-        for basis in sorted(set(BASIS_OF_CHANNEL.values())):
+        for basis in sorted(set(BASIS_OF_CHANNEL.values()) | set(frame["basis"])):
             part = frame[frame["basis"] == basis].reset_index(drop=True)
             if part.empty:
                 continue

@@ -52,6 +52,8 @@ class Selection:
     period: Period
     scope_unit_id: int | None = None
     timezone: str = "Asia/Ho_Chi_Minh"
+    # A closed campaign's responses alone (its own design, whatever their dates).
+    campaign_id: int | None = None
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         zone = ZoneInfo(self.timezone)
@@ -62,11 +64,17 @@ class Selection:
 
 def responses_query(sel: Selection) -> Select[tuple[Response]]:
     """Counted responses of the probability and open channels in the selection."""
-    start, end = sel.bounds()
-    query = (select(Response).join(Unit, Response.unit_id == Unit.id)
-             .where(Response.submitted_at >= start, Response.submitted_at < end,
-                    Response.counts_in_indices,
-                    Response.channel.in_(designs.BASIS_OF_CHANNEL)))
+    if sel.campaign_id is not None:
+        # A campaign sample brings its own design: its weighted responses, every channel.
+        query = (select(Response).join(Unit, Response.unit_id == Unit.id)
+                 .where(Response.id.in_(designs.campaign_response_ids(sel.campaign_id)),
+                        Response.counts_in_indices))
+    else:
+        start, end = sel.bounds()
+        query = (select(Response).join(Unit, Response.unit_id == Unit.id)
+                 .where(Response.submitted_at >= start, Response.submitted_at < end,
+                        Response.counts_in_indices, Response.campaign_id.is_(None),
+                        Response.channel.in_(designs.BASIS_OF_CHANNEL)))
     if sel.scope_unit_id is not None:
         root = db.session.get(Unit, sel.scope_unit_id)
         path = root.path if root is not None else "/none/"
@@ -188,7 +196,8 @@ class Microdata:
                 "channel": response.channel, "basis": design.basis,
                 "probability": design.probability, "questionnaire": response.questionnaire_key,
                 "version": response.questionnaire_version, "stratum": design.stratum,
-                "psu": response.id, "weight": design.weight, "fpc": design.fpc,
+                "psu": design.psu if design.psu is not None else response.id,
+                "weight": design.weight, "fpc": design.fpc,
             }
             for item in lay.answer_items:
                 row[f"answer.{item}"] = _raw(answers.get(item))

@@ -66,6 +66,24 @@ def create(period_text: str, scope_code: str | None, actor: str,
     return snapshot
 
 
+def queue_for_campaign(campaign_id: int, period_start: dt.date, period_end: dt.date,
+                       actor: str) -> ResultSnapshot:
+    """A queued snapshot of a closed campaign's responses alone, estimated with the design
+    the campaign stored (basis ``campaign:<id>``); added to the caller's transaction, which
+    commits it (the campaign's close)."""
+    label = f"{period_start.isoformat()}..{period_end.isoformat()}"
+    snapshot = ResultSnapshot(
+        period=label, period_start=period_start, period_end=period_end, scope_unit_id=None,
+        status="queued", created_by=actor,
+        parameters={"period": label, "scope": None, "campaign": campaign_id,
+                    "ci_proportion": estimation.PROPORTION_METHOD,
+                    "ci_mean": estimation.MEAN_METHOD, "alpha": 0.05,
+                    "lonely_psu": "adjust", "publication_rules": "NCHS 2017"})
+    db.session.add(snapshot)
+    db.session.flush()
+    return snapshot
+
+
 def run(snapshot_id: int,
         progress: Callable[[str, int, int], None] | None = None) -> ResultSnapshot:
     """Compute a queued snapshot and store its rows (one transaction); a failure is
@@ -153,13 +171,15 @@ def _compute(snapshot: ResultSnapshot,
              progress: Callable[[str, int, int], None] | None) -> ResultSnapshot:
     sel = microdata.Selection(parse_period(snapshot.period), snapshot.scope_unit_id,
                               current_app.config.get("BABEL_DEFAULT_TIMEZONE",
-                                                     "Asia/Ho_Chi_Minh"))
+                                                     "Asia/Ho_Chi_Minh"),
+                              campaign_id=(snapshot.parameters or {}).get("campaign"))
     micro = microdata.load(sel)
     units = {u.id: u for u in db.session.scalars(select(Unit))}
     built, input_hash = frames.frames(micro)
     count = sum(len(f.data) for f in built.values())
     rows = estimation.estimate_all(micro, units, progress,
-                                   data={k: f.data for k, f in built.items()})
+                                   data={k: f.data for k, f in built.items()},
+                                   with_points=sel.campaign_id is None)
     if rows:
         db.session.execute(insert(ResultRow), [{**r, "snapshot_id": snapshot.id}
                                                for r in rows])

@@ -1,0 +1,61 @@
+"""Closing a campaign (its managers'): the close form with margins and trimming, and the
+weighting report kept with the closed campaign."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as WResponse
+
+from survey.campaigns.forms import CloseForm
+from survey.campaigns.models import Campaign
+from survey.campaigns.services import campaigns, closing
+from survey.campaigns.views import bp
+from survey.common.errors import ServiceError
+from survey.common.web import require, show_service_error
+
+Page = tuple[str, int] | WResponse
+
+
+def _render(campaign: Campaign, form: CloseForm, status: int) -> Page:
+    people = closing.sampled_persons(campaign) if campaign.status == "fieldwork" else []
+    return render_template(
+        "campaigns/close.html", campaign_id=campaign.id, campaign_name=campaign.name,
+        status=campaign.status, form=form, selected=len(people),
+        respondents=sum(1 for p in people if p.response_id is not None)), status
+
+
+@bp.route("/<int:campaign_id>/close", methods=["GET", "POST"])
+def close_page(campaign_id: int) -> Page:
+    campaign = campaigns.get_campaign(require(campaigns.PERMISSION), campaign_id)
+    if campaign.status == "closed":
+        return redirect(url_for("campaigns.weights_page", campaign_id=campaign.id))
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            options = closing.CloseOptions(closing.parse_margins(form.margins.data or ""),
+                                           form.trim.data)
+            snapshot = closing.close(campaign, options, current_user.username)
+        except ServiceError as err:
+            show_service_error(form, err)
+        else:
+            if snapshot.status == "done":
+                flash(_("The campaign is closed and its results are frozen."), "success")
+            else:
+                flash(_("The campaign is closed; its results could not be computed: "
+                        "%(error)s", error=snapshot.error or ""), "error")
+            return redirect(url_for("campaigns.weights_page", campaign_id=campaign.id))
+    return _render(campaign, form, 422 if form.is_submitted() else 200)
+
+
+@bp.route("/<int:campaign_id>/weights")
+def weights_page(campaign_id: int) -> Page:
+    campaign = campaigns.get_campaign(require(campaigns.PERMISSION), campaign_id)
+    snapshot = closing.snapshot_of(campaign)
+    return render_template(
+        "campaigns/weights.html", campaign_id=campaign.id, campaign_name=campaign.name,
+        report=campaign.weighting_report,
+        snapshot_id=snapshot.id if snapshot is not None else None,
+        snapshot_status=snapshot.status if snapshot is not None else None,
+        snapshot_n=snapshot.n_responses if snapshot is not None else None), 200
