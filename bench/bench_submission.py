@@ -1,9 +1,10 @@
-"""Benchmark: the full citizen submission path against a bare one-insert Flask endpoint.
+"""Benchmark: the full citizen submission path against a fair baseline (the same page and
+rows, bare Flask) and a bare one-insert Flask endpoint.
 
 Usage::
 
     python bench/bench_submission.py                         # 3,000 per target, 16 clients
-    python bench/bench_submission.py --submissions 1000 --no-limits-run   # quick
+    python bench/bench_submission.py --quick                 # 500 per target, ~1-2 min
 
 What it does (issue 5, item 9), all on loopback (127.0.0.0/8):
 
@@ -17,6 +18,11 @@ What it does (issue 5, item 9), all on loopback (127.0.0.0/8):
 
    * ``bare``: ``bench/bare_app.py``, one POST = one ``INSERT`` of a response row
      (no answer rows, no session, no CSRF) on a persistent psycopg connection;
+   * ``fair``: ``bench/fair_app.py``, one citizen = the same GET (the same page
+     template and context, no session, a placeholder CSRF token) and the same POST
+     body, which inserts the response row and its 11 answer rows in one transaction
+     (``ON CONFLICT (client_submission_id) DO NOTHING``), then 302 to the thanks page;
+     no session, CSRF, rate limits, validation, pseudonyms or gaming flags;
    * ``real``: ``wsgi:app`` (SIPAS_ENV=production, rate limits off); one citizen =
      ``GET /q/<link>/p/1`` (form page: session cookie, CSRF token, submission id) then
      ``POST /q/<link>/p/1`` with random answers to all 11 items, which must answer
@@ -134,7 +140,7 @@ def _citizen(job: Job, port: int, rng: random.Random) -> Result:
     cookies: dict[str, str] = {}
     res.start = time.monotonic()
     try:
-        if job.kind == "real":
+        if job.kind in ("real", "fair"):
             t0 = time.monotonic()
             status, _h, page, set_cookie = _request(port, job.source_ip, "GET",
                                                     job.path + "/p/1", cookies)
@@ -519,16 +525,19 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
     ms = 1000.0
     bare = next((p for p in phases if p.kind == "bare"), None)
     base = throughput(bare.measured) if bare else 0.0
+    fair = next((p for p in phases if p.kind == "fair"), None)
+    fair_base = throughput(fair.measured) if fair else 0.0
     print()
     print(f"SIPAS submission benchmark  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  "
           f"cores={os.cpu_count()}  gunicorn {args.worker_class} workers={args.workers}"
           + (f" threads={args.threads}" if args.worker_class == "gthread" else "")
           + f"  concurrency={args.concurrency} ({args.client_procs} client processes)  "
-          f"links={args.links}")
+          f"links={args.links}  load average {args.load_before} before, "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} now")
     for p in phases:
         print(f"  {p.name:<12} {p.does}")
     print()
-    head = (f"{'target':<12} {'done':>6} {'fail':>5} {'subm/s':>7} {'ratio':>6} "
+    head = (f"{'target':<12} {'done':>6} {'fail':>5} {'subm/s':>7} {'/bare':>6} {'/fair':>6} "
             f"{'POST p50':>9} {'POST p99':>9} {'GET p50':>8} {'GET p99':>8} "
             f"{'citz p50':>9} {'citz p99':>9}  {'resend ok':>9} {'rows':>6} {'answers':>7} "
             f"{'lost':>4} {'dup':>4}")
@@ -546,6 +555,7 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
         gp99 = f"{pct(get, 99) * ms:7.1f}" if get else f"{'-':>7}"
         print(f"{p.name:<12} {len(ok):>6} {len(m) - len(ok) + p.skipped:>5} {rate:>7.1f} "
               f"{(rate / base if base else float('nan')):>6.0%} "
+              f"{(rate / fair_base if fair_base else float('nan')):>6.0%} "
               f"{pct(post, 50) * ms:>7.1f}ms {pct(post, 99) * ms:>7.1f}ms "
               f"{gp50}ms {gp99}ms {pct(both, 50) * ms:>7.1f}ms {pct(both, 99) * ms:>7.1f}ms  "
               f"{sum(r.resend_ok for r in resends):>4}/{len(resends):<4} {p.rows:>6} "
@@ -574,6 +584,16 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
               + ", ".join(f"{p.name} {server_ms(p):.1f} ms" for p in phases)
               + "; bare/real = " + ", ".join(f"{base_ms / server_ms(p):.0%}" for p in phases
                                              if p.kind == "real" and server_ms(p)))
+    if fair is not None:
+        def cpu_ms(p: Phase) -> float:
+            n = max(1, sum(r.ok for r in p.measured))
+            return (p.cpu.get("server", 0) + p.cpu.get("pg", 0)) / n * ms
+
+        fair_ms = cpu_ms(fair)
+        print(f"fair baseline: {fair_ms:.1f} ms of server CPU per citizen; real/fair by "
+              "server CPU per citizen (the throughput ratio on an otherwise idle machine): "
+              + ", ".join(f"{p.name} {fair_ms / cpu_ms(p):.0%}" for p in phases
+                          if p.kind == "real" and cpu_ms(p)))
     print()
     for p in phases:
         errors: dict[str, int] = {}
@@ -608,7 +628,10 @@ def main() -> None:
     parser.add_argument("--dup-fraction", type=float, default=0.05)
     parser.add_argument("--no-limits-run", action="store_true",
                         help="skip the run with rate limits on")
-    parser.add_argument("--only", choices=["bare", "real"], help="one target only")
+    parser.add_argument("--only", choices=["bare", "fair", "real"], help="one target only")
+    parser.add_argument("--quick", action="store_true",
+                        help="bounded run of about 1-2 minutes: 500 citizens per target, "
+                        "100 warm-up, 45 s cap per target, no rate-limit run")
     parser.add_argument("--server-url", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--admin-db", default="test", help="database to connect to for "
                         "CREATE/DROP DATABASE")
@@ -622,6 +645,10 @@ def main() -> None:
     parser.add_argument("--py-spy-bin", default="py-spy", help="path of the py-spy binary")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
+    if args.quick:
+        args.submissions, args.warmup = min(args.submissions, 500), min(args.warmup, 100)
+        args.time_cap, args.no_limits_run = min(args.time_cap, 45.0), True
+    args.load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
 
     db_url = f"{args.server_url}/{args.db_name}"
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_submission.{os.getpid()}.log"
@@ -636,6 +663,11 @@ def main() -> None:
         Phase("bare", "bare", "bench.bare_app:app",
               {**base_env, "BARE_DATABASE_URL": db_url},
               "POST only: one INSERT of a response row (no answer rows), psycopg, commit"),
+        Phase("fair", "fair", "bench.fair_app:app",
+              {**base_env, "SIPAS_RATELIMIT_ENABLED": "false", "FAIR_DATABASE_URL": db_url},
+              "the same GET page (same template + context, placeholder CSRF, no session) "
+              "and POST body: response + 11 answer rows, 1 transaction, ON CONFLICT; "
+              "no CSRF, limits, validation, pseudonyms, gaming flags"),
         Phase("real", "real", "wsgi:app", {**base_env, "SIPAS_RATELIMIT_ENABLED": "false"},
               real + "; rate limits off"),
         Phase("real+limits", "real", "wsgi:app",
@@ -644,7 +676,7 @@ def main() -> None:
               "the same with rate limits on (memory storage per worker)"),
     ]
     if args.no_limits_run:
-        phases = phases[:2]
+        phases = [p for p in phases if p.name != "real+limits"]
     if args.only:
         phases = [p for p in phases if p.kind == args.only]
     print(f"log: {log}", flush=True)
