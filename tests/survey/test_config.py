@@ -216,7 +216,10 @@ def test_logged_database_errors_hide_sql_parameters_in_production(
     from survey.extensions import db
 
     token = "Lk7-secret-link-token-2f9c"
-    _production(monkeypatch, SIPAS_ENV=env, SIPAS_DATABASE_URL="sqlite://")
+    import os
+
+    url = os.environ.get("SIPAS_TEST_DATABASE_URL") or "sqlite://"  # PostgreSQL when set
+    _production(monkeypatch, SIPAS_ENV=env, SIPAS_DATABASE_URL=url)
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
     with app.app_context(), caplog.at_level(logging.ERROR):
         assert db.engine.hide_parameters is not shown
@@ -225,6 +228,8 @@ def test_logged_database_errors_hide_sql_parameters_in_production(
                                {"t": token})
         app.logger.exception("citizen page failed: %s", failed.value)
         db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()  # this app's own pool: no connection left open
     assert "no_such_table" in caplog.text  # the error itself is logged
     assert (token in caplog.text) is shown
     assert (token in str(failed.value)) is shown
