@@ -17,6 +17,7 @@ from werkzeug.security import generate_password_hash
 
 from survey.authoring.services import versions as questionnaire_versions
 from survey.collection.services import links
+from survey.demo import campaigns as demo_campaigns
 from survey.demo import responses as demo_responses
 from survey.demo import results as demo_results
 from survey.extensions import db
@@ -166,6 +167,12 @@ def seed(*, responses: bool = True, response_scale: float = 1.0,
     if responses:
         count = demo_responses.seed_responses(scale=response_scale)
         tell(f"  {count} demo responses submitted through the citizen service "
+             f"({time.perf_counter() - started:.0f} s)")
+        # Before the province's snapshots, so that the overview opens on the latest one.
+        done = demo_campaigns.seed_campaigns()
+        tell(f"  campaigns: {done.closed.name} closed (snapshot {done.snapshot.id}, "
+             f"{done.snapshot.n_responses} weighted responses), {done.fieldwork.name} in "
+             f"fieldwork; {done.entered} paper forms entered "
              f"({time.perf_counter() - started:.0f} s)")
         for snapshot in demo_results.seed_results():
             tell(f"  results of {snapshot.period} computed: snapshot {snapshot.id}, "

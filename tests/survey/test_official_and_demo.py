@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from survey.demo import seed as demo
-from survey.models import PointLink, Response, RoleAssignment, ServicePoint, Unit, User
+from survey.models import (
+    Campaign,
+    PointLink,
+    Response,
+    RoleAssignment,
+    ServicePoint,
+    Unit,
+    User,
+)
 
 
 def n(db: Any, model: Any) -> int:
@@ -55,16 +63,23 @@ def test_demo_seed(runner: Any, db: Any) -> None:
         demo.DEMO_PASSWORD)
     stored = db.session.scalars(select(Response)).all()
     assert len(stored) > 50
-    assert {r.channel for r in stored} == {"desk_qr", "token"}
+    assert {r.channel for r in stored} == {"desk_qr", "token", "paper"}  # paper: campaigns
     # The results pages have something true to show: counts, and a snapshot per month.
     from survey.results.models import ResultRow, ResultSnapshot, TransactionCount
 
     assert n(db, TransactionCount) > 100
     snaps = db.session.scalars(select(ResultSnapshot).order_by(ResultSnapshot.id)).all()
-    assert [(s.period, s.status) for s in snaps] == [
+    closed = db.session.scalar(select(Campaign).where(Campaign.status == "closed"))
+    assert [s.id for s in snaps][0] == closed.snapshot_id  # before the province's
+    assert [(s.period, s.status) for s in snaps[1:]] == [
         ("2026-09", "done"), ("2026-10", "done"), ("2026-11", "done")]
+    assert snaps[0].status == "done" and snaps[0].parameters["campaign"] == closed.id
     bases = set(db.session.scalars(select(ResultRow.basis).distinct()))
-    assert bases == {"open", "tokens"}
+    assert bases == {"open", "tokens", f"campaign:{closed.id}"}
+    assert "campaigns: " in result.output
+    assert closed.weighting_report["raked_to"] and closed.weighting_report["respondents"] > 20
+    assert db.session.scalar(select(func.count()).select_from(Campaign).where(
+        Campaign.status == "fieldwork")) == 1
     assert sum(r.review_status == "flagged" for r in stored) >= 9  # the planted bursts
     assert {"burst_device", "off_hours"} <= {f for r in stored for f in r.flags.split(",")}
     links = db.session.scalars(select(PointLink)).all()
