@@ -29,6 +29,7 @@ from survey.extensions import db
 from survey.org.models import Unit
 from survey.results.models import ResultRow, ResultSnapshot
 from survey.results.services import snapshots
+from survey.results.services.microdata import layout
 from survey.results.services.periods import parse_period, previous
 
 DEFAULT_TARGETS = {"administrative": 0.90, "health": 0.85, "education": 0.85, "other": 0.85}
@@ -195,7 +196,8 @@ def overview(scope: Scope, snapshot_id: int | None = None) -> Overview:
         components = {panel.overall, *defn.index.node(panel.overall).children}
         panel.province = [Line(r, goal.get(r.sector or "")) for r in rows
                           if r.domain == "unit" and r.unit_id == top and r.basis == panel.basis
-                          and r.questionnaire == label and r.node in components]
+                          and r.questionnaire == label and r.node in components
+                          and r.rule != "item"]
         panel.units = [line for line in panel.units if line.row.unit_id != top]
     for panel in panels.values():
         panel.units.sort(key=lambda line: (line.suppressed, -(line.row.estimate or 0),
@@ -213,12 +215,45 @@ def node_titles(label: str) -> dict[str, str]:
 
 
 @dataclass
+class ItemLine:
+    """One question under a share node: the share satisfied on it alone (rule ``item``)."""
+
+    number: str | None  # its number on the form (A1, 9.23), when it has one
+    text: str
+    line: Line
+
+
+@dataclass
 class NodeLine:
-    """One index node of a unit, indented by its depth in the tree."""
+    """One index node of a unit, indented by its depth in the tree, with its questions."""
 
     title: str
     depth: int
     line: Line
+    items: list[ItemLine] = field(default_factory=list)
+
+
+def item_lines(defn: Any, node_id: str, by_node: dict[str, ResultRow]) -> list[ItemLine]:
+    """The item rows held by a share node, in the node's order, with the question text
+    and number from the questionnaire definition. No target: targets are for indices."""
+    held = layout(defn).indicator_of
+    out = []
+    for child in defn.index.node(node_id).children:
+        row = by_node.get(child)
+        if row is None or row.rule != "item" or held.get(child) != node_id:
+            continue
+        item = defn.item(child)
+        out.append(ItemLine(item.number, item.text.vi, Line(row)))
+    return out
+
+
+def node_lines(defn: Any, by_node: dict[str, ResultRow], goal: float | None) -> list[NodeLine]:
+    """The index tree's rows (overall first, depth-first), each with its questions."""
+    titles = {n.id: n.title.vi for n in defn.index.nodes}
+    return [NodeLine(titles[node_id], depth, Line(by_node[node_id], goal),
+                     item_lines(defn, node_id, by_node))
+            for node_id, depth in tree(defn)
+            if node_id in by_node and by_node[node_id].rule != "item"]
 
 
 @dataclass
@@ -333,10 +368,7 @@ def unit_page(scope: Scope, unit_id: int, snapshot_id: int | None = None) -> Uni
             continue
         by_node = {r.node: r for r in mine if r.questionnaire == label and r.basis == basis}
         panel = UnitPanel(label, basis, next(iter(by_node.values())).probability)
-        titles = {n.id: n.title.vi for n in defn.index.nodes}
-        for node_id, depth in tree(defn):
-            if node_id in by_node:
-                panel.nodes.append(NodeLine(titles[node_id], depth, Line(by_node[node_id], goal)))
+        panel.nodes = node_lines(defn, by_node, goal)
         overall = defn.index.overall
         panel.trend = trend(periods, and_(
             ResultRow.unit_id == unit.id, ResultRow.domain == "unit",

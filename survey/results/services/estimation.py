@@ -1,5 +1,6 @@
 """Every index of every unit: for each questionnaire version and channel basis, every
-node of the index tree (items, components, contents, overall) for every unit's subtree
+node of the index tree (components, contents, overall) and every item held by a share node
+(rule ``item``: the share satisfied on that one question) for every unit's subtree
 (a domain on the full design, so a department's, a sector's or the province's figure
 uses the whole sample's design), for every service point (domain ``point``, the same way:
 a unit's page breaks its figure down by desk or department) and for every sector, through
@@ -85,6 +86,15 @@ def share_weights(defn: q.Definition, node_id: str,
                 out[item] = out.get(item, 0.0) + w * v
         return out
     return None
+
+
+def item_plans(lay: Layout, node_id: str) -> list[tuple[str, Plan]]:
+    """The items of a share node whose indicator column is held under it (an item under
+    several share nodes is estimated once, under its first): each a satisfaction index of
+    the single item, i.e. the share of respondents satisfied on that question among those
+    who answered it (N/A and blank left out)."""
+    return [(item, Plan("index", (item,), {item: 1.0}))
+            for item, holder in lay.indicator_of.items() if holder == node_id]
 
 
 def plan(lay: Layout, node_id: str) -> Plan:
@@ -236,7 +246,8 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
         return {"domain": "point", "unit_id": unit.id, "unit_code": unit.code,
                 "unit_name": point.name, "sector": unit.sector}
 
-    total = sum(len(micro.layouts[k[:2]].definition.index.nodes) for k, _ in grouped)
+    total = sum(len(micro.layouts[k[:2]].definition.index.nodes)
+                + len(micro.layouts[k[:2]].indicator_of) for k, _ in grouped)
     step = 0
     for (key, version, basis), df in grouped:
         df = df.copy()
@@ -261,19 +272,39 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
                 progress(f"{questionnaire} · {basis} · {node.id}", step, total)
             p = plan(lay, node.id)
             common = {**common0, "node": node.id, "rule": node.rule}
-            if p.kind == "not_estimable":
-                continue
-            for name in doms:
-                def unit_label(k: str) -> dict[str, Any]:
-                    unit = units[int(k)]
-                    return {"domain": "unit", "unit_id": unit.id, "unit_code": unit.code,
-                            "unit_name": unit.name, "sector": unit.sector}
-                out.extend(_rows_of(_estimate(design, p, name), p, name, unit_label, common))
-            if with_points:
-                out.extend(_rows_of(_estimate(design, p, "point"), p, "point",
-                                    point_label, common))
-            out.extend(_rows_of(
-                _estimate(design, p, "sector"), p, "sector",
-                lambda k: {"domain": "sector", "unit_id": None, "unit_code": None,
-                           "unit_name": k, "sector": k}, common))
+            if p.kind != "not_estimable":
+                out.extend(_domain_rows(design, p, doms, units, common,
+                                        point_label if with_points else None))
+            # The node's questions, one by one (rule ``item``; no service point rows: the
+            # unit pages break only the overall index down by point).
+            for item, item_plan in item_plans(lay, node.id):
+                step += 1
+                if progress is not None:
+                    progress(f"{questionnaire} · {basis} · {item}", step, total)
+                out.extend(_domain_rows(design, item_plan, doms, units,
+                                        {**common0, "node": item, "rule": "item"}, None))
+    return out
+
+
+def _domain_rows(design: analysis.SurveyDesign, p: Plan, doms: list[str],
+                 units: dict[int, Unit], common: dict[str, Any],
+                 point_label: Callable[[str], dict[str, Any]] | None
+                 ) -> list[dict[str, Any]]:
+    """One estimate's rows: every unit's subtree, then every service point (when
+    ``point_label`` is given), then every sector."""
+    out: list[dict[str, Any]] = []
+
+    def unit_label(k: str) -> dict[str, Any]:
+        unit = units[int(k)]
+        return {"domain": "unit", "unit_id": unit.id, "unit_code": unit.code,
+                "unit_name": unit.name, "sector": unit.sector}
+
+    for name in doms:
+        out.extend(_rows_of(_estimate(design, p, name), p, name, unit_label, common))
+    if point_label is not None:
+        out.extend(_rows_of(_estimate(design, p, "point"), p, "point", point_label, common))
+    out.extend(_rows_of(
+        _estimate(design, p, "sector"), p, "sector",
+        lambda k: {"domain": "sector", "unit_id": None, "unit_code": None,
+                   "unit_name": k, "sector": k}, common))
     return out

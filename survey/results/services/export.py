@@ -19,7 +19,7 @@ from flask import current_app
 
 from survey.results.models import ResultRow, ResultSnapshot
 from survey.results.services import designs, microdata
-from survey.results.services.estimation import plan
+from survey.results.services.estimation import item_plans, plan
 from survey.results.services.periods import parse_period
 
 RESULT_COLUMNS = ("unit_code", "unit_name", "sector", "channel", "questionnaire", "node",
@@ -68,11 +68,17 @@ def _plans(micro: microdata.Microdata) -> list[dict[str, Any]]:
         nodes = []
         for node in lay.definition.index.nodes:
             p = plan(lay, node.id)
-            if p.kind == "not_estimable":
-                continue
-            columns = [c.removeprefix("score.") for c in p.columns]
-            nodes.append({"node": node.id, "kind": p.kind, "columns": columns,
-                          "weights": [p.weights[c] for c in p.columns] if p.weights else None})
+            if p.kind != "not_estimable":
+                columns = [c.removeprefix("score.") for c in p.columns]
+                nodes.append({"node": node.id, "kind": p.kind, "columns": columns,
+                              "weights": [p.weights[c] for c in p.columns] if p.weights
+                              else None})
+            # Each question of a share node: the share satisfied on that item alone (an
+            # index of one item, svymean of its 0/1 column on the domain).
+            for item, item_plan in item_plans(lay, node.id):
+                nodes.append({"node": item, "kind": "item", "columns": [item],
+                              "weights": [item_plan.weights[item] if item_plan.weights
+                                          else 1.0]})
         out.append({"questionnaire": f"{key} v{version}", "key": key, "version": version,
                     "nodes": nodes})
     return out
@@ -155,6 +161,15 @@ plans <- __PLANS__
 num <- function(x) suppressWarnings(as.numeric(ifelse(x %in% c("", "na"), NA, x)))
 
 estimate <- function(des, sub, p, member) {
+  if (p$kind == "item") {
+    # One question: the share satisfied among the domain's respondents who answered it
+    # (svymean of its 0/1 column on the domain; N/A and blank are NA and left out).
+    x <- as.numeric(sub[[p$columns[[1]]]])
+    inside <- member & !is.na(x)
+    if (!any(inside)) return(NULL)
+    m <- svymean(~item_y, subset(update(des, item_y = ifelse(is.na(x), 0, x)), inside))
+    return(c(estimate = as.numeric(coef(m)), se = as.numeric(SE(m))))
+  }
   w <- weights(des)
   cols <- p$columns
   if (p$kind == "mean_score") {

@@ -160,7 +160,7 @@ def page(snapshot_id: int | None, sector: str | None, lang: str = "vi") -> Publi
             panel = PublicPanel(title, label, basis, mine[0].probability)
             panel.headline = [_line(r, titles.get(r.node, r.node)) for r in sorted(
                 (r for r in mine if r.unit_id is not None and r.unit_id == root_id
-                 and (r.node == overall or r.node in components)),
+                 and r.rule != "item" and (r.node == overall or r.node in components)),
                 key=lambda r: (r.node != overall, list(components).index(r.node)
                                if r.node in components else 0))]
             agencies = [_line(r, r.unit_name) for r in mine

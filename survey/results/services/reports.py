@@ -217,7 +217,8 @@ def unit_report(scope: Scope, unit_id: int, snapshot_id: int | None = None) -> b
 def index_blocks(nodes: list[dashboard.NodeLine], trend: list[dashboard.TrendPoint],
                  snapshot: ResultSnapshot, sector: str | None, what: str) -> list[Block]:
     """The overall index and its components (table, chart), the target comparison, the
-    change since the previous period and the trend, then the criteria."""
+    change since the previous period and the trend, then the criteria and the share
+    satisfied on each question."""
     top = [(n.title, n.line) for i, n in enumerate(nodes) if i == 0 or n.depth == 1]
     rest = [(n.title, n.line) for i, n in enumerate(nodes) if i > 0 and n.depth != 1]
     blocks: list[Block] = [Heading(f"Chỉ số chung và các thành phần {what}".strip(), 2),
@@ -235,6 +236,10 @@ def index_blocks(nodes: list[dashboard.NodeLine], trend: list[dashboard.TrendPoi
         blocks += [Heading("Xu hướng của chỉ số chung qua các kỳ", 2), trend_table(trend)]
     if rest:
         blocks += [Heading("Các tiêu chí", 2), index_table(rest)]
+    questions = [(f"{q.number}. {q.text}" if q.number else q.text, q.line)
+                 for n in nodes for q in n.items]
+    if questions:
+        blocks += [Heading("Tỷ lệ hài lòng theo từng câu hỏi", 2), index_table(questions)]
     return blocks
 
 

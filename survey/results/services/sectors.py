@@ -28,9 +28,9 @@ from survey.results.services.dashboard import (
     TrendPoint,
     by_estimate,
     definition_of_label,
+    node_lines,
     series,
     targets,
-    tree,
     trend,
 )
 
@@ -113,9 +113,7 @@ def sector_page(scope: Scope, sector: str, snapshot_id: int | None = None) -> Se
         overall = defn.index.overall
         panel = SectorPanel(label, basis, next(iter(by_node.values())).probability,
                             defn.index.node(overall).title.vi)
-        titles = {n.id: n.title.vi for n in defn.index.nodes}
-        panel.nodes = [NodeLine(titles[node_id], depth, Line(by_node[node_id], goal))
-                       for node_id, depth in tree(defn) if node_id in by_node]
+        panel.nodes = node_lines(defn, by_node, goal)
         panel.trend = trend(periods, and_(
             ResultRow.domain == "sector", ResultRow.sector == sector,
             ResultRow.questionnaire == label, ResultRow.basis == basis,

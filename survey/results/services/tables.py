@@ -169,7 +169,7 @@ def overview_tables(ov: dashboard.Overview) -> list[Table]:
 
 def unit_tables(page: dashboard.UnitPage) -> list[Table]:
     """A unit page's tables: its indices (every node), the trend, the sub-units, the
-    unit's own service points."""
+    unit's own service points, the questions (share satisfied on each)."""
     titles = {p.questionnaire: dashboard.node_titles(p.questionnaire) for p in page.panels}
     nodes = Table("Chỉ số", f"Các chỉ số của {page.unit.name}",
                   [Column("Cấp trong cây chỉ số", "int"), *ROW_COLUMNS, *COMPARISON_COLUMNS])
@@ -184,12 +184,19 @@ def unit_tables(page: dashboard.UnitPage) -> list[Table]:
             trend.rows.append([point.period, *row_values(
                 r, titles.get(r.questionnaire, {}).get(r.node, r.node)),
                 *comparison_values(point.line)])
+    questions = Table("Câu hỏi", f"Tỷ lệ hài lòng theo từng câu hỏi của {page.unit.name}",
+                      [Column("Thuộc chỉ số"), Column("Số câu"), *ROW_COLUMNS])
+    for panel in page.panels:
+        for item in panel.nodes:
+            for q in item.items:
+                questions.rows.append([item.title, q.number,
+                                       *row_values(q.line.row, q.text)])
     children = lines_table("Đơn vị trực thuộc", "Chỉ số chung của các đơn vị trực thuộc",
                            [line for p in page.panels for line in p.children], titles)
     points = lines_table("Điểm phục vụ", "Chỉ số chung theo điểm phục vụ của đơn vị",
                          [line for p in page.panels for line in p.points],
                          titles)
-    return [nodes, trend, children, points]
+    return [nodes, trend, children, points, questions]
 
 
 def level_of(node: str, defn_nodes: dict[str, Any], overall: str | None) -> str:
@@ -255,7 +262,8 @@ def definitions(labels: Iterable[str]) -> dict[str, Any]:
 def snapshot_tables(scope: Scope, snapshot: ResultSnapshot) -> list[Table]:
     """A snapshot's rows in the scope, one table per level: the province (the snapshot's
     root unit), the sectors, the units (overall index and components), the items (index
-    nodes over questionnaire items, every domain)."""
+    nodes over questionnaire items, every domain), the questions (rule ``item``: the
+    share satisfied on each, every domain)."""
     rows = snapshots.rows_in_scope(scope, snapshot.id)
     root_id = snapshot.scope_unit_id or db.session.scalar(
         select(Unit.id).where(Unit.parent_id.is_(None)).order_by(Unit.id))
@@ -269,7 +277,19 @@ def snapshot_tables(scope: Scope, snapshot: ResultSnapshot) -> list[Table]:
             levels[(label, node_id)] = level_of(node_id, nodes, defn.index.overall)
 
     def level(r: ResultRow) -> str:
+        if r.rule == "item":
+            return "question"
         return levels.get((r.questionnaire, r.node), "item")
+
+    def question(r: ResultRow) -> str:
+        defn = defs.get(r.questionnaire)
+        try:
+            item = defn.item(r.node) if defn is not None else None
+        except KeyError:
+            item = None
+        if item is None:
+            return r.node
+        return f"{item.number}. {item.text.vi}" if item.number else item.text.vi
 
     order = sorted(rows, key=lambda r: (r.questionnaire, r.basis != "tokens", r.unit_name,
                                         level(r) != "overall", r.node))
@@ -279,8 +299,12 @@ def snapshot_tables(scope: Scope, snapshot: ResultSnapshot) -> list[Table]:
     units = [r for r in order if r.domain == "unit" and r.unit_id != root_id
              and level(r) != "item"]
     items = [r for r in order if level(r) == "item"]
+    questions = [r for r in order if level(r) == "question"]
+    for r in questions:
+        titles[r.questionnaire][r.node] = question(r)
     return [rows_table("Toàn tỉnh", "Toàn tỉnh: chỉ số chung và các thành phần", province,
                        titles),
             rows_table("Lĩnh vực", "Theo lĩnh vực", sectors, titles),
             rows_table("Đơn vị", "Theo cơ quan, đơn vị", units, titles),
-            rows_table("Tiêu chí", "Theo tiêu chí (nhóm câu hỏi)", items, titles)]
+            rows_table("Tiêu chí", "Theo tiêu chí (nhóm câu hỏi)", items, titles),
+            rows_table("Câu hỏi", "Tỷ lệ hài lòng theo từng câu hỏi", questions, titles)]

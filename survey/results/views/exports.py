@@ -12,7 +12,7 @@ from survey.results.views import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
-UNIT_TABLES = {"results": 0, "trend": 1, "subunits": 2, "points": 3}
+UNIT_TABLES = {"results": 0, "trend": 1, "subunits": 2, "points": 3, "questions": 4}
 
 
 def _snapshot_arg() -> int | None:
@@ -36,7 +36,7 @@ def export_snapshot_xlsx(snapshot_id: int) -> Response:
     return download(data, XLSX, f"sipas-{snapshot.id}-results.xlsx")
 
 
-@bp.route("/units/<int:unit_id>/<any(results, trend, subunits, points):table>.csv")
+@bp.route("/units/<int:unit_id>/<any(results, trend, subunits, points, questions):table>.csv")
 def export_unit_csv(unit_id: int, table: str) -> Response:
     scope = require("export")
     scope.get_unit(unit_id, "export")
