@@ -17,6 +17,10 @@ was answered):
    trimmed to at most ``trim`` × the mean weight (``analysis.trim_weights``, R's
    ``trimWeights``: the cut is spread over the others, the total kept).
 
+Design stored with each weight: stratum = unit × frame stratum, psu = the person (the draw
+takes frame rows in one stage within the stratum, whatever the clusters), fpc = the
+stratum's frame count (none after a PPS draw: with-replacement variance, conservative).
+
 Slips keyed without a sampled person (no frame row) are not part of the probability sample
 and get no weight: they are counted in the report and left out of the results.
 """
@@ -38,6 +42,7 @@ from sqlalchemy import func, select
 import analysis
 from survey.campaigns.models import (
     Campaign,
+    CampaignDraw,
     CampaignStatus,
     CampaignWeight,
     FrameRow,
@@ -201,15 +206,19 @@ def compute(campaign: Campaign, options: CloseOptions) -> Weights:
     cells = [_label(cell_of[key(p)]) for p in people]
     adjusted_all = analysis.nonresponse_adjustment(base, cells, responded)
     frame_counts = _frame_counts(campaign)
-    clustered = campaign.stages == "unit_cluster_person"
+    # The draw takes persons (frame rows) within unit × frame stratum in one stage, so the
+    # person is the PSU whatever the clusters; with equal-probability draws the fpc is the
+    # stratum's frame count, with PPS none (with-replacement variance: conservative).
+    method = db.session.scalar(select(CampaignDraw.method).where(
+        CampaignDraw.campaign_id == campaign.id))
+    with_fpc = method != "pps"
     data = pd.DataFrame({
         "response_id": [p.response_id for p in respondents],
         "frame_row_id": [p.frame_row_id for p in respondents],
         "stratum": [f"campaign:{campaign.id}:{_label(key(p))}" for p in respondents],
         "cell": [c for c, r in zip(cells, responded, strict=True) if r],
-        "psu": [f"{p.unit_id}:{p.cluster}" if clustered else str(p.frame_row_id)
-                for p in respondents],
-        "fpc": [None if clustered else frame_counts.get(key(p)) for p in respondents],
+        "psu": [str(p.frame_row_id) for p in respondents],
+        "fpc": [frame_counts.get(key(p)) if with_fpc else None for p in respondents],
         "base": base[responded], "adjusted": adjusted_all[responded]})
     final = data["adjusted"].to_numpy(dtype=float)
     raked: dict[str, dict[str, float]] = {}
@@ -225,9 +234,10 @@ def compute(campaign: Campaign, options: CloseOptions) -> Weights:
             design = analysis.SurveyDesign(data.assign(w=final), weights="w")
             final = analysis.trim_weights(design, upper=upper).weights
     data["final"] = final
-    return Weights(data.to_dict("records"),
-                   _report(campaign, people, data, collapsed, raked, options.trim, upper,
-                           trimmed, frame_counts))
+    report = _report(campaign, people, data, collapsed, raked, options.trim, upper, trimmed,
+                     frame_counts)
+    report.update(draw_method=method, fpc=with_fpc)
+    return Weights(data.to_dict("records"), report)
 
 
 def _rake(data: pd.DataFrame, margins: Mapping[str, Mapping[str, float]]) -> np.ndarray:

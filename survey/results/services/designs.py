@@ -17,9 +17,9 @@ the respondents of a point and period are like the point's other users
 **Campaign samples** (sector surveys, ``campaign:<id>``, a probability sample) bring
 their own design through the same columns, stored when the campaign is closed
 (:class:`~survey.campaigns.models.CampaignWeight`): stratum = the campaign's stratum
-(unit × frame stratum), psu = the person (or the cluster: ward-day, class), weight = the
-final weight (1/π → nonresponse adjustment within cells → raking → trimming), fpc = the
-frame count of the stratum (none for cluster samples: first-stage, with replacement).
+(unit × frame stratum), psu = the person (the draw takes frame rows in one stage),
+weight = the final weight (1/π → nonresponse adjustment within cells → raking →
+trimming), fpc = the frame count of the stratum (none after a PPS draw).
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ OPEN_ASSUMPTION_EN = (
     "each point is weighted to its transaction count for the period where the unit "
     "reports it.")
 CAMPAIGN_DESCRIPTION = (
-    "Campaign sample: stratum = unit × frame stratum; psu = the person (or the cluster); "
+    "Campaign sample: stratum = unit × frame stratum; psu = the person; "
     "weight = 1/selection probability × nonresponse adjustment within cells, raked and "
-    "trimmed as the weighting report says; fpc = frame count of the stratum.")
+    "trimmed as the weighting report says; fpc = frame count of the stratum (none after "
+    "a PPS draw).")
 TOKENS_DESCRIPTION = (
     "Stratified systematic sample of completed dossiers: stratum = unit × period × 1-in-k "
     "interval; weight = k × tokens selected / tokens answered; fpc = dossiers recorded.")

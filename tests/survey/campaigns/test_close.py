@@ -96,6 +96,7 @@ def test_a_whole_campaign_closes_into_a_frozen_snapshot(db: Any, fieldwork: Camp
     report = fieldwork.weighting_report
     assert report["respondents"] == 18 and report["selected"] == 24
     assert report["cells_collapsed"] == [] and report["trimmed"] == 0
+    assert report["draw_method"] == "srs" and report["fpc"] is True
     finals = pd.Series([w.final for w in weights])
     cv = float(finals.std(ddof=0) / finals.mean())
     assert report["weights"]["min"] == pytest.approx(FRAME / 7)
