@@ -239,6 +239,7 @@ def test_close_from_the_pages(client: Any, db: Any, login: Any,
     assert f"snapshot={fieldwork.snapshot_id}" in html
     overview = client.get(f"/staff/results/?snapshot={fieldwork.snapshot_id}")
     assert overview.status_code == 200
+    assert "Mẫu xác suất của một đợt khảo sát" in overview.get_data(as_text=True)
     hospital = by_unit(db, fieldwork)
     unit_page = client.get(f"/staff/results/units/{sorted(hospital)[0]}"
                            f"?snapshot={fieldwork.snapshot_id}")
