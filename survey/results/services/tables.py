@@ -293,11 +293,12 @@ def snapshot_tables(scope: Scope, snapshot: ResultSnapshot) -> list[Table]:
 
     order = sorted(rows, key=lambda r: (r.questionnaire, r.basis != "tokens", r.unit_name,
                                         level(r) != "overall", r.node))
+    top = ("overall", "component")
     province = [r for r in order if r.domain == "unit" and r.unit_id == root_id
-                and level(r) != "item"]
-    sectors = [r for r in order if r.domain == "sector" and level(r) != "item"]
+                and level(r) in top]
+    sectors = [r for r in order if r.domain == "sector" and level(r) in top]
     units = [r for r in order if r.domain == "unit" and r.unit_id != root_id
-             and level(r) != "item"]
+             and level(r) in top]
     items = [r for r in order if level(r) == "item"]
     questions = [r for r in order if level(r) == "question"]
     for r in questions:
