@@ -35,6 +35,7 @@ from tests.conftest import (
     make_app,
     twin_context,
 )
+from tests.survey.collection.points import first_page, sid
 
 DESK_OK = {"muc_do_hai_long": "1", "tong_thoi_gian": "2", "mot_cua": "1", "gop_y": "Tốt lắm"}
 
@@ -60,19 +61,6 @@ def make_desk() -> dict[str, Any]:
 @pytest.fixture
 def desk(db: Any) -> dict[str, Any]:
     return make_desk()
-
-
-def first_page(client: Any, prefix: str, key: str) -> tuple[str, str]:
-    start = client.get(f"/{prefix}/{key}")
-    assert start.status_code == 302, start.status_code
-    url = start.headers["Location"]
-    return url, client.get(url).get_data(as_text=True)
-
-
-def sid(html: str) -> str:
-    found = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', html)
-    assert found, "no submission id in the form"
-    return found.group(1)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ and wrong types to the citizen pages, the kiosk exit, the sign-in form and the A
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,6 +20,7 @@ from survey.collection.services import apikeys, links
 from survey.extensions import db as _db
 from survey.models import Answer, AuditLog, DossierToken, Response
 from survey.org.services import units
+from tests.survey.collection.points import first_page, sid
 
 DESK_OK = {"muc_do_hai_long": "1", "tong_thoi_gian": "2", "mot_cua": "1", "gop_y": "Tốt lắm"}
 NOW = "2026-11-20T14:30:00+07:00"
@@ -54,19 +54,6 @@ def site(db: Any, make_user: Any) -> dict[str, Any]:
             "point_id": point.id}
 
 
-def form_page(client: Any, prefix: str, key: str) -> tuple[str, str]:
-    start = client.get(f"/{prefix}/{key}")
-    assert start.status_code == 302
-    url = start.headers["Location"]
-    return url, client.get(url).get_data(as_text=True)
-
-
-def sid(html: str) -> str:
-    found = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
 def post_form(client: Any, url: str, pairs: list[tuple[str, str]]) -> Any:
     """URL-encoded as a browser would, lone surrogates included (as their UTF-8 bytes)."""
     body = urlencode(pairs, encoding="utf-8", errors="surrogatepass")
@@ -87,7 +74,7 @@ def dossier(**extra: Any) -> dict[str, Any]:
 # --- named cases ------------------------------------------------------------------------
 def test_nul_bytes_anywhere_are_a_400_that_writes_nothing(
         client: Any, site: dict[str, Any], login: Any) -> None:
-    url, html = form_page(client, "q", site["link"])
+    url, html = first_page(client, "q", site["link"])
     before = written()
     answers = {**DESK_OK, "submission_id": sid(html)}
     cases = [
@@ -127,7 +114,7 @@ def test_lone_surrogates_and_deep_json_are_refused(client: Any, site: dict[str, 
         assert got.status_code == 400, depth
         assert "nested" in got.json["error"]["message_en"]
     # A surrogate in a form arrives as invalid UTF-8: replaced, never a 500.
-    url, html = form_page(client, "q", site["link"])
+    url, html = first_page(client, "q", site["link"])
     got = post_form(client, url, [*DESK_OK.items(), ("submission_id", sid(html)),
                                   ("gop_y", "a\ud800b")])
     assert got.status_code in (302, 400)
@@ -153,7 +140,7 @@ def test_api_integers_out_of_range_and_times_before_year_one(
 
 
 def test_honeypot_sent_twice_stores_nothing(client: Any, site: dict[str, Any]) -> None:
-    url, html = form_page(client, "q", site["link"])
+    url, html = first_page(client, "q", site["link"])
     got = post_form(client, url, [*DESK_OK.items(), ("submission_id", sid(html)),
                                   ("website", ""), ("website", "http://spam.example")])
     assert got.status_code == 302 and got.headers["Location"].endswith("/thanks")
@@ -162,7 +149,7 @@ def test_honeypot_sent_twice_stores_nothing(client: Any, site: dict[str, Any]) -
 
 def test_a_blank_response_to_an_all_optional_form_is_refused(
         client: Any, site: dict[str, Any]) -> None:
-    url, _html = form_page(client, "q", site["clinic"])
+    url, _html = first_page(client, "q", site["clinic"])
     base = url.rsplit("/", 1)[0]
     page, got = 1, None
     for _ in range(10):

@@ -19,6 +19,7 @@ from survey.collection.services import links, submission
 from survey.models import Answer, DossierToken, Response
 from survey.org.services import units
 from tests.conftest import make_app, twin_context
+from tests.survey.collection.points import first_page, sid
 
 DESK_OK = {"muc_do_hai_long": "1", "tong_thoi_gian": "2", "mot_cua": "1", "gop_y": "Tốt lắm"}
 
@@ -41,20 +42,6 @@ def desk(db: Any) -> dict[str, Any]:
     db.session.commit()
     return {"unit": province, "point": point, "link": links.create_link(point),
             "kiosk": links.create_link(point, "kiosk"), "sipas": links.create_link(sipas_point)}
-
-
-def first_page(client: Any, prefix: str, key: str) -> tuple[str, str]:
-    start = client.get(f"/{prefix}/{key}")
-    assert start.status_code == 302
-    url = start.headers["Location"]
-    return url, client.get(url).get_data(as_text=True)
-
-
-def sid(html: str) -> str:
-    found = re.search(r'name="submission_id" type="hidden" value="([^"]+)"', html) or \
-        re.search(r'id="submission_id" name="submission_id" type="hidden" value="([^"]+)"', html)
-    assert found, "no submission id in the form"
-    return found.group(1)
 
 
 def test_desk_page_renders_accessibly(client: Any, desk: dict[str, Any]) -> None:
