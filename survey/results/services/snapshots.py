@@ -57,13 +57,15 @@ def create(period_text: str, scope_code: str | None, actor: str,
     snapshot = ResultSnapshot(
         period=period.label, period_start=period.start, period_end=period.end,
         scope_unit_id=unit.id if unit else None, status="queued", created_by=actor,
-        parameters={"period": period.label, "scope": scope_code or None,
-                    "ci_proportion": estimation.PROPORTION_METHOD,
-                    "ci_mean": estimation.MEAN_METHOD, "alpha": 0.05,
-                    "lonely_psu": "adjust", "publication_rules": "NCHS 2017"})
+        parameters={"period": period.label, "scope": scope_code or None, **METHOD})
     db.session.add(snapshot)
     db.session.commit()
     return snapshot
+
+
+# How every snapshot estimates, recorded with it.
+METHOD = {"ci_proportion": estimation.PROPORTION_METHOD, "ci_mean": estimation.MEAN_METHOD,
+          "alpha": 0.05, "lonely_psu": "adjust", "publication_rules": "NCHS 2017"}
 
 
 def queue_for_campaign(campaign_id: int, period_start: dt.date, period_end: dt.date,
@@ -75,10 +77,7 @@ def queue_for_campaign(campaign_id: int, period_start: dt.date, period_end: dt.d
     snapshot = ResultSnapshot(
         period=label, period_start=period_start, period_end=period_end, scope_unit_id=None,
         status="queued", created_by=actor,
-        parameters={"period": label, "scope": None, "campaign": campaign_id,
-                    "ci_proportion": estimation.PROPORTION_METHOD,
-                    "ci_mean": estimation.MEAN_METHOD, "alpha": 0.05,
-                    "lonely_psu": "adjust", "publication_rules": "NCHS 2017"})
+        parameters={"period": label, "scope": None, "campaign": campaign_id, **METHOD})
     db.session.add(snapshot)
     db.session.flush()
     return snapshot
