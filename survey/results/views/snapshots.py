@@ -85,6 +85,7 @@ def overview() -> str | WResponse:
               for panel in ov.panels}
     return render_template("results/overview.html", ov=ov, titles=titles,
                            sectors=SECTOR_LABELS, unit_label=lambda line: line.row.unit_name,
+                           explain=dashboard.explain_flags,
                            nav_sectors=sectors.visible_sectors(scope))
 
 

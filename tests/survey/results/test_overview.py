@@ -145,3 +145,24 @@ def test_service_points_are_domains_of_the_full_design(runner: Any, db: Any,
         twin = unit_rows[(r.basis, r.node)]
         assert (r.estimate, r.se, r.ci_low, r.ci_high, r.n, r.df) == (
             twin.estimate, twin.se, twin.ci_low, twin.ci_high, twin.n, twin.df)
+
+
+def test_a_suppressed_headline_figure_is_not_shown(client: Any, login: Any, db: Any,
+                                                   two_months: dict[str, Any]) -> None:
+    """The headline table follows the publication rules like every other table: a
+    suppressed figure shows as a dash with the reason, not as a number."""
+    from survey.common.access import Scope
+    from survey.models import User
+
+    scope = Scope.for_user(db.session.scalar(select(User).where(User.username == "tinh")))
+    ov = dashboard.overview(scope)
+    row = next(line.row for p in ov.panels for line in p.province if not line.suppressed)
+    shown = f"{row.estimate * 100:.1f}"
+    login("tinh")
+    assert shown in client.get("/staff/results/").get_data(as_text=True)
+    row.publication, row.flags = "suppress", "small_n"
+    db.session.commit()
+    html = client.get("/staff/results/").get_data(as_text=True)
+    headline = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert shown not in headline and "—" in headline
+    assert "ít phiếu" in headline
