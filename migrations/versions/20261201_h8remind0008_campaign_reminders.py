@@ -4,12 +4,11 @@ Revision ID: h8remind0008
 Revises: g7close000007
 Create Date: 2026-12-01 00:00:00
 
-Reserved in the migration chain for this change; filled in by the change itself
-(empty until then, so that the chain stays linear while several changes are in work).
+Each frame row counts the reminders produced for its person (and when the last one was);
+a response's campaign becomes a foreign key (SET NULL when the campaign is deleted).
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
-
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'h8remind0008'
@@ -19,8 +18,20 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('frame_row', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reminder_count', sa.Integer(), server_default='0',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('reminded_at', sa.DateTime(timezone=True),
+                                      nullable=True))
+    with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.create_foreign_key(batch_op.f('fk_response_campaign_id_campaign'), 'campaign',
+                                    ['campaign_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('response', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_response_campaign_id_campaign'),
+                                 type_='foreignkey')
+    with op.batch_alter_table('frame_row', schema=None) as batch_op:
+        batch_op.drop_column('reminded_at')
+        batch_op.drop_column('reminder_count')

@@ -164,6 +164,9 @@ class FrameRow(db.Model):  # type: ignore[name-defined,misc]
     reserve_rank: Mapped[int | None]
     selection_probability: Mapped[float | None] = mapped_column(Float)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("dossier_token.id"))
+    # Reminders produced for this person (the last one's time), see services/reminders.py.
+    reminder_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CampaignDraw(db.Model):  # type: ignore[name-defined,misc]

@@ -169,8 +169,8 @@ class Response(db.Model):  # type: ignore[name-defined,misc]
     channel: Mapped[str] = mapped_column(String(16))
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     service_point_id: Mapped[int | None] = mapped_column(ForeignKey("service_point.id"), index=True)
-    # The campaign table arrives with the field-survey issue, which adds the foreign key.
-    campaign_id: Mapped[int | None] = mapped_column(index=True)
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign.id", ondelete="SET NULL"), index=True)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     client_submission_id: Mapped[str] = mapped_column(String(64))
     link_id: Mapped[int | None] = mapped_column(ForeignKey("point_link.id"))

@@ -90,7 +90,7 @@ def _issue(campaign: Campaign) -> list[Invitation]:
     return out
 
 
-def _csv(invitations: list[Invitation]) -> bytes:
+def as_csv(invitations: list[Invitation]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
@@ -100,7 +100,7 @@ def _csv(invitations: list[Invitation]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")  # the BOM: spreadsheets read UTF-8 right
 
 
-def _slips(invitations: list[Invitation], layout: str) -> bytes:
+def as_slips(invitations: list[Invitation], layout: str) -> bytes:
     return slips_pdf([Slip(inv.unit_name, inv.url,
                            f"Dòng {inv.row_number} · {tokens.expiry_text(inv.expires_at)}")
                       for inv in invitations], layout=layout)  # type: ignore[arg-type]
@@ -114,9 +114,9 @@ def issue_invitations(campaign: Campaign, output: str) -> Issued:
         raise ServiceError(_("Choose slips or a CSV file."), "output")
     invitations = _issue(campaign)
     if output == "csv":
-        issued = Issued(len(invitations), _csv(invitations), "text/csv; charset=utf-8", "csv")
+        issued = Issued(len(invitations), as_csv(invitations), "text/csv; charset=utf-8", "csv")
     else:
-        issued = Issued(len(invitations), _slips(invitations, output), "application/pdf",
+        issued = Issued(len(invitations), as_slips(invitations, output), "application/pdf",
                         "pdf")
     commit_or_refuse()
     return issued

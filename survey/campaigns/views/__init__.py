@@ -14,4 +14,11 @@ def _require_login() -> None:
     """Every page of this blueprint needs a signed-in staff member."""
 
 
-from survey.campaigns.views import closing, entry, frames, pages, progress  # noqa: E402,F401
+from survey.campaigns.views import (  # noqa: E402,F401
+    closing,
+    entry,
+    frames,
+    pages,
+    progress,
+    reminders,
+)

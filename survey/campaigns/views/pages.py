@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response as WResponse
 
 from survey.campaigns.forms import ActionForm, CampaignForm, DesignForm
 from survey.campaigns.models import Campaign
-from survey.campaigns.services import campaigns, design
+from survey.campaigns.services import campaigns, design, reminders
 from survey.campaigns.services.campaigns import PERMISSION, CampaignInput
 from survey.campaigns.views import bp
 from survey.common.access import Scope
@@ -148,7 +148,8 @@ def _render_design(campaign: Campaign, form: DesignForm, status: int) -> Page:
         names=names, by_unit={str(u.unit_id): u for u in design.plan(campaign).units},
         action=ActionForm(), labels=campaigns.STATUS_LABELS,
         next_status=campaigns.NEXT_STATUS.get(campaign.status),
-        owner=campaign.owner_unit.name, texts=_texts(campaign)), status
+        owner=campaign.owner_unit.name, texts=_texts(campaign),
+        reminders_due=reminders.due(campaign)), status
 
 
 def _texts(campaign: Campaign) -> dict[str, str]:
