@@ -4,12 +4,11 @@ Revision ID: i9stages0009
 Revises: h8remind0008
 Create Date: 2026-12-01 00:00:00
 
-Reserved in the migration chain for this change; filled in by the change itself
-(empty until then, so that the chain stays linear while several changes are in work).
+Frame rows keep both stages' inclusion probabilities and populations (clusters in the
+stratum, rows in the cluster); campaign weights the second-stage PSU and fpc.
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
-
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'i9stages0009'
@@ -19,8 +18,22 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('frame_row') as batch:
+        batch.add_column(sa.Column('stage1_probability', sa.Float(), nullable=True))
+        batch.add_column(sa.Column('stage2_probability', sa.Float(), nullable=True))
+        batch.add_column(sa.Column('stage1_population', sa.Integer(), nullable=True))
+        batch.add_column(sa.Column('stage2_population', sa.Integer(), nullable=True))
+    with op.batch_alter_table('campaign_weight') as batch:
+        batch.add_column(sa.Column('psu2', sa.String(length=160), nullable=True))
+        batch.add_column(sa.Column('fpc2', sa.Integer(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('campaign_weight') as batch:
+        batch.drop_column('fpc2')
+        batch.drop_column('psu2')
+    with op.batch_alter_table('frame_row') as batch:
+        batch.drop_column('stage2_population')
+        batch.drop_column('stage1_population')
+        batch.drop_column('stage2_probability')
+        batch.drop_column('stage1_probability')

@@ -122,6 +122,8 @@ class DrawForm(Form):
     reserve = IntegerField(_l("Reserve persons per stratum (replacements for refusals)"),
                            default=0, validators=[
                                InputRequired(REQUIRED), NumberRange(0, 1000, _l("0 to 1000."))])
+    take = IntegerField(_l("Persons taken in each selected cluster (two-stage designs)"),
+                        validators=[Optional(), NumberRange(1, 1000, _l("1 to 1000."))])
     submit = SubmitField(_l("Draw the sample"))
 
 

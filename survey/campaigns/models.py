@@ -163,6 +163,14 @@ class FrameRow(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[str] = mapped_column(String(10), default="frame")
     reserve_rank: Mapped[int | None]
     selection_probability: Mapped[float | None] = mapped_column(Float)
+    # A two-stage draw (unit → cluster → person): the inclusion probability of the row's
+    # cluster in its stratum and of the row in its cluster (their product is
+    # ``selection_probability``), and the population of each stage (clusters in the
+    # stratum, rows in the cluster).
+    stage1_probability: Mapped[float | None] = mapped_column(Float)
+    stage2_probability: Mapped[float | None] = mapped_column(Float)
+    stage1_population: Mapped[int | None]
+    stage2_population: Mapped[int | None]
     token_id: Mapped[int | None] = mapped_column(ForeignKey("dossier_token.id"))
     # Reminders produced for this person (the last one's time), see services/reminders.py.
     reminder_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -251,6 +259,10 @@ class CampaignWeight(db.Model):  # type: ignore[name-defined,misc]
     cell: Mapped[str] = mapped_column(String(160))
     psu: Mapped[str] = mapped_column(String(160))
     fpc: Mapped[int | None] = mapped_column(Integer)
+    # Two-stage samples: psu = the cluster, psu2 = the person, fpc = clusters in the
+    # stratum, fpc2 = persons in the cluster (none for one-stage samples).
+    psu2: Mapped[str | None] = mapped_column(String(160))
+    fpc2: Mapped[int | None] = mapped_column(Integer)
     base: Mapped[float] = mapped_column(Float)
     adjusted: Mapped[float] = mapped_column(Float)
     final: Mapped[float] = mapped_column(Float)

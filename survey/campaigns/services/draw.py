@@ -2,11 +2,18 @@
 selection of ``analysis`` (stratified SRS, systematic, PPS systematic), the seed and the
 frame's content hash recorded, each selected row's inclusion probability stored, and a
 reserve list drawn in random order for replacing refusals. The same seed on the same frame
-gives the same sample."""
+gives the same sample.
+
+Campaigns whose stages are unit → cluster → person draw in two stages within each stratum:
+clusters (SRS, or PPS by their row count), then a fixed take of persons in each selected
+cluster (SRS); each selected row keeps both stages' inclusion probabilities (their product
+is its selection probability) and populations (clusters in the stratum, rows in the
+cluster), which the close stores as the two-stage design."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -35,6 +42,7 @@ class _Row:
     id: int
     key: tuple[int, str]
     size: float | None
+    cluster: str | None = None
 
 
 def _rows(frame: SamplingFrame) -> tuple[list[_Row], str]:
@@ -48,7 +56,7 @@ def _rows(frame: SamplingFrame) -> tuple[list[_Row], str]:
     for r in db.session.execute(query.execution_options(yield_per=10_000)):
         digest.update(f"{r.row_number}|{r.unit_id}|{r.ident_hash}|{r.stratum or ''}|"
                       f"{r.cluster or ''}|{'' if r.size is None else repr(r.size)}\n".encode())
-        rows.append(_Row(r.id, (r.unit_id, r.stratum or ""), r.size))
+        rows.append(_Row(r.id, (r.unit_id, r.stratum or ""), r.size, r.cluster))
     return rows, digest.hexdigest()
 
 
@@ -84,7 +92,7 @@ def _check(campaign: Campaign, frame: SamplingFrame | None, method: str,
         raise ServiceError(_("Import the sampling frame first."))
     if method not in METHODS:
         raise ServiceError(_("Choose a selection method."), "method")
-    if method == "pps" and frame.size_column is None:
+    if method == "pps" and frame.size_column is None and not two_stage(campaign):
         raise ServiceError(_("PPS needs a size measure: import the frame with its size "
                              "column."), "method")
     if method == "pps" and reserve:
@@ -95,9 +103,61 @@ def _check(campaign: Campaign, frame: SamplingFrame | None, method: str,
     return frame
 
 
+def two_stage(campaign: Campaign) -> bool:
+    """Whether the campaign's stages are unit → cluster → person (ward-day, class)."""
+    return campaign.stages == "unit_cluster_person"
+
+
+def _two_stage(method: str, positions: list[int], rows: list[_Row], n: int, take: int,
+               rng: np.random.Generator) -> list[dict[str, object]]:
+    """Stage 1: ceil(n / take) clusters of the stratum (SRS, or PPS by the cluster's row
+    count); stage 2: ``take`` rows (all, if fewer) of each selected cluster by SRS. One
+    change per selected row, with both stages' probabilities and populations."""
+    clusters: dict[str, list[int]] = defaultdict(list)
+    for p in positions:
+        clusters[rows[p].cluster or ""].append(p)
+    names = list(clusters)  # frame order of each cluster's first row
+    m = min(math.ceil(n / take), len(names)) if n else 0
+    if m == 0:
+        return []
+    if m == len(names):  # every cluster of the stratum: taken with certainty
+        first_index, first_pi = list(range(m)), [1.0] * m
+    elif method == "pps":
+        first = analysis.pps_systematic([float(len(clusters[c])) for c in names], m, rng=rng)
+        first_index, first_pi = list(first.index), list(first.inclusion_probability)
+    else:
+        first = analysis.stratified_srswor(np.zeros(len(names)), {0.0: m}, rng=rng)
+        first_index, first_pi = list(first.index), list(first.inclusion_probability)
+    out: list[dict[str, object]] = []
+    for i, p1 in zip(first_index, first_pi, strict=True):
+        members = clusters[names[int(i)]]
+        k = min(take, len(members))
+        second = analysis.stratified_srswor(np.zeros(len(members)), {0.0: k}, rng=rng)
+        for j, p2 in zip(second.index, second.inclusion_probability, strict=True):
+            out.append({"id": rows[members[int(j)]].id, "status": "selected",
+                        "selection_probability": float(p1) * float(p2), "reserve_rank": None,
+                        "stage1_probability": float(p1), "stage2_probability": float(p2),
+                        "stage1_population": len(names), "stage2_population": len(members)})
+    return out
+
+
+def _check_two_stage(frame: SamplingFrame, method: str, reserve: int, take: int | None) -> int:
+    if frame.cluster_column is None:
+        raise ServiceError(_("A two-stage draw needs the clusters: import the frame with its "
+                             "cluster column."), "method")
+    if method == "systematic":
+        raise ServiceError(_("A two-stage draw selects clusters by SRS or PPS."), "method")
+    if reserve:
+        raise ServiceError(_("With a two-stage draw no reserve list is drawn; set the reserve "
+                             "to 0."), "reserve")
+    if take is None or not 1 <= take <= 1000:
+        raise ServiceError(_("The take per cluster must be from 1 to 1000."), "take")
+    return take
+
+
 @use_case
 def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
-                reserve: int = 0) -> CampaignDraw:
+                reserve: int = 0, take: int | None = None) -> CampaignDraw:
     """Draw (or draw again, while in draft) the campaign's sample from its frame."""
     frame = _check(campaign, db.session.scalar(select(SamplingFrame).where(
         SamplingFrame.campaign_id == campaign.id)), method, reserve)
@@ -105,6 +165,7 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
             FrameRow.frame_id == frame.id, FrameRow.token_id.is_not(None)).limit(1)):
         raise ServiceError(_("Invitations were issued from this sample: it cannot be drawn "
                              "again."))
+    per_cluster = _check_two_stage(frame, method, reserve, take) if two_stage(campaign) else 0
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
     if not 0 <= seed < MAX_SEED:
@@ -123,6 +184,11 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
         if n > len(positions):
             raise ServiceError(_("A stratum has fewer rows than its allocation; import the "
                                  "frame again."))
+        if per_cluster:
+            stage_rows = _two_stage(method, positions, rows, n, per_cluster, rng)
+            changes += stage_rows
+            selected += len(stage_rows)
+            continue
         picked, probs = _select(method, positions, rows, n, rng)
         taken = set(picked)
         spare = _reserve([p for p in positions if p not in taken], reserve, rng)
@@ -134,9 +200,11 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
         selected, reserves = selected + len(picked), reserves + len(spare)
     db.session.execute(update(FrameRow).where(  # a previous draw's rows only
         FrameRow.frame_id == frame.id, FrameRow.status != "frame").values(
-        status="frame", selection_probability=None, reserve_rank=None))
-    if changes:
-        db.session.execute(update(FrameRow), changes)
+        status="frame", selection_probability=None, reserve_rank=None,
+        stage1_probability=None, stage2_probability=None, stage1_population=None,
+        stage2_population=None))
+    for keys in {tuple(sorted(c)) for c in changes}:  # one bulk update per row shape
+        db.session.execute(update(FrameRow), [c for c in changes if tuple(sorted(c)) == keys])
     previous = draw_of(campaign)
     if previous is not None:
         db.session.delete(previous)

@@ -73,7 +73,8 @@ def draw_post(campaign_id: int) -> Page:
     if form.validate_on_submit():
         try:
             done = draw.draw_sample(campaign, method=form.method.data or "",
-                                    seed=form.seed.data, reserve=form.reserve.data or 0)
+                                    seed=form.seed.data, reserve=form.reserve.data or 0,
+                                    take=form.take.data)
         except ServiceError as err:
             show_service_error(form, err)
         else:
