@@ -20,6 +20,9 @@ was answered):
 Design stored with each weight: stratum = unit × frame stratum, psu = the person (the draw
 takes frame rows in one stage within the stratum, whatever the clusters), fpc = the
 stratum's frame count (none after a PPS draw: with-replacement variance, conservative).
+After a two-stage draw (clusters, then persons): psu = the cluster, fpc = the clusters in
+the stratum (none after PPS), psu2 = the person, fpc2 = the persons in the cluster; the
+results engine then estimates with the multistage design.
 
 Slips keyed without a sampled person (no frame row) are not part of the probability sample
 and get no weight: they are counted in the report and left out of the results.
@@ -77,6 +80,8 @@ class Person:
     cluster: str | None
     probability: float
     response_id: int | None
+    clusters: int | None = None  # two-stage draws: clusters in the stratum
+    cluster_size: int | None = None  # and persons in the person's cluster
 
 
 @dataclass
@@ -134,15 +139,16 @@ def sampled_persons(campaign: Campaign) -> list[Person]:
     """The selected persons of the campaign's sample and their response, if any."""
     frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
     query = (select(FrameRow.id, FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster,
-                    FrameRow.selection_probability, Response.id)
+                    FrameRow.selection_probability, Response.id, FrameRow.stage1_population,
+                    FrameRow.stage2_population)
              .outerjoin(Response, (Response.token_id == FrameRow.token_id)
                         & (Response.campaign_id == campaign.id)
                         & FrameRow.token_id.is_not(None) & Response.counts_in_indices)
              .where(FrameRow.frame_id.in_(frame_id), FrameRow.status == "selected")
              .order_by(FrameRow.id))
     return [Person(int(i), int(u), s or "", c, float(p or 1.0),
-                   int(r) if r is not None else None)
-            for i, u, s, c, p, r in db.session.execute(query)]
+                   int(r) if r is not None else None, n1, n2)
+            for i, u, s, c, p, r, n1, n2 in db.session.execute(query)]
 
 
 def _frame_counts(campaign: Campaign) -> dict[tuple[int, str], int]:
@@ -212,13 +218,21 @@ def compute(campaign: Campaign, options: CloseOptions) -> Weights:
     method = db.session.scalar(select(CampaignDraw.method).where(
         CampaignDraw.campaign_id == campaign.id))
     with_fpc = method != "pps"
+    # A two-stage draw (clusters, then persons in each): psu = the cluster with fpc = the
+    # clusters in the stratum (none after PPS), psu2 = the person with fpc2 = the persons
+    # in the cluster.
+    two = all(p.clusters is not None for p in people)
     data = pd.DataFrame({
         "response_id": [p.response_id for p in respondents],
         "frame_row_id": [p.frame_row_id for p in respondents],
         "stratum": [f"campaign:{campaign.id}:{_label(key(p))}" for p in respondents],
         "cell": [c for c, r in zip(cells, responded, strict=True) if r],
-        "psu": [str(p.frame_row_id) for p in respondents],
-        "fpc": [frame_counts.get(key(p)) if with_fpc else None for p in respondents],
+        "psu": [f"{_label(key(p))}:{p.cluster or ''}" if two else str(p.frame_row_id)
+                for p in respondents],
+        "psu2": [str(p.frame_row_id) if two else None for p in respondents],
+        "fpc": [(p.clusters if two else frame_counts.get(key(p))) if with_fpc else None
+                for p in respondents],
+        "fpc2": [p.cluster_size if two else None for p in respondents],
         "base": base[responded], "adjusted": adjusted_all[responded]})
     final = data["adjusted"].to_numpy(dtype=float)
     raked: dict[str, dict[str, float]] = {}
@@ -236,7 +250,7 @@ def compute(campaign: Campaign, options: CloseOptions) -> Weights:
     data["final"] = final
     report = _report(campaign, people, data, collapsed, raked, options.trim, upper, trimmed,
                      frame_counts)
-    report.update(draw_method=method, fpc=with_fpc)
+    report.update(draw_method=method, fpc=with_fpc, two_stage=two)
     return Weights(data.to_dict("records"), report)
 
 
@@ -324,6 +338,7 @@ def close_campaign(campaign: Campaign, options: CloseOptions, actor: str) -> Res
             campaign_id=campaign.id, response_id=int(row["response_id"]),
             frame_row_id=int(row["frame_row_id"]), stratum=row["stratum"], cell=row["cell"],
             psu=row["psu"], fpc=None if pd.isna(row["fpc"]) else int(row["fpc"]),
+            psu2=row["psu2"], fpc2=None if pd.isna(row["fpc2"]) else int(row["fpc2"]),
             base=float(row["base"]), adjusted=float(row["adjusted"]),
             final=float(row["final"])))
     snapshot = snapshots.queue_for_campaign(campaign.id, campaign.period_start,

@@ -19,7 +19,11 @@ their own design through the same columns, stored when the campaign is closed
 (:class:`~survey.campaigns.models.CampaignWeight`): stratum = the campaign's stratum
 (unit × frame stratum), psu = the person (the draw takes frame rows in one stage),
 weight = the final weight (1/π → nonresponse adjustment within cells → raking →
-trimming), fpc = the frame count of the stratum (none after a PPS draw).
+trimming), fpc = the frame count of the stratum (none after a PPS draw). A two-stage
+campaign (unit → cluster → person) stores psu = the cluster with fpc = the clusters in the
+stratum, and psu2 = the person with fpc2 = the persons in the cluster: the engine then
+uses ``analysis``' multistage design (R's ``svydesign(ids = ~psu + psu2, fpc = ~fpc + fpc2)``),
+so a cluster taken with certainty keeps its second-stage variance.
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ class RowDesign:
     weight: float
     fpc: float | None
     psu: str | None = None  # None: the response is its own PSU
+    # Two-stage campaign samples: the second-stage unit (the person) and its stage's
+    # population (persons in the cluster); ``psu`` is then the cluster, ``fpc`` the
+    # clusters in the stratum.
+    psu2: str | None = None
+    fpc2: float | None = None
 
 
 def campaign_basis(campaign_id: int) -> str:
@@ -81,10 +90,12 @@ def campaign_designs(campaign_id: int) -> dict[int, RowDesign]:
     """Each weighted response's design, as stored when its campaign was closed."""
     basis = campaign_basis(campaign_id)
     return {int(r.response_id): RowDesign(basis, True, r.stratum, float(r.final),
-                                          float(r.fpc) if r.fpc is not None else None, r.psu)
+                                          float(r.fpc) if r.fpc is not None else None, r.psu,
+                                          r.psu2, float(r.fpc2) if r.fpc2 is not None else None)
             for r in db.session.execute(select(
                 CampaignWeight.response_id, CampaignWeight.stratum, CampaignWeight.final,
-                CampaignWeight.fpc, CampaignWeight.psu).where(
+                CampaignWeight.fpc, CampaignWeight.psu, CampaignWeight.psu2,
+                CampaignWeight.fpc2).where(
                 CampaignWeight.campaign_id == campaign_id))}
 
 

@@ -261,8 +261,9 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
         # Campaign samples name their PSUs (persons or clusters); elsewhere each response
         # is its own PSU.
         psu = "psu" if basis.startswith("campaign:") else None
-        design = analysis.SurveyDesign(df, strata="stratum", weights="weight", fpc=fpc,
-                                       psu=psu, lonely_psu="adjust")
+        design = (campaign_two_stage(df) if psu and two_stage(df) else
+                  analysis.SurveyDesign(df, strata="stratum", weights="weight", fpc=fpc,
+                                        psu=psu, lonely_psu="adjust"))
         questionnaire = f"{key} v{version}"
         common0 = {"basis": basis, "probability": bool(df["probability"].iloc[0]),
                    "questionnaire": questionnaire}
@@ -284,6 +285,25 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
                 out.extend(_domain_rows(design, item_plan, doms, units,
                                         {**common0, "node": item, "rule": "item"}, None))
     return out
+
+
+def two_stage(df: pd.DataFrame) -> bool:
+    """Whether a campaign's frame holds a complete two-stage design (both stages' units
+    and populations on every row)."""
+    return all(c in df.columns and df[c].notna().all() for c in ("psu2", "fpc", "fpc2"))
+
+
+def campaign_two_stage(df: pd.DataFrame) -> analysis.SurveyDesign:
+    """The multistage design of a two-stage campaign: stage 1 the clusters within the
+    strata (fpc = clusters in the stratum), stage 2 the persons within each cluster (fpc =
+    persons in the cluster), R's ``svydesign(ids = ~psu + psu2, strata = ~stratum,
+    fpc = ~fpc + fpc2, weights = ~weight, nest = TRUE)`` with its recursive variance
+    (``svyrecvar``): a cluster taken with certainty contributes its within-cluster
+    variance."""
+    import analysis
+
+    return analysis.SurveyDesign(df, strata="stratum", weights="weight", psu=["psu", "psu2"],
+                                 fpc=["fpc", "fpc2"], lonely_psu="adjust")
 
 
 def _domain_rows(design: analysis.SurveyDesign, p: Plan, doms: list[str],

@@ -53,9 +53,10 @@ def _responses(micro: Microdata) -> pd.DataFrame:
     if micro.strata.campaign is not None:
         stored = micro.strata.campaign
         table = pd.DataFrame(
-            [(rid, d.basis, d.probability, d.stratum, d.weight, d.fpc, d.psu)
+            [(rid, d.basis, d.probability, d.stratum, d.weight, d.fpc, d.psu, d.psu2, d.fpc2)
              for rid, d in stored.items()],
-            columns=["response_id", "basis", "probability", "stratum", "weight", "fpc", "psu"])
+            columns=["response_id", "basis", "probability", "stratum", "weight", "fpc", "psu",
+                     "psu2", "fpc2"])
         merged = df.merge(table, on="response_id", how="left", validate="one_to_one")
         return merged.sort_values("response_id", kind="stable").reset_index(drop=True)
     combos = df[["channel", "unit_id", "service_point_id", "selection_probability"]] \

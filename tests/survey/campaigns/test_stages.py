@@ -9,13 +9,16 @@ import math
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from survey.campaigns.services import campaigns, draw, frames
+import analysis
+from survey.campaigns.services import campaigns, closing, draw, frames
 from survey.common.access import Scope
 from survey.common.errors import ServiceError
-from survey.models import Campaign, CampaignDraw, FrameRow, User
+from survey.models import Campaign, CampaignDraw, CampaignWeight, FrameRow, ResultRow, User
+from tests.survey.campaigns.test_close import answers, enter_rows
 
 # Ward-days of each hospital and their patients; the third hospital has two ward-days, both
 # taken (certainty clusters).
@@ -32,12 +35,13 @@ def frame_csv(clusters: dict[str, list[int]] = CLUSTERS) -> bytes:
 
 
 def two_stage_campaign(db: Any, province: dict[str, Any], total: int = 30) -> Campaign:
-    admin = Scope.for_user(db.session.scalar(select(User).where(User.username == "soyte")))
+    admin = Scope.for_user(db.session.scalar(select(User).where(User.username == "admin")))
+    today = dt.date.today()
     campaign = campaigns.create_campaign(admin, campaigns.CampaignInput(
         name="Nội trú theo ngày-khoa", owner_unit_id=province["health"].id,
         questionnaire="health_inpatient:1", unit_kind="hospital", coverage="all", unit_ids=[],
-        period_start=dt.date(2026, 12, 1), period_end=dt.date(2026, 12, 31),
-        channels=["token"], strata_by="unit", stages="unit_cluster_person",
+        period_start=today - dt.timedelta(days=4), period_end=today + dt.timedelta(days=5),
+        channels=["paper", "field"], strata_by="unit", stages="unit_cluster_person",
         cluster_kind="ward_day", size_mode="total", target_margin_percent=None,
         total_sample=total, allocation="proportional"))
     frames.import_frame(campaign, io.BytesIO(frame_csv()), "khung.csv",
@@ -127,3 +131,51 @@ def test_a_two_stage_draw_needs_the_cluster_column(db: Any, province: dict[str, 
     with pytest.raises(ServiceError, match="cột cụm"):
         draw.draw_sample(campaign, method="srs", seed=1, take=TAKE)
     assert drawn(db) == []
+
+
+ITEMS = ["a1", "a2", "a3", "a4", "a5"]
+
+
+def test_the_snapshot_uses_the_multistage_design(db: Any, staged: Campaign,
+                                                 make_user: Any,
+                                                 province: dict[str, Any]) -> None:
+    draw.draw_sample(staged, method="srs", seed=12, take=TAKE)
+    campaigns.advance_status(staged, "fieldwork")
+    make_user("nhaplieu", "clerk", province["province"], sector="health")
+    rows = sorted(drawn(db), key=lambda r: r.row_number)
+    enter_rows(db, staged, rows)  # every sampled person answers: answers(i), i = rank
+    snapshot = closing.close(staged, closing.CloseOptions(), "soyte")
+    assert snapshot.status == "done", snapshot.error
+    assert staged.weighting_report["two_stage"] is True
+    weights = list(db.session.scalars(select(CampaignWeight).order_by(CampaignWeight.response_id)))
+    row_of = {r.id: r for r in rows}
+    rank = {r.id: i for i, r in enumerate(rows)}
+    for w in weights:
+        r = row_of[w.frame_row_id]
+        assert (w.psu2, w.fpc, w.fpc2) == (str(r.id), r.stage1_population, r.stage2_population)
+        assert w.psu.endswith(f":{r.cluster}")
+    df = pd.DataFrame([{
+        "unit": str(row_of[w.frame_row_id].unit_id), "stratum": w.stratum, "psu": w.psu,
+        "psu2": w.psu2, "fpc": w.fpc, "fpc2": w.fpc2, "w": w.final,
+        **{k: float(v) for k, v in answers(rank[w.frame_row_id]).items() if k in ITEMS}}
+        for w in weights])
+
+    def by_unit(**design: Any) -> pd.DataFrame:
+        d = analysis.SurveyDesign(df, strata="stratum", weights="w", lonely_psu="adjust",
+                                  **design)
+        return d.satisfaction_index(ITEMS, threshold=4, by="unit").summary_frame() \
+            .set_index("unit")
+
+    multistage = by_unit(psu=["psu", "psu2"], fpc=["fpc", "fpc2"])
+    one_stage = by_unit(psu="psu", fpc="fpc")
+    stored = {str(r.unit_id): r for r in db.session.scalars(select(ResultRow).where(
+        ResultRow.snapshot_id == snapshot.id, ResultRow.domain == "unit",
+        ResultRow.node == "tiep_can"))}
+    assert len(multistage) == 3
+    for unit, line in multistage.iterrows():
+        assert stored[str(unit)].estimate == pytest.approx(line["estimate"])
+        assert stored[str(unit)].se == pytest.approx(line["se"])
+    certain = str(next(cu.unit_id for cu in staged.units if cu.unit.code == "99.BV3"))
+    # both ward-days of BV3 taken: the first stage alone says no variance at all
+    assert one_stage.loc[certain, "se"] == pytest.approx(0, abs=1e-12)
+    assert stored[certain].se > 0.01
