@@ -27,7 +27,7 @@ from survey.org.models import Role, RoleAssignment, ServicePoint, Unit, User
 Permission = Literal[
     "view", "manage_units", "manage_users", "results", "export", "data_entry",
     "manage_questionnaires", "issue_tokens", "report_transactions", "review",
-    "manage_campaigns", "moderate",
+    "manage_campaigns", "moderate", "view_campaigns",
 ]
 
 # "review": accept or reject a flagged response. The decision changes the indices, so it
@@ -38,18 +38,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.administrator: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "data_entry",
          "manage_questionnaires", "issue_tokens", "report_transactions", "review",
-         "manage_campaigns", "moderate"}
+         "manage_campaigns", "moderate", "view_campaigns"}
     ),
     # "manage_campaigns": design, frames, draws and invitations of survey campaigns; a
     # campaign is in scope when its owning department is (a sector manager: their sector).
+    # "view_campaigns": read the list, design, progress of campaigns so in scope (analysts).
     Role.sector_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
          "report_transactions", "review", "manage_campaigns",
-         "moderate"}),
+         "moderate", "view_campaigns"}),
     Role.unit_manager: frozenset(
         {"view", "manage_units", "manage_users", "results", "export", "issue_tokens",
          "report_transactions", "review", "moderate"}),
-    Role.analyst: frozenset({"view", "results", "export"}),
+    Role.analyst: frozenset({"view", "results", "export", "view_campaigns"}),
     Role.clerk: frozenset({"view", "data_entry"}),
 }
 

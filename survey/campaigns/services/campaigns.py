@@ -17,13 +17,14 @@ from sqlalchemy.orm import selectinload
 
 from survey.authoring.models import QuestionnaireStatus, QuestionnaireVersion
 from survey.campaigns.models import Campaign, CampaignDraw, CampaignStatus, CampaignUnit
-from survey.common.access import Scope
+from survey.common.access import Permission, Scope
 from survey.common.errors import NotFound, ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Unit
 
 PERMISSION = "manage_campaigns"
+VIEW = "view_campaigns"  # read-only: list, design, progress (analysts)
 SECTORS = ("health", "education", "administrative")
 OWNER_KINDS = ("province", "department")
 UNIT_KINDS: dict[str, tuple[str, ...]] = {
@@ -68,21 +69,26 @@ class CampaignInput:
     allocation: str
 
 
-def visible(scope: Scope) -> Select[tuple[Campaign]]:
-    """Campaigns whose owning department the scope may manage campaigns of."""
+def visible(scope: Scope, permission: Permission = PERMISSION) -> Select[tuple[Campaign]]:
+    """Campaigns whose owning department the scope may manage (or only view) campaigns of."""
     return (select(Campaign).join(Unit, Campaign.owner_unit_id == Unit.id)
-            .where(scope.unit_clause(PERMISSION)))
+            .where(scope.unit_clause(permission)))
 
 
-def list_campaigns(scope: Scope) -> list[Campaign]:
-    query = visible(scope).options(selectinload(Campaign.owner_unit)).order_by(
+def manages(scope: Scope, campaign: Campaign) -> bool:
+    return scope.allows(PERMISSION, campaign.owner_unit)
+
+
+def list_campaigns(scope: Scope, permission: Permission = PERMISSION) -> list[Campaign]:
+    query = visible(scope, permission).options(selectinload(Campaign.owner_unit)).order_by(
         Campaign.period_start.desc(), Campaign.id.desc())
     return list(db.session.scalars(query))
 
 
-def get_campaign(scope: Scope, campaign_id: int) -> Campaign:
+def get_campaign(scope: Scope, campaign_id: int,
+                 permission: Permission = PERMISSION) -> Campaign:
     """The campaign if in view; :class:`NotFound` otherwise (the same for both)."""
-    found = db.session.scalar(visible(scope).where(Campaign.id == campaign_id).options(
+    found = db.session.scalar(visible(scope, permission).where(Campaign.id == campaign_id).options(
         selectinload(Campaign.owner_unit),
         selectinload(Campaign.units).selectinload(CampaignUnit.unit)))
     if found is None:

@@ -9,12 +9,12 @@ from werkzeug.wrappers import Response as WResponse
 from survey.campaigns.forms import ActionForm, CampaignForm, DesignForm
 from survey.campaigns.models import Campaign
 from survey.campaigns.services import campaigns, design, reminders
-from survey.campaigns.services.campaigns import PERMISSION, CampaignInput
+from survey.campaigns.services.campaigns import PERMISSION, VIEW, CampaignInput
 from survey.campaigns.views import bp
 from survey.common.access import Scope
 from survey.common.errors import ServiceError
 from survey.common.forms import choices
-from survey.common.web import require, show_service_error
+from survey.common.web import current_scope, require, show_service_error
 
 Page = tuple[str, int] | WResponse
 
@@ -47,8 +47,9 @@ def _input(form: CampaignForm) -> CampaignInput:
 
 @bp.route("/")
 def index() -> Page:
-    scope = require(PERMISSION)
-    return render_template("campaigns/index.html", campaigns=campaigns.list_campaigns(scope),
+    scope = require(VIEW)
+    return render_template("campaigns/index.html", campaigns=campaigns.list_campaigns(scope, VIEW),
+                           can_create=scope.has(PERMISSION),
                            labels=campaigns.STATUS_LABELS), 200
 
 
@@ -123,7 +124,9 @@ def _design_form(campaign: Campaign) -> DesignForm:
 
 @bp.route("/<int:campaign_id>", methods=["GET", "POST"])
 def design_page(campaign_id: int) -> Page:
-    campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
+    # Reading the design is an analyst's too; saving it is the managers'.
+    permission = PERMISSION if _posted() else VIEW
+    campaign = campaigns.get_campaign(require(permission), campaign_id, permission)
     form = _design_form(campaign)
     if form.validate_on_submit():
         rows = {int(r.unit_id.data or 0): (r.stratum.data, r.population.data)
@@ -149,7 +152,8 @@ def _render_design(campaign: Campaign, form: DesignForm, status: int) -> Page:
         action=ActionForm(), labels=campaigns.STATUS_LABELS,
         next_status=campaigns.NEXT_STATUS.get(campaign.status),
         owner=campaign.owner_unit.name, texts=_texts(campaign),
-        reminders_due=reminders.due(campaign)), status
+        reminders_due=reminders.due(campaign),
+        manages=campaigns.manages(current_scope(), campaign)), status
 
 
 def _texts(campaign: Campaign) -> dict[str, str]:

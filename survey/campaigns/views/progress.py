@@ -6,6 +6,7 @@ from flask import render_template
 from werkzeug.wrappers import Response as WResponse
 
 from survey.campaigns.services import campaigns, progress
+from survey.campaigns.services.campaigns import VIEW
 from survey.campaigns.views import bp
 from survey.common.web import require
 
@@ -14,7 +15,7 @@ Page = tuple[str, int] | WResponse
 
 @bp.route("/<int:campaign_id>/progress")
 def progress_page(campaign_id: int) -> Page:
-    campaign = campaigns.get_campaign(require("manage_campaigns"), campaign_id)
+    campaign = campaigns.get_campaign(require(VIEW), campaign_id, VIEW)
     today = progress.local_today()
     return render_template("campaigns/progress.html", campaign_name=campaign.name,
                            campaign_id=campaign.id, today=today,

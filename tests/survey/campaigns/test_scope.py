@@ -1,6 +1,7 @@
 """Authorisation matrix of the campaign pages: Sở Y tế sees and manages only health
 campaigns and units, Sở GD&ĐT only education, Sở Nội vụ (administrator) everything;
-analysts and unit managers have no campaign pages. Outside the scope reads as missing."""
+analysts read the campaigns of their scope (list, design, progress) and change nothing;
+unit managers have no campaign pages. Outside the scope reads as missing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from tests.survey.campaigns.conftest import BASE, campaign_form
 
 # user -> sectors of the campaigns they must see (None: no campaign page at all)
 SEES = {"admin": {"health", "education"}, "soyte": {"health"}, "sogddt": {"education"},
-        "phantich": None, "benhvien": None}
+        "benhvien": None}
+# analysts (read-only): the province's sees every sector, a health analyst only health
+READS = {"phantich": {"health", "education"}, "phantich_yte": {"health"}}
 
 
 def scope_of(db: Any, username: str) -> Scope:
@@ -97,3 +100,40 @@ def test_scope_units_follow_the_sector(db: Any, province: dict[str, Any]) -> Non
     assert education == {s.name for s in province["schools"]}
     assert health | education <= everything
     assert campaigns.unit_choices(scope_of(db, "phantich")) == []
+
+
+@pytest.mark.parametrize("username", sorted(READS))
+def test_analysts_read_campaigns_in_scope_and_change_nothing(
+        client: Any, db: Any, login: Any, make_user: Any, province: dict[str, Any],
+        two_campaigns: dict[str, Campaign], username: str) -> None:
+    make_user("phantich_yte", "analyst", province["province"], sector="health")
+    login(username)
+    sees = READS[username]
+    listing = client.get(f"{BASE}/").get_data(as_text=True)
+    assert 'href="/staff/campaigns/"' in client.get("/staff/").get_data(as_text=True)
+    assert f'href="{BASE}/new"' not in listing
+    assert client.get(f"{BASE}/new").status_code == 403
+    assert client.post(f"{BASE}/new", data=campaign_form(province["health"])).status_code == 403
+    for sector, campaign in two_campaigns.items():
+        assert (campaign.name in listing) == (sector in sees)
+        design = client.get(f"{BASE}/{campaign.id}")
+        progress = client.get(f"{BASE}/{campaign.id}/progress")
+        if sector in sees:
+            assert design.status_code == 200 and progress.status_code == 200
+            html = design.get_data(as_text=True)
+            assert f"{BASE}/{campaign.id}/edit" not in html
+            assert f"{BASE}/{campaign.id}/delete" not in html
+        else:
+            assert design.status_code == 404 and progress.status_code == 404
+        posts = [client.post(f"{BASE}/{campaign.id}", data={"p_percent": "40"}),
+                 client.post(f"{BASE}/{campaign.id}/status", data={"target": "fieldwork"}),
+                 client.post(f"{BASE}/{campaign.id}/delete"),
+                 client.post(f"{BASE}/{campaign.id}/draw", data={"method": "srs"}),
+                 client.post(f"{BASE}/{campaign.id}/reminders", data={"output": "csv"})]
+        assert [p.status_code for p in posts] == [403] * 5
+        gets = [client.get(f"{BASE}/{campaign.id}/{page}").status_code
+                for page in ("edit", "frame", "sample", "reminders")]
+        assert gets == [403] * 4
+        db.session.expire_all()
+        kept = db.session.get(Campaign, campaign.id)
+        assert kept is not None and kept.status == "draft" and kept.assumed_p == 0.5
