@@ -158,6 +158,9 @@ class Strata:
                 "psus": len({d.psu for d in designs}),
                 "respondents": len(designs),
                 "fpc": all(d.fpc is not None for d in designs),
+                "two_stage": bool(designs) and all(
+                    d.psu2 is not None and d.fpc is not None and d.fpc2 is not None
+                    for d in designs),
                 "weight_total": sum(d.weight for d in designs)}}
         open_strata = [s for s in self.respondents if s.startswith("open:")]
         points = [s.split(":")[1] for s in open_strata]

@@ -75,6 +75,7 @@ def test_a_whole_campaign_closes_into_a_frozen_snapshot(db: Any, fieldwork: Camp
     assert snapshot.parameters["campaign"] == fieldwork.id
     assert snapshot.designs[basis]["probability"] is True
     assert snapshot.designs[basis]["strata"] == 3 and snapshot.designs[basis]["fpc"] is True
+    assert snapshot.designs[basis]["two_stage"] is False
     # Weights by hand: base 30/8, times selected/respondents of the hospital.
     weights = list(db.session.scalars(select(CampaignWeight)))
     assert len(weights) == 18

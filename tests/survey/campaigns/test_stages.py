@@ -18,6 +18,7 @@ from survey.campaigns.services import campaigns, closing, draw, frames
 from survey.common.access import Scope
 from survey.common.errors import ServiceError
 from survey.models import Campaign, CampaignDraw, CampaignWeight, FrameRow, ResultRow, User
+from tests.survey.campaigns.conftest import BASE
 from tests.survey.campaigns.test_close import answers, enter_rows
 
 # Ward-days of each hospital and their patients; the third hospital has two ward-days, both
@@ -147,6 +148,7 @@ def test_the_snapshot_uses_the_multistage_design(db: Any, staged: Campaign,
     snapshot = closing.close(staged, closing.CloseOptions(), "soyte")
     assert snapshot.status == "done", snapshot.error
     assert staged.weighting_report["two_stage"] is True
+    assert snapshot.designs[f"campaign:{staged.id}"]["two_stage"] is True
     weights = list(db.session.scalars(select(CampaignWeight).order_by(CampaignWeight.response_id)))
     row_of = {r.id: r for r in rows}
     rank = {r.id: i for i, r in enumerate(rows)}
@@ -179,3 +181,18 @@ def test_the_snapshot_uses_the_multistage_design(db: Any, staged: Campaign,
     # both ward-days of BV3 taken: the first stage alone says no variance at all
     assert one_stage.loc[certain, "se"] == pytest.approx(0, abs=1e-12)
     assert stored[certain].se > 0.01
+
+
+def test_the_draw_form_takes_the_persons_per_cluster(client: Any, db: Any, login: Any,
+                                                     staged: Campaign) -> None:
+    login("soyte")
+    url = f"{BASE}/{staged.id}/draw"
+    refused = client.post(url, data={"method": "srs", "seed": "3", "reserve": "0"})
+    assert refused.status_code == 422
+    assert "Số người lấy trong mỗi cụm phải từ 1 đến 1000." in refused.get_data(as_text=True)
+    assert drawn(db) == []
+    done = client.post(url, data={"method": "srs", "seed": "3", "reserve": "0", "take": "4"})
+    assert done.status_code == 302, done.get_data(as_text=True)[-1500:]
+    rows = drawn(db)
+    assert rows and all(r.stage2_probability is not None for r in rows)
+    assert len(rows) == db.session.scalar(select(CampaignDraw.selected))
