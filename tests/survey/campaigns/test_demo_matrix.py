@@ -26,6 +26,8 @@ ALL_USERS = ["admin", "soyte", "sogddt", "benhvien", "xa", "phantich", "phantich
 SECTORS = {"admin": {"health", "education", "administrative"}, "soyte": {"health"},
            "sogddt": {"education"}}
 OWNERS = {"admin": {"SNV", "SYT", "SGDDT"}, "soyte": {"SYT"}, "sogddt": {"SGDDT"}}
+# analysts read the campaigns of their scope and run none
+READS = {"phantich": {"health", "education", "administrative"}, "phantich.yte": {"health"}}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,16 @@ def clients(demo_app: Flask) -> dict[str, Any]:
 def test_campaigns_by_demo_account(clients: dict[str, Any], username: str) -> None:
     client = clients[username]
     sectors = SECTORS.get(username)
+    reads = READS.get(username)
     scope = Scope.for_user(db.session.scalar(select(User).where(User.username == username)))
+    if reads is not None:
+        assert client.get("/staff/campaigns/").status_code == 200
+        assert campaigns.owner_choices(scope) == [] and campaigns.unit_choices(scope) == []
+        for campaign in db.session.scalars(select(Campaign)):
+            status = client.get(f"/staff/campaigns/{campaign.id}").status_code
+            assert status == (200 if campaign.sector in reads else 404), campaign.name
+            assert client.get(f"/staff/campaigns/{campaign.id}/edit").status_code == 403
+        return
     if sectors is None:
         assert client.get("/staff/campaigns/").status_code == 403
         assert campaigns.owner_choices(scope) == [] and campaigns.unit_choices(scope) == []
