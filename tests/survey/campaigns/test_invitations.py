@@ -65,6 +65,9 @@ def test_csv_with_bom_for_the_sms_sender(client: Any, db: Any, login: Any,
     login("admin")
     page = client.get(f"{BASE}/{drawn.id}/frame").get_data(as_text=True)
     assert "Người được chọn chưa có thư mời: 10" in page
+    title = page[page.index("<title>"):page.index("</title>")]
+    assert "thư mời" not in title  # the invitations section is in the page, once, not its title
+    assert page.count("Người được chọn chưa có thư mời") == 1
     response = issue(client, drawn, "csv")
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "private, no-store"
