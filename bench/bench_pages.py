@@ -26,7 +26,6 @@ Figures only; not collected by pytest. The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -71,19 +70,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--server-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
     args = parser.parse_args()
-    from sqlalchemy import text
-
-    name = f"test_bench_pages_{os.getpid()}"
-    url = f"{args.server_url.rstrip('/')}/{name}"
-    admin = bench_results.admin_engine(args.server_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
+    with bench_results.private_database(args.server_url, "test_bench_pages") as url:
         run(args, url)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def run(args: argparse.Namespace, url: str) -> None:

@@ -52,7 +52,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,25 @@ def admin_engine(server: str) -> Any:
     from sqlalchemy import create_engine
 
     return create_engine(server.rstrip("/") + "/postgres", isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def private_database(server: str, prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """A database ``<prefix>_<pid>`` of its own on the PostgreSQL server, dropped at the end
+    (unless ``keep``); yields its SQLAlchemy URL."""
+    from sqlalchemy import text
+
+    name = f"{prefix}_{os.getpid()}"
+    admin = admin_engine(server)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server.rstrip('/')}/{name}"
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def make_app(url: str) -> Any:
@@ -376,21 +396,9 @@ def main() -> None:
     parser.add_argument("--r-timeout", type=float, default=900)
     parser.add_argument("--keep", action="store_true", help="do not drop the database")
     args = parser.parse_args()
-    from sqlalchemy import text
-
-    name = f"test_bench_results_{os.getpid()}"
-    url = f"{args.server_url.rstrip('/')}/{name}"
-    admin = admin_engine(args.server_url)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            report(args, url, folder)
-    finally:
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with private_database(args.server_url, "test_bench_results", keep=args.keep) as url, \
+            tempfile.TemporaryDirectory() as folder:
+        report(args, url, folder)
 
 
 def line(label: str, r: dict[str, Any], base: dict[str, Any] | None) -> str:
