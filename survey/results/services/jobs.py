@@ -45,6 +45,8 @@ def start(app: Flask, snapshot_id: int) -> Future[None] | None:
 def resume(app: Flask) -> Future[None] | None:
     """Once per app: compute, in the worker thread, every snapshot left waiting or
     interrupted (a no-op under ``RESULTS_INLINE``, where nothing is ever left waiting)."""
+    if id(app) in _RESUMED:  # every request after the first: no lock on the hot path
+        return None
     with _LOCK:
         if id(app) in _RESUMED or app.config.get("RESULTS_INLINE"):
             return None
