@@ -39,32 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis import SurveyDesign  # noqa: E402
 
-R_SCRIPT = r"""
-suppressMessages({library(survey); library(data.table)})
-args <- commandArgs(trailingOnly = TRUE)
-d <- as.data.frame(fread(args[1]))
-items <- grep("^q", names(d), value = TRUE)
-for (q in items) {
-  d[[paste0("a_", q)]] <- ifelse(is.na(d[[q]]), 0, as.numeric(d[[q]] >= 4))
-  d[[paste0("b_", q)]] <- as.numeric(!is.na(d[[q]]))
-  d[[q]] <- NULL
-}
-invisible(gc())
-num <- paste0("a_", items); den <- paste0("b_", items)
-f <- as.formula(paste("~", paste(c(num, den), collapse = "+")))
-expr <- parse(text = paste(sprintf("%s/%s", num, den), collapse = "+"))[[1]]
-expr <- call("/", expr, length(items))
-index <- function(formula, design, ...) svycontrast(svytotal(formula, design), expr)
-t0 <- proc.time()[["elapsed"]]
-# check.strata = FALSE: the nesting check tabulates ids x strata (1e6 x 2000 cells, ~16 GB);
-# every respondent is its own PSU here, so nesting holds by construction.
-des <- svydesign(id = ~1, strata = ~stratum, fpc = ~N, data = d, check.strata = FALSE)
-res <- svyby(f, ~agency, des, index, vartype = "se", keep.var = TRUE)
-elapsed <- proc.time()[["elapsed"]] - t0
-out <- data.frame(agency = res$agency, estimate = coef(res), se = SE(res))
-fwrite(out, args[2])
-cat(sprintf("R_SECONDS %.3f\n", elapsed))
-"""
+R_SCRIPT = Path(__file__).with_name("index_svyby.R")  # shared with the other bench
 
 
 def make_data(n: int, n_items: int, n_agencies: int, seed: int) -> pd.DataFrame:
@@ -130,12 +105,12 @@ def run_r(data: pd.DataFrame, timeout: float) -> tuple[float, pd.DataFrame] | No
         print("R: Rscript not found, skipping the comparison")
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        csv, out, script = (os.path.join(tmp, x) for x in ("data.csv", "out.csv", "b.R"))
+        csv, out = (os.path.join(tmp, x) for x in ("data.csv", "out.csv"))
         data.to_csv(csv, index=False, na_rep="NA")
-        Path(script).write_text(R_SCRIPT)
         try:
             proc = subprocess.run(
-                ["Rscript", script, csv, out], capture_output=True, text=True, timeout=timeout
+                ["Rscript", str(R_SCRIPT), csv, out, "agency", "fpc", "4"],
+                capture_output=True, text=True, timeout=timeout,
             )
         except subprocess.TimeoutExpired:
             print(f"R: timed out after {timeout:.0f} s")

@@ -65,31 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 PERIOD = "2026-10"
 KEY = "bench_index"
-R_SCRIPT = r"""
-suppressMessages({library(survey); library(data.table)})
-options(survey.lonely.psu = "adjust")
-args <- commandArgs(trailingOnly = TRUE)
-d <- as.data.frame(fread(args[1]))
-items <- grep("^q", names(d), value = TRUE)
-for (q in items) {
-  d[[paste0("a_", q)]] <- ifelse(is.na(d[[q]]), 0, d[[q]])
-  d[[paste0("b_", q)]] <- as.numeric(!is.na(d[[q]]))
-  d[[q]] <- NULL
-}
-invisible(gc())
-num <- paste0("a_", items); den <- paste0("b_", items)
-f <- as.formula(paste("~", paste(c(num, den), collapse = "+")))
-expr <- parse(text = paste(sprintf("%s/%s", num, den), collapse = "+"))[[1]]
-expr <- call("/", expr, length(items))
-index <- function(formula, design, ...) svycontrast(svytotal(formula, design), expr)
-t0 <- proc.time()[["elapsed"]]
-des <- svydesign(id = ~1, strata = ~stratum, weights = ~weight, data = d, check.strata = FALSE)
-res <- svyby(f, ~dom1, des, index, vartype = "se", keep.var = TRUE)
-elapsed <- proc.time()[["elapsed"]] - t0
-out <- data.frame(unit = res$dom1, estimate = coef(res), se = SE(res))
-fwrite(out, args[2])
-cat(sprintf("R_SECONDS %.3f\n", elapsed))
-"""
+R_SCRIPT = Path(__file__).with_name("index_svyby.R")  # shared with the other bench
 
 
 # -- the database -------------------------------------------------------------------------------
@@ -366,10 +342,10 @@ def in_child(kind: str, url: str, trace: bool, folder: str, csv: str | None = No
 def run_r(csv: str, folder: str, timeout: float) -> tuple[float, pd.DataFrame] | str:
     if shutil.which("Rscript") is None:
         return "R skipped: Rscript not found"
-    script, out = os.path.join(folder, "index.R"), os.path.join(folder, "r.csv")
-    Path(script).write_text(R_SCRIPT)
+    out = os.path.join(folder, "r.csv")
     try:
-        done = subprocess.run(["/usr/bin/time", "-v", "Rscript", script, csv, out],
+        done = subprocess.run(["/usr/bin/time", "-v", "Rscript", str(R_SCRIPT), csv, out,
+                               "dom1", "weights", "1"],
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return f"R skipped: no answer within {timeout:.0f} s"
@@ -377,7 +353,7 @@ def run_r(csv: str, folder: str, timeout: float) -> tuple[float, pd.DataFrame] |
         return "R failed: " + done.stderr[-800:]
     seconds = float(done.stdout.split("R_SECONDS")[1].split()[0])
     rss = [ln for ln in done.stderr.splitlines() if "Maximum resident" in ln]
-    frame = pd.read_csv(out, dtype={"unit": str}).set_index("unit")
+    frame = pd.read_csv(out, dtype={"dom1": str}).set_index("dom1")
     frame.attrs["rss_mib"] = int(rss[0].split()[-1]) / 1024 if rss else float("nan")
     return seconds, frame
 
