@@ -43,6 +43,28 @@ class BadFilter(ValueError):
         self.field = field
 
 
+class BadPaging(BadFilter):
+    """A paging parameter that is not a whole number within ``low``..``high``."""
+
+    def __init__(self, field: str, low: int, high: int) -> None:
+        super().__init__(field)
+        self.low, self.high = low, high
+
+
+WHOLE = re.compile(r"^[0-9]{1,12}$")
+
+
+def whole_number(args: Any, name: str, default: int, low: int, high: int) -> int:
+    """The query parameter ``name`` as a whole number in ``low``..``high`` (``default``
+    when absent); anything else (negative, a fraction, text, too big): :class:`BadPaging`."""
+    raw = args.get(name)
+    if raw is None:
+        return default
+    if not WHOLE.match(raw) or not low <= int(raw) <= high:
+        raise BadPaging(name, low, high)
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Reader:
     """An API key as a reader of results."""
@@ -129,10 +151,11 @@ def parse_filters(args: dict[str, str], allowed: tuple[str, ...]) -> dict[str, A
 
 
 def rows(reader: Reader, snapshot_id: int, filters: dict[str, Any]) -> list[ResultRow]:
-    """The rows of a readable snapshot within the key's scope, filtered."""
+    """The rows of a readable snapshot within the key's scope, filtered, in the order of
+    their ids (the stable order the API's pages follow)."""
     if "unit" in filters:
         unit(reader, filters["unit"])
-    found = snapshots.rows_in_scope(reader.scope, snapshot_id)
+    found = sorted(snapshots.rows_in_scope(reader.scope, snapshot_id), key=lambda r: r.id)
     return [r for r in found
             if ("unit" not in filters or r.unit_id == filters["unit"])
             and all(getattr(r, name) == filters[name]

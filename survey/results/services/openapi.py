@@ -134,6 +134,13 @@ def _get(summary: str, ok: dict[str, Any], parameters: list[dict[str, Any]],
                     "responses": {"200": _json(ok, "OK"), **_errors(401, 429, *errors)}}}
 
 
+def _paged(path: dict[str, Any]) -> dict[str, Any]:
+    """A results endpoint: its description says how it pages; its 200 has the Link header."""
+    path["get"]["description"] = PAGED
+    path["get"]["responses"]["200"]["headers"] = LINK
+    return path
+
+
 def _path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True,
             "schema": {"type": "integer", "minimum": 1}}
@@ -153,20 +160,47 @@ FILTERS = [
 ]
 
 
+PAGE_FIELDS = {
+    "total": {"type": "integer", "minimum": 0,
+              "description": "rows matching the query, on every page"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": 5000},
+    "offset": {"type": "integer", "minimum": 0},
+    "next": {"type": ["string", "null"],
+             "description": "address of the next page (also in the Link header); null on "
+                            "the last page"},
+}
+
+PAGING = [
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 5000},
+           "rows per page: default 500, at most 5000"),
+    _query("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+           "rows to skip (default 0); follow `next` rather than computing it"),
+]
+
+PAGED = ("Paged: `limit` rows (default 500, at most 5000) from `offset`, in a stable order "
+         "(a snapshot is frozen). `total` counts every matching row; `next` and the RFC "
+         "8288 header `Link: <...>; rel=\"next\"` give the next page, absent on the last. "
+         "Before paging existed these endpoints returned every row at once: a client that "
+         "ignores `next` now reads the first 500.")
+
+LINK = {"Link": {"description": "`<address of the next page>; rel=\"next\"` when there is "
+                                "one", "schema": {"type": "string"}}}
+
+
 def document() -> dict[str, Any]:
     listing = {"type": "object", "additionalProperties": False,
                "required": ["snapshots", "page", "per_page", "total"],
                "properties": {"snapshots": {"type": "array", "items": _ref("Snapshot")},
                               "page": {"type": "integer"}, "per_page": {"type": "integer"},
                               "total": {"type": "integer"}}}
+    page = {"results": {"type": "array", "items": _ref("Result")}, **PAGE_FIELDS}
     results = {"type": "object", "additionalProperties": False,
-               "required": ["snapshot_id", "results"],
-               "properties": {"snapshot_id": {"type": "integer"},
-                              "results": {"type": "array", "items": _ref("Result")}}}
+               "required": ["snapshot_id", *page],
+               "properties": {"snapshot_id": {"type": "integer"}, **page}}
     unit_results = {"type": "object", "additionalProperties": False,
-                    "required": ["unit", "snapshot", "results"],
+                    "required": ["unit", "snapshot", *page],
                     "properties": {"unit": _ref("Unit"), "snapshot": _ref("Snapshot"),
-                                   "results": {"type": "array", "items": _ref("Result")}}}
+                                   **page}}
     tokens_in = {"oneOf": [_ref("Dossier"), {
         "type": "object", "additionalProperties": False, "required": ["tokens"],
         "properties": {"tokens": {"type": "array", "minItems": 1, "maxItems": 500,
@@ -204,7 +238,9 @@ def document() -> dict[str, Any]:
                                 "key: `Authorization: Bearer <prefix>.<secret>`. A key "
                                 "reads published snapshots within its unit's subtree; one "
                                 "with the read_results permission reads unpublished ones "
-                                "and suppressed figures too."},
+                                "and suppressed figures too. Results come in pages of 500 "
+                                "rows by default (`limit`, at most 5000; `offset`; follow "
+                                "`next` or the Link header)."},
         "servers": [{"url": "/api/v1"}],
         "paths": {
             "/tokens": post("Issue one-time tokens for completed dossiers", tokens_in,
@@ -220,19 +256,20 @@ def document() -> dict[str, Any]:
                                  "required": ["snapshot"],
                                  "properties": {"snapshot": _ref("Snapshot")}},
                 [_path_id("snapshot_id")], 400, 403, 404),
-            "/snapshots/{snapshot_id}/results": _get(
+            "/snapshots/{snapshot_id}/results": _paged(_get(
                 "The estimates of a snapshot within the key's scope", results,
                 [_path_id("snapshot_id"),
                  _query("unit", {"type": "integer", "minimum": 1}, "one unit's rows"),
                  *FILTERS,
-                 _query("domain", {"enum": ["unit", "sector", "point"]}, "domain")],
-                400, 403, 404),
+                 _query("domain", {"enum": ["unit", "sector", "point"]}, "domain"),
+                 *PAGING],
+                400, 403, 404)),
             "/units": _get("The key's unit and its subtree, depth first", {
                 "type": "object", "additionalProperties": False, "required": ["units"],
                 "properties": {"units": {"type": "array", "items": _ref("Unit")}}}, [], 400),
-            "/units/{unit_id}/results": _get(
+            "/units/{unit_id}/results": _paged(_get(
                 "A unit's estimates in the newest snapshot the key may read that has them",
-                unit_results, [_path_id("unit_id"), *FILTERS[1:]], 400, 403, 404),
+                unit_results, [_path_id("unit_id"), *FILTERS[1:], *PAGING], 400, 403, 404)),
         },
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",

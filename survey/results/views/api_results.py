@@ -5,6 +5,12 @@ results. Which snapshots and figures a key reads: see
 ``/api/v1/openapi.json``. Errors as elsewhere in the API
 (``{"error": {"code", "message", "message_en", "field"}}``): 400 (a bad query parameter,
 ``field`` names it), 401 (key), 403 (outside the key's subtree), 404 (unknown), 429.
+
+The two results endpoints are paged: ``limit`` (default :data:`DEFAULT_LIMIT`, at most
+:data:`MAX_LIMIT`) rows from ``offset`` (default 0), in a stable order (the rows' ids: a
+snapshot is frozen, so an offset always points at the same row). The body says ``total``,
+``limit``, ``offset`` and ``next`` (the address of the next page, null on the last), and
+the same address is in an RFC 8288 ``Link: <...>; rel="next"`` header.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from survey.collection.services import apikeys
@@ -23,6 +29,9 @@ from survey.extensions import limiter
 from survey.results.services import api_read, openapi
 
 MAX_PER_PAGE = 200
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 5000
+MAX_OFFSET = 2**31 - 1
 
 
 def _rate_key() -> str:
@@ -45,6 +54,10 @@ def _reading(view: Callable[..., tuple[Response, int]]) -> Callable[..., tuple[R
             return error(401, "unauthorized", _l("Missing, wrong or revoked API key."))
         try:
             return view(api_read.Reader.of(key), *args, **kwargs)
+        except api_read.BadPaging as bad:
+            return error(400, "bad_filter",
+                         _l("%(name)s must be a whole number from %(low)d to %(high)d.",
+                            name=bad.field, low=bad.low, high=bad.high), bad.field)
         except api_read.BadFilter as bad:
             return error(400, "bad_filter",
                          _l("This query parameter is unknown or malformed."), bad.field)
@@ -56,7 +69,33 @@ def _reading(view: Callable[..., tuple[Response, int]]) -> Callable[..., tuple[R
 
 
 def _only(*allowed: str) -> dict[str, Any]:
-    return api_read.parse_filters({k: v for k, v in request.args.items()}, allowed)
+    return api_read.parse_filters({k: v for k, v in request.args.items()
+                                   if k not in ("limit", "offset")}, allowed)
+
+
+def _paging() -> tuple[int, int]:
+    """``limit`` and ``offset`` of a results query (checked before anything is read)."""
+    limit = api_read.whole_number(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = api_read.whole_number(request.args, "offset", 0, 0, MAX_OFFSET)
+    return limit, offset
+
+
+def _paged(body: dict[str, Any], reader: api_read.Reader, rows: list[Any], limit: int,
+           offset: int, **view_args: Any) -> tuple[Response, int]:
+    """``body`` with one page of ``rows`` and the paging fields; a Link header to the
+    next page when there is one."""
+    page = rows[offset:offset + limit]
+    following = None
+    if offset + len(page) < len(rows):
+        args = {k: v for k, v in request.args.items() if k != "offset"}
+        following = url_for(str(request.endpoint), **view_args, **args,
+                            offset=offset + len(page), _external=True)
+    response = jsonify({**body, "results": [api_read.row_json(reader, r) for r in page],
+                        "total": len(rows), "limit": limit, "offset": offset,
+                        "next": following})
+    if following is not None:
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return response, 200
 
 
 @bp.get("/snapshots")
@@ -92,10 +131,11 @@ def api_snapshot(reader: api_read.Reader, snapshot_id: int) -> tuple[Response, i
 @_reading
 def api_snapshot_results(reader: api_read.Reader, snapshot_id: int) -> tuple[Response, int]:
     filters = _only("unit", "sector", "node", "basis", "domain")
+    limit, offset = _paging()
     snapshot = api_read.snapshot(reader, snapshot_id)
     rows = api_read.rows(reader, snapshot.id, filters)
-    return jsonify({"snapshot_id": snapshot.id,
-                    "results": [api_read.row_json(reader, r) for r in rows]}), 200
+    return _paged({"snapshot_id": snapshot.id}, reader, rows, limit, offset,
+                  snapshot_id=snapshot_id)
 
 
 @bp.get("/units")
@@ -110,10 +150,12 @@ def api_units(reader: api_read.Reader) -> tuple[Response, int]:
 @limiter.limit(_limit, key_func=_rate_key)
 @_reading
 def api_unit_results(reader: api_read.Reader, unit_id: int) -> tuple[Response, int]:
-    unit, snapshot, rows = api_read.latest_for_unit(reader, unit_id, _only("node", "basis"))
-    return jsonify({"unit": api_read.unit_json(unit),
-                    "snapshot": api_read.snapshot_json(snapshot),
-                    "results": [api_read.row_json(reader, r) for r in rows]}), 200
+    filters = _only("node", "basis")
+    limit, offset = _paging()
+    unit, snapshot, rows = api_read.latest_for_unit(reader, unit_id, filters)
+    return _paged({"unit": api_read.unit_json(unit),
+                   "snapshot": api_read.snapshot_json(snapshot)}, reader, rows, limit, offset,
+                  unit_id=unit_id)
 
 
 @bp.get("/openapi.json")
