@@ -27,7 +27,12 @@ from analysis.passone import (
     linearization_coefficients,
     twopass_point_estimates,
 )
-from analysis.planning import margin_of_error, stratified_margin_of_error
+from analysis.planning import (
+    margin_of_error,
+    stratified_margin_of_error,
+    stratified_two_stage_margin_of_error,
+    two_stage_margin_of_error,
+)
 from analysis.publication import FLAG_COLUMNS, NCHS_2017, PublicationRules
 from analysis.results import Estimates
 from analysis.sampling import (
@@ -99,6 +104,7 @@ __all__ = [
     "SQL_STRATA",
     "strata_table",
     "stratified_margin_of_error",
+    "stratified_two_stage_margin_of_error",
     "stratified_srswor",
     "sufficient_statistics",
     "SurveyDesign",
@@ -107,6 +113,7 @@ __all__ = [
     "twopass_estimates",
     "twopass_point_estimates",
     "TwoPassStatistic",
+    "two_stage_margin_of_error",
     "trim_weights",
     "weight_diagnostics",
     "WeightDiagnostics",
