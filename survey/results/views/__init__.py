@@ -24,4 +24,10 @@ def _resume_snapshots() -> None:
     jobs.resume(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-from survey.results.views import counts, exports, publication, snapshots  # noqa: E402,F401
+from survey.results.views import (  # noqa: E402,F401
+    counts,
+    exports,
+    publication,
+    snapshots,
+    table_exports,
+)
