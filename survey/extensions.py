@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from typing import Any
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -46,23 +44,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
-class VersionedLoginManager(LoginManager):
-    """Sessions and remember-me cookies hold ``User.get_id()``, ``"<id>:<session
-    version>"``; the registered loader receives the id, and the user it loads is accepted
-    only while that is still their current ``get_id()``: raising the version (sign-out,
-    password change, "sign out everywhere") refuses every cookie issued before."""
-
-    def user_loader(self, callback: Callable[[str], Any]) -> Callable[[str], Any]:
-        def load(token: str) -> Any:
-            ident = token.partition(":")[0]
-            if not ident.isdigit():
-                return None
-            user = callback(ident)
-            return user if user is not None and user.get_id() == token else None
-
-        super().user_loader(load)
-        return callback
-
-
-login_manager = VersionedLoginManager()
+# The user loader (survey/web.py) accepts a session only while its row is open and its
+# version current: survey/org/services/sessions.py.
+login_manager = LoginManager()
 limiter = Limiter(key_func=_client_ip, default_limits=[])

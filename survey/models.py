@@ -31,6 +31,7 @@ from survey.org.models import (
     Unit,
     UnitKind,
     User,
+    UserSession,
 )
 from survey.results.models import ResultRow, ResultSnapshot, TransactionCount
 
@@ -63,4 +64,5 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "UserSession",
 ]

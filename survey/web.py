@@ -150,11 +150,10 @@ def init_extensions(app: Flask) -> None:
     init_delivery(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> Any:
-        from survey.org.models import User
+    def load_user(token: str) -> Any:
+        from survey.org.services import sessions
 
-        user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        return sessions.load(token)
 
     @app.before_request
     def bind_actor() -> None:

@@ -129,3 +129,7 @@ class OwnPasswordForm(Form):
 
 class EndSessionsForm(Form):
     submit = SubmitField(_l("Sign out everywhere"))
+
+
+class EndOneSessionForm(Form):
+    submit = SubmitField(_l("End this session"))

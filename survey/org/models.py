@@ -181,10 +181,15 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     def is_active(self) -> bool:  # type: ignore[override]
         return self.active
 
+    # The key of the session this request runs under (set by sign-in and by the user
+    # loader; never stored: the database keeps its SHA-256 in UserSession).
+    session_key = None  # str | None; a plain attribute, not a column
+
     def get_id(self) -> str:
-        """``id:session_version``: what sessions and remember-me cookies hold; the user
-        loader accepts it only while it is still the account's current value."""
-        return f"{self.id}:{self.session_version or 1}"
+        """``id:session_version:key``: what sessions and remember-me cookies hold; the
+        user loader accepts it only while the version is still the account's and the
+        key's :class:`UserSession` has not ended."""
+        return f"{self.id}:{self.session_version or 1}:{self.session_key or ''}"
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
@@ -213,6 +218,25 @@ class RoleAssignment(db.Model):  # type: ignore[name-defined,misc]
 
     user: Mapped[User] = relationship(back_populates="roles")
     unit: Mapped[Unit] = relationship()
+
+
+class UserSession(db.Model):  # type: ignore[name-defined,misc]
+    """One signed-in browser of an account: signing out ends this row only; "sign out
+    everywhere", a password change and an administrator end them all (and raise the
+    account's ``session_version``). The browser holds the key, the database its SHA-256;
+    ``agent`` is the browser's own description (User-Agent, cut to 120 characters), shown
+    on the account page so that a person can tell their sessions apart. No address."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SignInFailure(db.Model):  # type: ignore[name-defined,misc]

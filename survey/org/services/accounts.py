@@ -15,6 +15,7 @@ from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import User
+from survey.org.services import sessions
 from survey.org.services.users import check_password_strength
 
 
@@ -41,23 +42,24 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def revoke(user: User) -> None:
-    """Every session and remember-me cookie of ``user`` stops working (their id carries
-    the session version: see User.get_id). Part of the caller's use case."""
-    user.session_version = (user.session_version or 1) + 1
+    """Every session and remember-me cookie of ``user`` stops working (see
+    :mod:`survey.org.services.sessions`). Part of the caller's use case."""
+    sessions.end_every(user)
 
 
 @use_case
 def end_sessions(user: User) -> None:
-    """Sign-out, "sign out everywhere", or an administrator ending another account's
-    sessions: a copied cookie is refused afterwards (audited as a change of the
-    account's session_version)."""
+    """"Sign out everywhere", or an administrator ending another account's sessions: a
+    copied cookie is refused afterwards (audited as a change of the account's
+    session_version). Signing out ends one session: ``sessions.end_current``."""
     revoke(user)
     commit_or_refuse()
 
 
 @use_case
 def change_own_password(user: User, current: str, new: str) -> None:
-    """One's own password, after the current one; every other session ends."""
+    """One's own password, after the current one; every session ends (the caller
+    starts a new one for this browser)."""
     if not user.check_password(current):
         raise ServiceError(_("The current password is wrong."), "current")
     check_password_strength(new)

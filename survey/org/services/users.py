@@ -12,6 +12,7 @@ from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
 from survey.org.models import Role, RoleAssignment, Sector, Unit, User
+from survey.org.services import sessions
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD = 10
@@ -107,7 +108,7 @@ def set_password(user: User, password: str) -> None:
     """A new password ends every session of the account (a copied cookie is refused)."""
     check_password_strength(password)
     user.set_password(password)
-    user.session_version = (user.session_version or 1) + 1
+    sessions.end_every(user)
     commit_or_refuse()
 
 

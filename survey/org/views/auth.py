@@ -22,7 +22,7 @@ from survey.collection.services.privacy import install_log_redaction
 from survey.common.access import Scope
 from survey.extensions import limiter
 from survey.org.forms import LoginForm
-from survey.org.services import accounts, throttle
+from survey.org.services import accounts, sessions, throttle
 
 bp = Blueprint("auth", __name__)
 # The site-wide blueprint: on registration, link keys and token secrets are redacted
@@ -76,6 +76,7 @@ def login() -> str | WResponse | tuple[str, int]:
         user = accounts.authenticate(name, form.password.data or "")
         if user is not None:
             throttle.record_success(name, address)
+            sessions.start(user, request.headers.get("User-Agent"))
             login_user(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next"), _home(Scope.for_user(user))))
         throttle.record_failure(name, address)
@@ -89,8 +90,9 @@ def login() -> str | WResponse | tuple[str, int]:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> WResponse:
-    # Ends every session of the account: a copy of this cookie is refused from now on.
-    accounts.end_sessions(current_user._get_current_object())
+    # Ends this browser's session: a copy of its cookie is refused from now on; the
+    # account's sessions on other computers go on ("sign out everywhere" ends them).
+    sessions.end_current(current_user._get_current_object())
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -1,5 +1,6 @@
-"""Sessions end on sign-out, on a password change, on "sign out everywhere" and when an
-administrator ends them: a copied session or remember-me cookie is refused afterwards."""
+"""Sessions end on sign-out (that browser's only), on a password change, on "sign out
+everywhere", from the account page (one of them) and when an administrator ends them: a
+copied session or remember-me cookie is refused afterwards."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from survey.models import AuditLog, User
+from survey.models import AuditLog, User, UserSession
 
 
 @pytest.fixture
@@ -125,11 +126,94 @@ def test_an_administrator_ends_another_accounts_sessions_audited(
                and e.after.get("session_version") == 2 for e in entries)
 
 
-def test_a_cookie_of_a_forged_or_old_form_is_refused(app: Any, canbo: Any) -> None:
-    # A session from before versions ("<id>" alone) is not accepted either.
-    from survey.extensions import login_manager
+def test_signing_out_ends_this_browsers_session_only(app: Any, canbo: Any) -> None:
+    phone, desk = sign_in(app), sign_in(app, remember=True)
+    remembered = cookie(desk, "remember_token")
+    copied = cookie(phone, "session")
+    assert phone.post("/logout").status_code == 302
+    assert phone.get("/staff/").status_code == 302
+    assert replay(app, "session", copied) == 302
+    assert desk.get("/staff/").status_code == 200  # the other computer stays signed in
+    assert replay(app, "remember_token", remembered) == 200
 
+
+def test_the_account_page_lists_the_sessions_and_ends_one(
+        app: Any, db: Any, canbo: Any) -> None:
+    here = app.test_client()
+    assert here.post("/login", data={"username": "canbo", "password": "mat-khau-123"},
+                     headers={"User-Agent": "Firefox trên máy bàn"}).status_code == 302
+    phone = app.test_client()
+    phone.post("/login", data={"username": "canbo", "password": "mat-khau-123",
+                               "remember": "y"}, headers={"User-Agent": "Safari trên iPhone"})
+    remembered = cookie(phone, "remember_token")
+    page = here.get("/staff/account").get_data(as_text=True)
+    assert "Firefox trên máy bàn" in page and "Safari trên iPhone" in page
+    assert "Phiên này" in page
+    rows = {r.agent: r for r in db.session.scalars(select(UserSession))}
+    assert set(rows) == {"Firefox trên máy bàn", "Safari trên iPhone"}
+    assert all(len(r.key_hash) == 64 for r in rows.values())  # a digest, never the key
+    assert remembered.split(":")[-1].split("|")[0] not in {r.key_hash for r in rows.values()}
+
+    # Ending the session one is using is refused here (the sign-out button does it).
+    mine = rows["Firefox trên máy bàn"].id
+    own = here.post(f"/staff/account/sessions/{mine}/end", follow_redirects=True)
+    assert "Đây là phiên bạn đang dùng" in own.get_data(as_text=True)
+    assert here.get("/staff/").status_code == 200
+
+    done = here.post(f"/staff/account/sessions/{rows['Safari trên iPhone'].id}/end",
+                     follow_redirects=True)
+    assert "Phiên đó đã kết thúc" in done.get_data(as_text=True)
+    assert phone.get("/staff/").status_code == 302
+    assert replay(app, "remember_token", remembered) == 302
+    assert here.get("/staff/").status_code == 200
+    page = here.get("/staff/account").get_data(as_text=True)
+    assert "Safari trên iPhone" not in page
+
+
+def test_another_accounts_session_cannot_be_ended_from_the_account_page(
+        app: Any, db: Any, canbo: Any) -> None:
+    admin = sign_in(app, "quantri")
+    victim = sign_in(app)
+    theirs = db.session.scalar(select(UserSession.id).where(UserSession.user_id == canbo.id))
+    refused = admin.post(f"/staff/account/sessions/{theirs}/end")
+    assert refused.status_code == 404
+    assert "Phiên này không phải là một phiên đang mở của bạn." in refused.get_data(
+        as_text=True)
+    assert admin.post("/staff/account/sessions/999999/end").status_code == 404
+    assert victim.get("/staff/").status_code == 200  # nothing ended
+    db.session.expire_all()
+    assert db.session.get(UserSession, theirs).ended_at is None
+
+
+def test_last_seen_is_written_at_most_every_five_minutes(
+        app: Any, db: Any, canbo: Any) -> None:
+    import datetime as dt
+
+    client = sign_in(app)
+    row = db.session.scalar(select(UserSession))
+    first = row.last_seen_at
+    client.get("/staff/")
+    db.session.expire_all()
+    assert db.session.get(UserSession, row.id).last_seen_at == first
+    db.session.get(UserSession, row.id).last_seen_at = first - dt.timedelta(minutes=6)
+    db.session.commit()
+    client.get("/staff/")
+    db.session.expire_all()
+    seen = db.session.get(UserSession, row.id).last_seen_at
+    assert seen.replace(tzinfo=None) > (first - dt.timedelta(minutes=1)).replace(tzinfo=None)
+
+
+def test_a_cookie_of_a_forged_or_old_form_is_refused(app: Any, db: Any, canbo: Any) -> None:
+    # A session from before per-session keys ("<id>" or "<id>:<version>") is refused.
+    from survey.extensions import login_manager
+    from survey.org.services import sessions
+
+    key = sessions.start(canbo, "test")
     assert login_manager._user_callback(str(canbo.id)) is None
-    assert login_manager._user_callback(f"{canbo.id}:1") is not None
-    assert login_manager._user_callback(f"{canbo.id}:0") is None
-    assert login_manager._user_callback("x:1") is None
+    assert login_manager._user_callback(f"{canbo.id}:1") is None
+    assert login_manager._user_callback(f"{canbo.id}:1:{key}") is not None
+    assert login_manager._user_callback(f"{canbo.id}:0:{key}") is None
+    assert login_manager._user_callback(f"{canbo.id}:1:{key}x") is None
+    assert login_manager._user_callback(f"{canbo.id + 1}:1:{key}") is None
+    assert login_manager._user_callback(f"x:1:{key}") is None
+    assert login_manager._user_callback(f"{canbo.id}:x:{key}") is None
