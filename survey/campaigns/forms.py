@@ -146,3 +146,12 @@ class CloseForm(Form):
     confirm = BooleanField(_l("I understand that a closed campaign takes no more answers"),
                            validators=[DataRequired(_l("Tick the box to confirm."))])
     submit = SubmitField(_l("Close the campaign and compute the results"))
+
+
+class ReweightForm(Form):
+    """Weighting a closed campaign again: the close's margins and trimming, prefilled with
+    the current run's."""
+
+    margins = CloseForm.margins
+    trim = CloseForm.trim
+    submit = SubmitField(_l("Weight again and freeze a new snapshot"))

@@ -266,3 +266,25 @@ class CampaignWeight(db.Model):  # type: ignore[name-defined,misc]
     base: Mapped[float] = mapped_column(Float)
     adjusted: Mapped[float] = mapped_column(Float)
     final: Mapped[float] = mapped_column(Float)
+
+
+class CampaignWeighting(db.Model):  # type: ignore[name-defined,misc]
+    """One run of a closed campaign's weighting: run 1 is the close, each re-weighting by a
+    manager (other raking margins, another trimming bound) adds the next. Kept per run: who
+    and when, the options (``{"margins": {item: {value: total}}, "trim": float | None}``),
+    the weighting report and the snapshot frozen from those weights (older snapshots stay
+    readable; the campaign points at the newest run's)."""
+
+    __tablename__ = "campaign_weighting"
+    __audited__ = True
+    __table_args__ = (UniqueConstraint("campaign_id", "run", name="uq_campaign_weighting_run"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    run: Mapped[int] = mapped_column(Integer)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("result_snapshot.id", ondelete="SET NULL"))
+    weighted_by: Mapped[str] = mapped_column(String(64), default="")
+    weighted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -26,6 +26,27 @@ results engine then estimates with the multistage design.
 
 Slips keyed without a sampled person (no frame row) are not part of the probability sample
 and get no weight: they are counted in the report and left out of the results.
+
+Refusals and their replacements (``draw.replace_refusal``). The draw fixes a number of
+slots in each replacement group (one-stage: the unit × frame stratum; two-stage: the
+selected cluster); a refused person's slot passes to the next reserve of the same group,
+so a replacement is treated as the original's slot, not as an extra draw: it keeps the
+probability the draw gave the group's persons (one-stage SRS or systematic: n/N of the
+stratum, the original's; two-stage: the cluster's stage-1 probability × take/cluster size,
+the cluster's populations as fpc and fpc2, psu = the same cluster), and the refused person
+leaves the sample. A slot whose reserve ran out (or a PPS draw, which has no reserve) ends
+with a refused person: that person stays in the sample as a nonrespondent of their cell,
+so the nonresponse adjustment carries their weight over to the cell's respondents instead
+of losing it. Within a group every person has the same probability, so which refused row
+stands for an empty slot changes no weight. The report counts both kinds of refusal.
+
+Re-weighting (:func:`reweight`): a closed campaign's weights can be computed again with
+other margins or another trimming bound by its managers. All or nothing: refused options
+change nothing; otherwise the weights are replaced, a new snapshot is frozen (the earlier
+ones stay as they were, readable), the campaign points at it, and the run is added to the
+campaign's history (:class:`~survey.campaigns.models.CampaignWeighting`, run 1 = the
+close). A published earlier snapshot stays what the public sees until an administrator
+publishes the new one.
 """
 
 from __future__ import annotations
@@ -40,7 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 import analysis
 from survey.campaigns.models import (
@@ -48,6 +69,7 @@ from survey.campaigns.models import (
     CampaignDraw,
     CampaignStatus,
     CampaignWeight,
+    CampaignWeighting,
     FrameRow,
     SamplingFrame,
 )
@@ -82,6 +104,7 @@ class Person:
     response_id: int | None
     clusters: int | None = None  # two-stage draws: clusters in the stratum
     cluster_size: int | None = None  # and persons in the person's cluster
+    refused: bool = False  # a refusal left without replacement (a nonrespondent)
 
 
 @dataclass
@@ -136,19 +159,39 @@ def _check_margins(margins: Mapping[str, Mapping[str, float]]) -> None:
 
 
 def sampled_persons(campaign: Campaign) -> list[Person]:
-    """The selected persons of the campaign's sample and their response, if any."""
+    """The persons of the campaign's sample and their response, if any: the selected
+    (replacements included, in their original's slot), and a refused person for each
+    slot left empty after its reserve ran out (a nonrespondent; see the module text)."""
     frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
     query = (select(FrameRow.id, FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster,
                     FrameRow.selection_probability, Response.id, FrameRow.stage1_population,
-                    FrameRow.stage2_population)
+                    FrameRow.stage2_population, FrameRow.status, FrameRow.reserve_rank)
              .outerjoin(Response, (Response.token_id == FrameRow.token_id)
                         & (Response.campaign_id == campaign.id)
                         & FrameRow.token_id.is_not(None) & Response.counts_in_indices)
-             .where(FrameRow.frame_id.in_(frame_id), FrameRow.status == "selected")
+             .where(FrameRow.frame_id.in_(frame_id),
+                    FrameRow.status.in_(("selected", "refused")))
              .order_by(FrameRow.id))
-    return [Person(int(i), int(u), s or "", c, float(p or 1.0),
-                   int(r) if r is not None else None, n1, n2)
-            for i, u, s, c, p, r, n1, n2 in db.session.execute(query)]
+    people: list[Person] = []
+    slots: dict[tuple[int, str, str | None], list[int]] = defaultdict(lambda: [0, 0])
+    refused: dict[tuple[int, str, str | None], list[tuple[int, Person]]] = defaultdict(list)
+    for i, u, s, c, p, r, n1, n2, status, rank in db.session.execute(query):
+        # the replacement group: the cluster after a two-stage draw, else the stratum
+        group = (int(u), s or "", c if n1 is not None else None)
+        person = Person(int(i), int(u), s or "", c, float(p or 1.0),
+                        int(r) if r is not None and status == "selected" else None, n1, n2,
+                        refused=status == "refused")
+        slots[group][0] += rank is None  # drawn as selected (not from the reserve)
+        if status == "selected":
+            slots[group][1] += 1
+            people.append(person)
+        else:
+            refused[group].append((-(rank or 0), person))
+    for group, persons in refused.items():
+        empty = slots[group][0] - slots[group][1]
+        people += [person for _key, person in sorted(
+            persons, key=lambda kp: (kp[0], kp[1].frame_row_id))[:max(empty, 0)]]
+    return sorted(people, key=lambda p: p.frame_row_id)
 
 
 def _frame_counts(campaign: Campaign) -> dict[tuple[int, str], int]:
@@ -250,8 +293,16 @@ def compute(campaign: Campaign, options: CloseOptions) -> Weights:
     data["final"] = final
     report = _report(campaign, people, data, collapsed, raked, options.trim, upper, trimmed,
                      frame_counts)
-    report.update(draw_method=method, fpc=with_fpc, two_stage=two)
+    unreplaced = sum(1 for p in people if p.refused)
+    report.update(draw_method=method, fpc=with_fpc, two_stage=two, refusals={
+        "replaced": _refused_rows(campaign) - unreplaced, "unreplaced": unreplaced})
     return Weights(data.to_dict("records"), report)
+
+
+def _refused_rows(campaign: Campaign) -> int:
+    frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
+    return int(db.session.scalar(select(func.count()).select_from(FrameRow).where(
+        FrameRow.frame_id.in_(frame_id), FrameRow.status == "refused")) or 0)
 
 
 def _rake(data: pd.DataFrame, margins: Mapping[str, Mapping[str, float]]) -> np.ndarray:
@@ -280,7 +331,11 @@ def _rake(data: pd.DataFrame, margins: Mapping[str, Mapping[str, float]]) -> np.
     design = analysis.SurveyDesign(frame.assign(w=frame["adjusted"]), weights="w")
     try:
         raked = analysis.rake(design, {f"m.{k}": dict(v) for k, v in margins.items()})
-    except (ValueError, analysis.ConvergenceError) as exc:
+    except analysis.ConvergenceError as exc:
+        raise ServiceError(_("Raking did not converge: these respondents cannot meet all the "
+                             "margins at once (they contradict each other). Check the "
+                             "totals, or rake on fewer items."), "margins") from exc
+    except ValueError as exc:
         raise ServiceError(_("The weights cannot be raked to these margins: %(why)s",
                              why=str(exc)), "margins") from exc
     return np.asarray(raked.weights, dtype=float)
@@ -328,11 +383,34 @@ def _report(campaign: Campaign, people: list[Person], data: pd.DataFrame,
 @use_case
 def close_campaign(campaign: Campaign, options: CloseOptions, actor: str) -> ResultSnapshot:
     """Fieldwork → closed: the weights stored on each response, the report on the
-    campaign, a snapshot queued for its results (one commit). Refused, nothing written,
-    when the campaign is not in fieldwork, has no respondent, or the margins are bad."""
+    campaign, a snapshot queued for its results, run 1 of the weighting history (one
+    commit). Refused, nothing written, when the campaign is not in fieldwork, has no
+    respondent, or the margins are bad."""
     if campaign.status != CampaignStatus.fieldwork.value:
         raise ServiceError(_("Only a campaign in fieldwork can be closed."))
+    snapshot = _store(campaign, compute(campaign, options), options, actor)
+    campaign.status = CampaignStatus.closed.value
+    commit_or_refuse()
+    return snapshot
+
+
+@use_case
+def reweight_campaign(campaign: Campaign, options: CloseOptions, actor: str) -> ResultSnapshot:
+    """A closed campaign weighted again with other options: its weights replaced, a new
+    snapshot queued (the earlier ones kept as they are), the run added to the history (one
+    commit). Refused, nothing written, when the campaign is not closed or the options are
+    refused (bad margins, raking that does not converge)."""
+    if campaign.status != CampaignStatus.closed.value:
+        raise ServiceError(_("Only a closed campaign can be weighted again."))
     weights = compute(campaign, options)
+    db.session.execute(delete(CampaignWeight).where(CampaignWeight.campaign_id == campaign.id))
+    snapshot = _store(campaign, weights, options, actor)
+    commit_or_refuse()
+    return snapshot
+
+
+def _store(campaign: Campaign, weights: Weights, options: CloseOptions,
+           actor: str) -> ResultSnapshot:
     for row in weights.rows:
         db.session.add(CampaignWeight(
             campaign_id=campaign.id, response_id=int(row["response_id"]),
@@ -343,11 +421,18 @@ def close_campaign(campaign: Campaign, options: CloseOptions, actor: str) -> Res
             final=float(row["final"])))
     snapshot = snapshots.queue_for_campaign(campaign.id, campaign.period_start,
                                             campaign.period_end, actor)
+    last = db.session.scalar(select(func.max(CampaignWeighting.run)).where(
+        CampaignWeighting.campaign_id == campaign.id)) or 0
+    db.session.add(CampaignWeighting(
+        campaign_id=campaign.id, run=int(last) + 1, options=options_json(options),
+        report=weights.report, snapshot_id=snapshot.id, weighted_by=actor))
     campaign.weighting_report = weights.report
     campaign.snapshot_id = snapshot.id
-    campaign.status = CampaignStatus.closed.value
-    commit_or_refuse()
     return snapshot
+
+
+def options_json(options: CloseOptions) -> dict[str, Any]:
+    return {"margins": {k: dict(v) for k, v in options.margins.items()}, "trim": options.trim}
 
 
 def close(campaign: Campaign, options: CloseOptions, actor: str) -> ResultSnapshot:
@@ -357,10 +442,88 @@ def close(campaign: Campaign, options: CloseOptions, actor: str) -> ResultSnapsh
     return snapshots.run(snapshot.id)
 
 
+def reweight(campaign: Campaign, options: CloseOptions, actor: str) -> ResultSnapshot:
+    """Weight the closed campaign again, then compute its new snapshot (as :func:`close`:
+    a failure is stored on the snapshot, the new weights stay; run it again to retry)."""
+    snapshot = reweight_campaign(campaign, options, actor)
+    return snapshots.run(snapshot.id)
+
+
 def snapshot_of(campaign: Campaign) -> ResultSnapshot | None:
+    """The snapshot of the campaign's newest weighting run (the one results pages of the
+    campaign should show; earlier runs' snapshots stay readable by their id)."""
     if campaign.snapshot_id is None:
         return None
     return db.session.get(ResultSnapshot, campaign.snapshot_id)
+
+
+def history(campaign: Campaign) -> list[CampaignWeighting]:
+    """The campaign's weighting runs, the newest first."""
+    return list(db.session.scalars(select(CampaignWeighting).where(
+        CampaignWeighting.campaign_id == campaign.id).order_by(CampaignWeighting.run.desc())))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One weighting run as the weights page lists it."""
+
+    run: int
+    weighted_by: str
+    weighted_at: Any
+    margins: dict[str, dict[str, float]]
+    trim: float | None
+    report: dict[str, Any] | None
+    snapshot_id: int | None
+    snapshot_status: str | None
+    published: bool
+
+
+@dataclass(frozen=True)
+class History:
+    runs: list[Run]  # the newest first
+    # a run's snapshot the public still sees while the newest run's is not published
+    public_snapshot_id: int | None
+
+
+def runs_of(campaign: Campaign) -> History:
+    """The history with each run's snapshot (status, published), and which older snapshot
+    the public page still shows when the newest is not published."""
+    rows = history(campaign)
+    snaps = {s.id: s for s in db.session.scalars(select(ResultSnapshot).where(
+        ResultSnapshot.id.in_({r.snapshot_id for r in rows if r.snapshot_id is not None})))}
+    runs = []
+    for r in rows:
+        snap = snaps.get(r.snapshot_id) if r.snapshot_id is not None else None
+        runs.append(Run(r.run, r.weighted_by, r.weighted_at,
+                        dict((r.options or {}).get("margins") or {}),
+                        (r.options or {}).get("trim"), r.report, r.snapshot_id,
+                        snap.status if snap is not None else None,
+                        bool(snap is not None and snap.published)))
+    public = None
+    if runs and not runs[0].published:
+        public = next((r.snapshot_id for r in runs[1:] if r.published), None)
+    return History(runs, public)
+
+
+def current_options(campaign: Campaign) -> CloseOptions:
+    """The options of the newest run (read back from the report for a campaign closed
+    before the history was kept)."""
+    runs = history(campaign)
+    stored: dict[str, Any] = runs[0].options if runs else {
+        "margins": (campaign.weighting_report or {}).get("raked_to") or {},
+        "trim": (campaign.weighting_report or {}).get("trim")}
+    return CloseOptions({k: dict(v) for k, v in (stored.get("margins") or {}).items()},
+                        stored.get("trim"))
+
+
+def margins_text(margins: Mapping[str, Mapping[str, float]]) -> str:
+    """The margins as the form takes them (the inverse of :func:`parse_margins`)."""
+    return "\n".join(f"{item}: " + ", ".join(f"{v}={_number(t)}" for v, t in totals.items())
+                     for item, totals in margins.items())
+
+
+def _number(total: float) -> str:
+    return str(int(total)) if float(total).is_integer() else repr(float(total))
 
 
 def weights_of(campaign: Campaign) -> list[CampaignWeight]:
