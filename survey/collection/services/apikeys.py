@@ -20,10 +20,10 @@ from sqlalchemy import select
 from survey.collection.models import ApiKey
 from survey.common.access import Scope
 from survey.common.clock import utcnow
-from survey.common.errors import NotFound, ServiceError
+from survey.common.errors import Forbidden, NotFound, ServiceError
 from survey.common.transactions import use_case
 from survey.extensions import db
-from survey.org.models import Unit
+from survey.org.models import Role, Unit
 
 PREFIX_LENGTH = 12
 
@@ -52,6 +52,33 @@ def revoke_key(key: ApiKey) -> None:
     if key.revoked_at is not None:
         raise ServiceError(_("This key is already revoked."))
     key.revoked_at = utcnow()
+    db.session.commit()
+
+
+def may_grant_read_results(scope: Scope, key: ApiKey) -> bool:
+    """Whether the scope may grant or withdraw a key's ``read_results`` (reading
+    unpublished snapshots and suppressed figures through the results API): an
+    administrator whose grant covers the key's unit. Managers who create and revoke keys
+    do not decide what the publication rules keep back."""
+    return any(gr.role == Role.administrator and gr.covers(key.unit) for gr in scope.grants)
+
+
+@use_case
+def set_read_results(scope: Scope, key: ApiKey, allowed: bool) -> None:
+    """Grant (``allowed``) or withdraw a key's ``read_results``; audited (``api_key`` is
+    an audited model). Refused, nothing written: not an administrator over the key's unit
+    (:class:`Forbidden`), a revoked key, or a key that already is so."""
+    if not may_grant_read_results(scope, key):
+        raise Forbidden("read_results")
+    if key.revoked_at is not None:
+        raise ServiceError(_("API key %(prefix)s is revoked: it reads nothing.",
+                             prefix=key.prefix))
+    if bool(key.read_results) == allowed:
+        raise ServiceError(
+            _("API key %(prefix)s already reads unpublished results.", prefix=key.prefix)
+            if allowed else
+            _("API key %(prefix)s already reads published results only.", prefix=key.prefix))
+    key.read_results = allowed
     db.session.commit()
 
 

@@ -1,4 +1,5 @@
-"""One-time tokens of a unit: 1-in-k selection, CSV upload with slips, API keys."""
+"""One-time tokens of a unit: 1-in-k selection, CSV upload with slips, API keys (create,
+revoke, and for administrators the read_results permission of the results API)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
 from survey.collection.forms import LAYOUTS, ActionForm, ApiKeyForm, SamplerForm, UploadForm
+from survey.collection.models import ApiKey
 from survey.collection.services import apikeys, token_csv, tokens
 from survey.collection.views import bp
-from survey.common.errors import ServiceError
+from survey.common.errors import Forbidden, NotFound, ServiceError
 from survey.common.web import current_scope, show_service_error
 from survey.org.models import Unit
 
@@ -33,6 +35,7 @@ def _render(unit: Unit, status: int = 200, **forms: object) -> tuple[str, int]:
     forms.setdefault("key_form", ApiKeyForm(formdata=None))
     return render_template(
         "collection/tokens.html", unit=unit, sampler=sampler, keys=apikeys.keys_of(unit),
+        may_grant=bool(current_scope().is_administrator),
         selected=selected, not_selected=not_selected, action=ActionForm(),
         layouts=LAYOUTS, ttl_days=tokens_ttl(), **forms), status
 
@@ -126,3 +129,71 @@ def key_revoke(key_id: int) -> str | WResponse:
     else:
         flash(_("API key %(prefix)s revoked.", prefix=prefix), "success")
     return redirect(url_for("collection.unit_tokens", unit_id=unit_id))
+
+
+READ_RESULTS = {"1": True, "0": False}
+
+
+def _key_or_message(key_id: int) -> ApiKey | tuple[str, int]:
+    """The key, if of a unit the user manages; else a 404 page saying so."""
+    try:
+        return apikeys.key_in_scope(current_scope(), key_id)
+    except NotFound:
+        return render_template("error.html", code=404, title=_("API key not found"), message=_(
+            "No API key %(id)d among the units you manage: nothing was changed.",
+            id=key_id)), 404
+
+
+@bp.route("/api-keys/<int:key_id>/read-results", methods=["GET", "POST"])
+def key_read_results(key_id: int) -> str | tuple[str, int] | WResponse:
+    """Grant (``allow=1``) or withdraw (``allow=0``) a key's right to read unpublished
+    results through the API; administrators only. GET: the confirmation page, saying
+    what changes (POST does it)."""
+    key = _key_or_message(key_id)
+    if not isinstance(key, ApiKey):
+        return key
+    if not apikeys.may_grant_read_results(current_scope(), key):
+        raise Forbidden("read_results")
+    allow = READ_RESULTS.get(request.values.get("allow", ""))
+    if allow is None:
+        return render_template("error.html", code=400, title=_("The request was refused"),
+                               message=_("Say whether to grant (allow=1) or withdraw "
+                                         "(allow=0): nothing was changed.")), 400
+    back = url_for("collection.unit_tokens", unit_id=key.unit_id)
+    if request.method == "GET":
+        return render_template("confirm.html", confirm=_read_results_confirm(key, allow, back))
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        apikeys.set_read_results(current_scope(), key, allow)
+    except ServiceError as err:
+        show_service_error(None, err)
+    else:
+        flash(_("API key %(prefix)s now reads unpublished results.", prefix=key.prefix)
+              if allow else _("API key %(prefix)s now reads published results only.",
+                              prefix=key.prefix), "success")
+    return redirect(back)
+
+
+def _read_results_confirm(key: ApiKey, allow: bool, back: str) -> dict[str, object]:
+    where = {"prefix": key.prefix, "label": key.label, "unit": key.unit.name}
+    if allow:
+        title = _("Let API key %(prefix)s read unpublished results?", prefix=key.prefix)
+        lines = [
+            _("The system that uses key %(prefix)s (%(label)s) will read, through the results "
+              "API, every finished snapshot of %(unit)s and its sub-units, published or not.",
+              **where),
+            _("It will also read the figures the publication rules suppress (too few "
+              "responses, too wide an interval): give this only to a system that keeps them "
+              "internal."),
+            _("The change is recorded in the audit log with your name.")]
+    else:
+        title = _("Withdraw unpublished results from API key %(prefix)s?", prefix=key.prefix)
+        lines = [
+            _("The system that uses key %(prefix)s (%(label)s) will read only published "
+              "snapshots of %(unit)s and its sub-units; suppressed figures come back empty.",
+              **where),
+            _("The change is recorded in the audit log with your name.")]
+    return {"title": title, "consequences": lines, "fields": {"allow": "1" if allow else "0"},
+            "button": _("Grant") if allow else _("Withdraw"),
+            "action": url_for("collection.key_read_results", key_id=key.id), "cancel": back}
