@@ -85,6 +85,14 @@ class DesignForm(Form):
         InputRequired(REQUIRED), NumberRange(1, 10, _l("Between 1 and 10."))])
     response_percent = FloatField(_l("Expected response rate (%)"), default=80.0, validators=[
         InputRequired(REQUIRED), NumberRange(5, 100, _l("Between 5 and 100."))])
+    # Two-stage campaigns only (not shown, and ignored, for one-stage ones).
+    take = IntegerField(_l("Persons taken in each cluster"), validators=[
+        Optional(), NumberRange(1, 1000, _l("1 to 1000."))])
+    icc = FloatField(_l("Intra-cluster correlation (ICC)"), default=0.05, validators=[
+        Optional(), NumberRange(0, 0.5, _l("Between 0 and 0.5."))])
+    cluster_size = IntegerField(_l("Mean persons per cluster (until a frame is imported)"),
+                                validators=[Optional(), NumberRange(
+                                    1, 100_000, _l("A positive whole number."))])
     units = FieldList(FormField(UnitRowForm))
     submit = SubmitField(_l("Save and recompute"))
 

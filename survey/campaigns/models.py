@@ -78,6 +78,11 @@ class Campaign(db.Model):  # type: ignore[name-defined,misc]
     assumed_p: Mapped[float] = mapped_column(Float, default=0.5)
     deff: Mapped[float] = mapped_column(Float, default=1.0)
     response_rate: Mapped[float] = mapped_column(Float, default=0.8)
+    # Two-stage designs (unit → cluster → person): the planned take per cluster, the assumed
+    # intra-cluster correlation and, before a frame gives them, the mean cluster size.
+    planned_take: Mapped[int | None] = mapped_column(Integer)
+    planned_icc: Mapped[float] = mapped_column(Float, default=0.05, server_default="0.05")
+    planned_cluster_size: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.draft.value)
     # Paper and interviewer entry: two clerks key each slip blind; only a match (or a
     # supervisor's reconciliation) becomes a response.

@@ -3,11 +3,21 @@ per unit, per stratum and overall, before fieldwork — all figures from ``analy
 (sample_size_proportion, allocate, margin_of_error, stratified_margin_of_error).
 
 The population of a unit is its frame count once a frame is imported, else the number the
-department expects (entered per unit on the design page)."""
+department expects (entered per unit on the design page).
+
+A two-stage campaign (unit → cluster → person) is priced as the draw will select it: in each
+draw stratum ceil(n / take) clusters (all of them at most), ``take`` persons in each, and the
+margins by the two-stage variance with the assumed intra-cluster correlation
+(analysis.two_stage_margin_of_error). The clusters and their sizes are the frame's once it
+is imported (its distinct clusters per unit and stratum), else the mean cluster size the
+department expects, else unknown: infinitely many, infinitely large clusters (no
+finite-population correction at either stage)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -15,7 +25,7 @@ from sqlalchemy import func, select
 
 import analysis
 from survey.campaigns.models import Campaign, FrameRow, SamplingFrame
-from survey.campaigns.services.allocation import CONFIDENCE, planned_unit_sizes
+from survey.campaigns.services.allocation import CONFIDENCE, planned_sizes, planned_unit_sizes
 from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
@@ -30,6 +40,11 @@ class UnitPlan:
     invitations: int
     interviews: float
     margin: float | None  # None: population unknown
+    # Two-stage designs: clusters drawn, clusters in the unit (None: unknown), and the
+    # design effect of the clustering (variance over that of a one-stage sample of as many).
+    clusters: int | None = None
+    clusters_available: int | None = None
+    cluster_deff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,8 @@ class StratumPlan:
     invitations: int
     interviews: float
     margin: float
+    clusters: int | None = None
+    cluster_deff: float | None = None
 
 
 @dataclass
@@ -51,6 +68,14 @@ class Plan:
     interviews: float = 0.0
     from_frame: bool = False
     problem: str | None = None
+    # Two-stage designs: the take and ICC priced, where the cluster sizes come from
+    # ("frame", "planned" or "unknown": infinite), clusters drawn and their design effect.
+    two_stage: bool = False
+    take: int | None = None
+    icc: float = 0.0
+    cluster_source: str = ""
+    clusters: int = 0
+    cluster_deff: float | None = None
 
     @property
     def missing_population(self) -> list[str]:
@@ -89,6 +114,8 @@ def stratum_name(campaign: Campaign, unit_id: int, label: str | None, unit_name:
 
 def plan(campaign: Campaign) -> Plan:
     """The expected margins of error and the interviews the design costs."""
+    if campaign.stages == "unit_cluster_person":
+        return _two_stage_plan(campaign)
     pops, from_frame = populations(campaign)
     result = Plan(from_frame=from_frame)
     known = {u: int(n) for u, n in pops.items() if n}
@@ -127,13 +154,186 @@ def _stratified(sizes: dict[int, int], pops: dict[int, int], campaign: Campaign)
         response_rate=campaign.response_rate)
 
 
+@dataclass(frozen=True)
+class _Cell:
+    """One stratum of a two-stage draw (a unit, or a unit's frame stratum)."""
+
+    unit_id: int
+    population: int
+    clusters: int  # drawn
+    available: int | None  # clusters in the stratum; None: unknown (infinitely many)
+    size: float | None  # mean persons per cluster; None: unknown (infinitely large)
+    take: float  # persons expected to be invited per drawn cluster
+
+    @property
+    def invitations(self) -> int:
+        return min(self.population, round(self.clusters * self.take))
+
+
+def cluster_counts(campaign: Campaign) -> dict[tuple[int, str], list[int]] | None:
+    """Rows per cluster of the imported frame, per (unit, frame stratum) as the draw groups
+    them; None without a frame or when the frame has no cluster column."""
+    frame = db.session.scalar(select(SamplingFrame).where(
+        SamplingFrame.campaign_id == campaign.id))
+    if frame is None or frame.cluster_column is None:
+        return None
+    rows = db.session.execute(select(
+        FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster, func.count()).where(
+        FrameRow.frame_id == frame.id).group_by(
+        FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster)).all()
+    out: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for unit_id, stratum, _cluster, n in rows:
+        out[(int(unit_id), stratum or "")].append(int(n))
+    return dict(out)
+
+
+def _frame_cells(campaign: Campaign, take: int,
+                 clusters: Mapping[tuple[int, str], list[int]]) -> list[_Cell]:
+    """Cells of the frame: ceil(n_h / take) of the stratum's clusters (all at most), each
+    giving ``take`` persons or all of a smaller cluster (on average over the clusters)."""
+    sizes = planned_sizes(campaign, {k: sum(v) for k, v in clusters.items()})
+    cells = []
+    for key, members in sorted(clusters.items()):
+        n = sizes.get(key, 0)
+        drawn = min(math.ceil(n / take), len(members)) if n else 0
+        per_cluster = sum(min(take, m) for m in members) / len(members)
+        cells.append(_Cell(key[0], sum(members), drawn, len(members),
+                           sum(members) / len(members), per_cluster))
+    return cells
+
+
+def _planned_cells(campaign: Campaign, take: int, known: Mapping[int, int],
+                   sizes: Mapping[int, int]) -> list[_Cell]:
+    """Cells before a frame: one per unit, its clusters from the expected population and
+    the planned mean cluster size (unknown: infinitely many and large)."""
+    size = campaign.planned_cluster_size
+    cells = []
+    for unit_id, big_n in known.items():
+        n = sizes.get(unit_id, 0)
+        available = max(1, round(big_n / size)) if size else None
+        drawn = math.ceil(n / take) if n else 0
+        if available is not None:
+            drawn = min(drawn, available)
+        cells.append(_Cell(unit_id, big_n, drawn, available, float(size) if size else None,
+                           float(min(take, size)) if size else float(take)))
+    return cells
+
+
+def _two_stage_margin(cells: Iterable[_Cell], campaign: Campaign,
+                      icc: float) -> tuple[float, float | None]:
+    """The margin of the cells together and the design effect of their clustering (the
+    variance over that of the same sample without intra-cluster correlation)."""
+    chosen = {i: c for i, c in enumerate(cells)}
+
+    def margin(rho: float) -> float:
+        return analysis.stratified_two_stage_margin_of_error(
+            {i: c.clusters for i, c in chosen.items()},
+            {i: c.population for i, c in chosen.items()},
+            {i: c.take for i, c in chosen.items()},
+            population_clusters={i: c.available for i, c in chosen.items()},
+            cluster_size={i: c.size for i, c in chosen.items()},
+            p=campaign.assumed_p, icc=rho, confidence=CONFIDENCE, deff=campaign.deff,
+            response_rate=campaign.response_rate)
+
+    clustered, plain = margin(icc), margin(0.0)
+    deff = (clustered / plain) ** 2 if 0 < plain < math.inf else None
+    return clustered, deff
+
+
+def _two_stage_plan(campaign: Campaign) -> Plan:
+    """The plan of a unit → cluster → person campaign (see the module's docstring)."""
+    pops, from_frame = populations(campaign)
+    take, icc = campaign.planned_take, float(campaign.planned_icc)
+    result = Plan(from_frame=from_frame, two_stage=True, take=take, icc=icc)
+    known = {u: int(n) for u, n in pops.items() if n}
+    clusters = cluster_counts(campaign) if from_frame else None
+    result.cluster_source = ("frame" if clusters is not None else
+                             "planned" if campaign.planned_cluster_size else "unknown")
+    if from_frame and clusters is None:
+        result.problem = _("The imported frame has no cluster column: a two-stage draw needs "
+                           "it. Import the frame again with its cluster column.")
+    cells: list[_Cell] = []
+    if take is None:
+        result.problem = result.problem or _(
+            "Enter the persons taken in each cluster to see the clusters and margins of this "
+            "two-stage design.")
+    else:
+        try:
+            if clusters is not None:
+                cells = _frame_cells(campaign, take, clusters)
+            else:
+                sizes = planned_unit_sizes(campaign, frame_counts(campaign))
+                cells = _planned_cells(campaign, take, known, sizes)
+        except ServiceError as err:
+            result.problem = err.message
+    by_unit: dict[int, list[_Cell]] = defaultdict(list)
+    for cell in cells:
+        if cell.clusters:
+            by_unit[cell.unit_id].append(cell)
+    rr = campaign.response_rate
+    groups: dict[str, list[int]] = {}
+    for cu in sorted(campaign.units, key=lambda c: (c.stratum or "", c.unit.name)):
+        mine = by_unit.get(cu.unit_id, [])
+        name = stratum_name(campaign, cu.unit_id, cu.stratum, cu.unit.name)
+        invitations = sum(c.invitations for c in mine)
+        available = [c.available for c in cells if c.unit_id == cu.unit_id]
+        margin, deff = _two_stage_margin(mine, campaign, icc) if mine else (None, None)
+        result.units.append(UnitPlan(
+            cu.unit_id, cu.unit.name, name, known.get(cu.unit_id), invitations,
+            invitations * rr, margin, sum(c.clusters for c in mine) if mine else None,
+            sum(a for a in available if a is not None)
+            if available and None not in available else None, deff))
+        if mine:
+            groups.setdefault(name, []).append(cu.unit_id)
+    for name, members in groups.items():
+        group = [c for u in members for c in by_unit[u]]
+        margin, deff = _two_stage_margin(group, campaign, icc)
+        invitations = sum(c.invitations for c in group)
+        result.strata.append(StratumPlan(
+            name, len(members), sum(c.population for c in group), invitations,
+            invitations * rr, margin, sum(c.clusters for c in group), deff))
+    everyone = [c for members in by_unit.values() for c in members]
+    if everyone:
+        result.overall_margin, result.cluster_deff = _two_stage_margin(everyone, campaign, icc)
+    result.invitations = sum(c.invitations for c in everyone)
+    result.interviews = result.invitations * rr
+    result.clusters = sum(c.clusters for c in everyone)
+    return result
+
+
+ICC_RANGE = (0.0, 0.5)
+TAKE_RANGE = (1, 1000)
+CLUSTER_SIZE_RANGE = (1, 100_000)
+
+
+def _check_clusters(take: int | None, icc: float | None, cluster_size: int | None) -> None:
+    if take is None or not TAKE_RANGE[0] <= take <= TAKE_RANGE[1]:
+        raise ServiceError(_("The persons taken in each cluster must be a whole number from "
+                             "%(low)d to %(high)d.", low=TAKE_RANGE[0], high=TAKE_RANGE[1]),
+                           "take")
+    if icc is None or not ICC_RANGE[0] <= icc <= ICC_RANGE[1]:
+        raise ServiceError(_("The intra-cluster correlation must be between 0 and 0.5."), "icc")
+    if cluster_size is not None and not (
+            CLUSTER_SIZE_RANGE[0] <= cluster_size <= CLUSTER_SIZE_RANGE[1]):
+        raise ServiceError(_("The mean cluster size must be a whole number from %(low)d to "
+                             "%(high)s.", low=CLUSTER_SIZE_RANGE[0], high="100.000"),
+                           "cluster_size")
+
+
 @use_case
 def set_assumptions(campaign: Campaign, *, p: float, deff: float, response_rate: float,
-                    units: Mapping[int, tuple[str | None, int | None]]) -> Campaign:
+                    units: Mapping[int, tuple[str | None, int | None]],
+                    take: int | None = None, icc: float | None = None,
+                    cluster_size: int | None = None) -> Campaign:
     """Save the planning assumptions and, per unit, its stratum value and expected
-    population. Refused (nothing saved) outside the ranges the page states."""
+    population; for a two-stage campaign also the take per cluster, the intra-cluster
+    correlation and the mean cluster size expected before a frame (ignored for a one-stage
+    campaign). Refused (nothing saved) outside the ranges the page states."""
     if campaign.status != "draft":
         raise ServiceError(_("Only a campaign in draft can be changed."))
+    two_stage = campaign.stages == "unit_cluster_person"
+    if two_stage:
+        _check_clusters(take, icc, cluster_size)
     if not 0.01 <= p <= 0.99:
         raise ServiceError(_("The assumed proportion must be between %(low)s and %(high)s.",
                                  low="1%", high="99%"), "p")
@@ -143,6 +343,9 @@ def set_assumptions(campaign: Campaign, *, p: float, deff: float, response_rate:
         raise ServiceError(_("The response rate must be between %(low)s and %(high)s.",
                                  low="5%", high="100%"), "response_rate")
     campaign.assumed_p, campaign.deff, campaign.response_rate = p, deff, response_rate
+    if two_stage:
+        campaign.planned_take, campaign.planned_cluster_size = take, cluster_size
+        campaign.planned_icc = float(icc if icc is not None else 0.05)
     for cu in campaign.units:
         if cu.unit_id not in units:
             continue

@@ -20,7 +20,9 @@ Page = tuple[str, int] | WResponse
 
 def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
     extra.setdefault("frame_form", FrameForm(formdata=None))
-    extra.setdefault("draw_form", DrawForm(formdata=None))
+    # The take per cluster proposed is the one the design page priced.
+    extra.setdefault("draw_form", DrawForm(formdata=None,
+                                           data={"take": campaign.planned_take}))
     extra.setdefault("problems", None)
     extra.setdefault("invite_form", InvitationForm(formdata=None))
     return render_template(

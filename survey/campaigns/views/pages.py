@@ -119,7 +119,9 @@ def _design_form(campaign: Campaign) -> DesignForm:
     rows = [{"unit_id": str(cu.unit_id), "stratum": cu.stratum or "",
              "population": cu.expected_population} for cu in campaign.units]
     return DesignForm(data={"p_percent": campaign.assumed_p * 100, "deff": campaign.deff,
-                            "response_percent": campaign.response_rate * 100, "units": rows})
+                            "response_percent": campaign.response_rate * 100, "units": rows,
+                            "take": campaign.planned_take, "icc": campaign.planned_icc,
+                            "cluster_size": campaign.planned_cluster_size})
 
 
 @bp.route("/<int:campaign_id>", methods=["GET", "POST"])
@@ -135,7 +137,8 @@ def design_page(campaign_id: int) -> Page:
             design.set_assumptions(campaign, p=(form.p_percent.data or 0) / 100,
                                    deff=form.deff.data or 0,
                                    response_rate=(form.response_percent.data or 0) / 100,
-                                   units=rows)
+                                   units=rows, take=form.take.data, icc=form.icc.data,
+                                   cluster_size=form.cluster_size.data)
         except ServiceError as err:
             show_service_error(form, err)
         else:
@@ -146,9 +149,10 @@ def design_page(campaign_id: int) -> Page:
 
 def _render_design(campaign: Campaign, form: DesignForm, status: int) -> Page:
     names = {cu.unit_id: cu.unit.name for cu in campaign.units}
+    plan = design.plan(campaign)
     return render_template(
-        "campaigns/design.html", campaign=campaign, form=form, plan=design.plan(campaign),
-        names=names, by_unit={str(u.unit_id): u for u in design.plan(campaign).units},
+        "campaigns/design.html", campaign=campaign, form=form, plan=plan,
+        names=names, by_unit={str(u.unit_id): u for u in plan.units},
         action=ActionForm(), labels=campaigns.STATUS_LABELS,
         next_status=campaigns.NEXT_STATUS.get(campaign.status),
         owner=campaign.owner_unit.name, texts=_texts(campaign),

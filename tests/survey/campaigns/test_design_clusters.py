@@ -1,0 +1,246 @@
+"""The design page of a two-stage campaign (unit → cluster → person) prices the clustering:
+clusters drawn per unit, the two-stage margins with the assumed ICC and take, before and
+after a frame; bad assumptions are refused with nothing saved; one-stage pages unchanged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import analysis
+from survey.campaigns.services import campaigns, design, draw, frames
+from survey.common.access import Scope
+from survey.models import AuditLog, Campaign, FrameRow, User
+from tests.survey.campaigns.conftest import BASE, campaign_form
+from tests.survey.campaigns.test_stages import CLUSTERS, frame_csv
+
+POPULATIONS = [400, 1200, 3000]
+
+
+def count(db: Any, model: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def two_stage(db: Any, province: dict[str, Any], **overrides: Any) -> Campaign:
+    admin = Scope.for_user(db.session.scalar(select(User).where(User.username == "admin")))
+    today = dt.date.today()
+    data: dict[str, Any] = dict(
+        name="Nội trú theo ngày-khoa", owner_unit_id=province["health"].id,
+        questionnaire="health_inpatient:1", unit_kind="hospital", coverage="all", unit_ids=[],
+        period_start=today, period_end=today + dt.timedelta(days=9), channels=["paper"],
+        strata_by="unit", stages="unit_cluster_person", cluster_kind="ward_day",
+        size_mode="margin", target_margin_percent=5.0, total_sample=None,
+        allocation="proportional")
+    data.update(overrides)
+    return campaigns.create_campaign(admin, campaigns.CampaignInput(**data))
+
+
+def design_post(campaign: Campaign, **fields: str) -> dict[str, str]:
+    data = {"p_percent": "50", "deff": "1.2", "response_percent": "80"}
+    for i, cu in enumerate(campaign.units):
+        data[f"units-{i}-unit_id"] = str(cu.unit_id)
+        data[f"units-{i}-stratum"] = ""
+        data[f"units-{i}-population"] = str(POPULATIONS[i])
+    data.update(fields)
+    return data
+
+
+def margin_text(margin: float) -> str:
+    return f"±{margin * 100:.1f}"
+
+
+def test_before_a_frame_clusters_and_two_stage_margins(client: Any, db: Any, login: Any,
+                                                       province: dict[str, Any]) -> None:
+    login("soyte")
+    campaign = two_stage(db, province)
+    page = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert 'name="icc"' in page and 'name="take"' in page and "0,02 đến 0,10" in page
+    assert "Nhập số người lấy trong mỗi cụm" in page  # no take yet: no margin promised
+    posted = client.post(f"{BASE}/{campaign.id}", data=design_post(
+        campaign, take="10", icc="0.05", cluster_size=""))
+    assert posted.status_code == 302, posted.get_data(as_text=True)[-2000:]
+    db.session.refresh(campaign)
+    assert (campaign.planned_take, campaign.planned_icc) == (10, pytest.approx(0.05))
+    assert campaign.planned_cluster_size is None
+    plan = design.plan(campaign)
+    assert plan.two_stage and plan.cluster_source == "unknown"
+    pops = {cu.unit_id: cu.expected_population for cu in campaign.units}
+    for unit in plan.units:
+        n = analysis.sample_size_proportion(0.05, deff=1.2, population=pops[unit.unit_id],
+                                            response_rate=0.8)
+        assert unit.clusters == math.ceil(n / 10) and unit.clusters_available is None
+        assert unit.invitations == unit.clusters * 10
+        expected = analysis.two_stage_margin_of_error(unit.clusters, 10, icc=0.05, deff=1.2,
+                                                      response_rate=0.8)
+        assert unit.margin == pytest.approx(expected)
+        # the one-stage price of the same design promised less than the fieldwork gives
+        one_stage = analysis.margin_of_error(n, population=pops[unit.unit_id], deff=1.2,
+                                             response_rate=0.8)
+        assert unit.margin > one_stage * 1.1
+        assert unit.cluster_deff == pytest.approx(1 + (10 * 0.8 - 1) * 0.05)
+    assert plan.clusters == sum(u.clusters or 0 for u in plan.units)
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert "coi là vô số và vô cùng lớn" in html
+    assert "Số cụm được chọn (Khoa-ngày)" in html and f"<dd>{plan.clusters}</dd>" in html
+    assert margin_text(plan.overall_margin or 0) in html
+    for unit in plan.units:
+        assert f"{unit.clusters} / —" in html and margin_text(unit.margin or 0) in html
+
+    # a planned mean cluster size: clusters per unit and both stages' fpc
+    posted = client.post(f"{BASE}/{campaign.id}", data=design_post(
+        campaign, take="10", icc="0.05", cluster_size="25"))
+    assert posted.status_code == 302
+    db.session.refresh(campaign)
+    plan = design.plan(campaign)
+    assert plan.cluster_source == "planned"
+    for unit in plan.units:
+        big_n = pops[unit.unit_id]
+        assert unit.clusters_available == round(big_n / 25)
+        assert unit.margin == pytest.approx(analysis.two_stage_margin_of_error(
+            unit.clusters, 10, population_clusters=round(big_n / 25), cluster_size=25,
+            icc=0.05, deff=1.2, response_rate=0.8))
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert "ước tính từ quy mô trung bình của cụm" in html
+    assert f"{plan.units[0].clusters} / {plan.units[0].clusters_available}" in html
+
+
+def test_with_a_frame_the_plan_is_what_the_draw_selects(client: Any, db: Any, login: Any,
+                                                       province: dict[str, Any]) -> None:
+    campaign = two_stage(db, province, size_mode="total", total_sample=30,
+                         target_margin_percent=None)
+    frames.import_frame(campaign, io.BytesIO(frame_csv()), "khung.csv",
+                        frames.Mapping("ma", "ma_don_vi", cluster_column="ngay_khoa"))
+    campaign.planned_take, campaign.planned_icc = 4, 0.1
+    campaign.planned_cluster_size = 500  # ignored once the frame gives the clusters
+    db.session.commit()
+    plan = design.plan(campaign)
+    assert plan.from_frame and plan.cluster_source == "frame"
+    code_of = {cu.unit_id: cu.unit.code for cu in campaign.units}
+    for unit in plan.units:
+        sizes = CLUSTERS[code_of[unit.unit_id]]
+        assert unit.population == sum(sizes) and unit.clusters_available == len(sizes)
+        expected = analysis.two_stage_margin_of_error(
+            unit.clusters or 0, 4, population_clusters=len(sizes),
+            cluster_size=sum(sizes) / len(sizes), icc=0.1, response_rate=0.8)
+        assert unit.margin == pytest.approx(expected)
+    # the draw selects the clusters and persons the page priced
+    draw.draw_sample(campaign, method="srs", seed=3, take=4)
+    db.session.expire_all()
+    selected = db.session.execute(select(
+        FrameRow.unit_id, func.count(func.distinct(FrameRow.cluster)), func.count()).where(
+        FrameRow.status == "selected").group_by(FrameRow.unit_id)).all()
+    assert {u: (c, n) for u, c, n in selected} == {
+        u.unit_id: (u.clusters, u.invitations) for u in plan.units}
+    # the third hospital: both of its ward-days, no first-stage variance left
+    third = next(u for u in plan.units if code_of[u.unit_id] == "99.BV3")
+    assert third.clusters == third.clusters_available == 2
+    assert third.margin == pytest.approx(analysis.margin_of_error(
+        8, population=24, response_rate=0.8) * math.sqrt(0.9))
+    login("soyte")
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert "lấy từ khung mẫu đã nhập" in html
+    assert f"{third.clusters} / {third.clusters_available}" in html
+    assert margin_text(plan.overall_margin or 0) in html
+    assert f"{plan.cluster_deff:.2f}" in html
+    # the draw form proposes the planned take
+    frame_page = client.get(f"{BASE}/{campaign.id}/frame").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="take"[^>]*value="4"', frame_page)
+
+
+def test_stratum_and_overall_margins_combine_the_units(db: Any,
+                                                       province: dict[str, Any]) -> None:
+    campaign = two_stage(db, province, strata_by="hospital_level", size_mode="total",
+                         total_sample=600, target_margin_percent=None)
+    for cu, level, pop in zip(campaign.units, ["I", "II", "II"], [1000, 500, 500], strict=True):
+        cu.stratum, cu.expected_population = level, pop
+    campaign.planned_take, campaign.planned_icc, campaign.planned_cluster_size = 15, 0.08, 30
+    db.session.commit()
+    plan = design.plan(campaign)
+    assert [u.invitations for u in plan.units] == [300, 150, 150]
+    ids = {u.unit_id: u for u in plan.units}
+    second = [cu.unit_id for cu in campaign.units][1:]
+    strata = {s.name: s for s in plan.strata}
+    assert strata["II"].clusters == 2 * 10
+    expected = analysis.stratified_two_stage_margin_of_error(
+        {u: ids[u].clusters or 0 for u in second}, {u: 500 for u in second}, 15,
+        population_clusters={u: round(500 / 30) for u in second},
+        cluster_size={u: 30 for u in second}, icc=0.08, response_rate=0.8)
+    assert strata["II"].margin == pytest.approx(expected)
+    assert strata["II"].margin > analysis.stratified_margin_of_error(
+        {u: 150 for u in second}, {u: 500 for u in second}, response_rate=0.8)
+    assert plan.overall_margin is not None and plan.overall_margin < strata["II"].margin
+    assert plan.cluster_deff is not None and plan.cluster_deff > 1
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"icc": "0.7"}, "Từ 0 đến 0,5"),
+    ({"icc": "-0.1"}, "Từ 0 đến 0,5"),
+    ({"icc": ""}, "tương quan trong cụm phải nằm trong khoảng từ 0 đến 0,5"),
+    ({"take": "0"}, "1 đến 1000"),
+    ({"take": ""}, "Số người lấy trong mỗi cụm phải là số nguyên từ 1 đến 1000"),
+    ({"cluster_size": "0"}, "số nguyên dương"),
+])
+def test_bad_cluster_assumptions_refused_and_nothing_saved(
+        client: Any, db: Any, login: Any, province: dict[str, Any], fields: dict[str, str],
+        message: str) -> None:
+    login("soyte")
+    campaign = two_stage(db, province)
+    campaign.planned_take, campaign.planned_icc = 6, 0.04
+    db.session.commit()
+    before = count(db, AuditLog)
+    data = design_post(campaign, take="12", icc="0.05", cluster_size="20")
+    data.update(fields)
+    response = client.post(f"{BASE}/{campaign.id}", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    db.session.expire_all()
+    again = db.session.get(Campaign, campaign.id)
+    assert (again.planned_take, again.planned_icc, again.planned_cluster_size) == (
+        6, pytest.approx(0.04), None)
+    assert again.deff == 1.0 and all(cu.expected_population is None for cu in again.units)
+    assert count(db, AuditLog) == before
+
+
+def test_the_service_refuses_too(db: Any, province: dict[str, Any]) -> None:
+    from survey.common.errors import ServiceError
+
+    campaign = two_stage(db, province)
+    rows = {cu.unit_id: (None, 100) for cu in campaign.units}
+    for kwargs, field in [({"take": 5, "icc": 0.51}, "icc"), ({"take": 1001, "icc": 0.1}, "take"),
+                          ({"take": 5, "icc": 0.1, "cluster_size": 0}, "cluster_size")]:
+        with pytest.raises(ServiceError) as caught:
+            design.set_assumptions(campaign, p=0.5, deff=1.0, response_rate=0.8, units=rows,
+                                   **kwargs)
+        assert caught.value.field == field
+        db.session.expire_all()
+        assert db.session.get(Campaign, campaign.id).planned_take is None
+
+
+def test_one_stage_page_unchanged(client: Any, db: Any, login: Any,
+                                  province: dict[str, Any]) -> None:
+    login("soyte")
+    assert client.post(f"{BASE}/new", data=campaign_form(province["health"])).status_code == 302
+    campaign = db.session.scalars(select(Campaign).order_by(Campaign.id.desc())).first()
+    posted = client.post(f"{BASE}/{campaign.id}", data=design_post(campaign))
+    assert posted.status_code == 302
+    db.session.refresh(campaign)
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert 'name="icc"' not in html and 'name="take"' not in html
+    assert "Hệ số thiết kế do chọn cụm" not in html and "Số cụm" not in html
+    plan = design.plan(campaign)
+    assert not plan.two_stage and all(u.clusters is None for u in plan.units)
+    pops = {cu.unit_id: cu.expected_population for cu in campaign.units}
+    for unit in plan.units:
+        n = analysis.sample_size_proportion(0.05, deff=1.2, population=pops[unit.unit_id],
+                                            response_rate=0.8)
+        assert unit.invitations == n
+        assert unit.margin == pytest.approx(analysis.margin_of_error(
+            n, population=pops[unit.unit_id], deff=1.2, response_rate=0.8))
+    # the two-stage assumptions are not asked for, so none is stored
+    assert campaign.planned_take is None and campaign.planned_icc == pytest.approx(0.05)
