@@ -127,7 +127,8 @@ class DrawForm(Form):
     method = SelectField(_l("Selection method"), choices=choices(METHODS))
     seed = IntegerField(_l("Seed (leave empty for a random one)"), validators=[
         Optional(), NumberRange(0, 2**62, _l("A whole number from 0."))])
-    reserve = IntegerField(_l("Reserve persons per stratum (replacements for refusals)"),
+    reserve = IntegerField(_l("Reserve persons per stratum, or per selected cluster in a "
+                              "two-stage draw (replacements for refusals)"),
                            default=0, validators=[
                                InputRequired(REQUIRED), NumberRange(0, 1000, _l("0 to 1000."))])
     take = IntegerField(_l("Persons taken in each selected cluster (two-stage designs)"),

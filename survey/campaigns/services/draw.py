@@ -8,7 +8,20 @@ Campaigns whose stages are unit → cluster → person draw in two stages within
 clusters (SRS, or PPS by their row count), then a fixed take of persons in each selected
 cluster (SRS); each selected row keeps both stages' inclusion probabilities (their product
 is its selection probability) and populations (clusters in the stratum, rows in the
-cluster), which the close stores as the two-stage design."""
+cluster), which the close stores as the two-stage design.
+
+Reserve lists. One stage: ``reserve`` spare persons per stratum, by SRS from the stratum's
+unselected rows, in a random order of use; a refusal is replaced by the next unused reserve
+of the same stratum. Two stages: ``reserve`` spare persons in each selected cluster, by SRS
+from the cluster's unselected rows, in a random order of use, drawn from a generator of
+their own (seeded from the draw's seed), so that the selected persons are the same with or
+without a reserve; a refusal is replaced by the next unused reserve of the same cluster,
+never of another cluster (the cluster was the stage-1 draw: a person of another cluster
+would change which clusters are in the sample). A reserve row carries the probabilities
+and populations of its group's selected persons (one stage: n/N of the stratum; two
+stages: the cluster's stage-1 probability and take / cluster size), because a replacement
+takes the slot of the person it replaces; how the close weights replacements and refusals
+left without one is told in ``closing``'s module text."""
 
 from __future__ import annotations
 
@@ -17,6 +30,7 @@ import math
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from flask_babel import gettext as _
@@ -95,11 +109,14 @@ def _check(campaign: Campaign, frame: SamplingFrame | None, method: str,
     if method == "pps" and frame.size_column is None and not two_stage(campaign):
         raise ServiceError(_("PPS needs a size measure: import the frame with its size "
                              "column."), "method")
-    if method == "pps" and reserve:
+    if method == "pps" and reserve and not two_stage(campaign):
+        # (a two-stage PPS draw selects clusters by size, but persons in them by SRS: its
+        # reserve is drawn within each cluster)
         raise ServiceError(_("With PPS no reserve list is drawn; set the reserve to 0."),
                            "reserve")
     if not 0 <= reserve <= 1000:
-        raise ServiceError(_("The reserve must be from 0 to 1000 per stratum."), "reserve")
+        raise ServiceError(_("The reserve must be from 0 to 1000 per stratum (per cluster in "
+                             "a two-stage draw)."), "reserve")
     return frame
 
 
@@ -109,10 +126,13 @@ def two_stage(campaign: Campaign) -> bool:
 
 
 def _two_stage(method: str, positions: list[int], rows: list[_Row], n: int, take: int,
-               rng: np.random.Generator) -> list[dict[str, object]]:
+               reserve: int, rng: np.random.Generator,
+               spare_rng: np.random.Generator) -> list[dict[str, object]]:
     """Stage 1: ceil(n / take) clusters of the stratum (SRS, or PPS by the cluster's row
-    count); stage 2: ``take`` rows (all, if fewer) of each selected cluster by SRS. One
-    change per selected row, with both stages' probabilities and populations."""
+    count); stage 2: ``take`` rows (all, if fewer) of each selected cluster by SRS, then
+    up to ``reserve`` of its other rows by SRS in a random order of use (``spare_rng``).
+    One change per drawn row, with both stages' probabilities and populations (a reserve
+    row: those of its cluster's selected persons, whose slot it may take)."""
     clusters: dict[str, list[int]] = defaultdict(list)
     for p in positions:
         clusters[rows[p].cluster or ""].append(p)
@@ -133,23 +153,29 @@ def _two_stage(method: str, positions: list[int], rows: list[_Row], n: int, take
         members = clusters[names[int(i)]]
         k = min(take, len(members))
         second = analysis.stratified_srswor(np.zeros(len(members)), {0.0: k}, rng=rng)
+        stages = {"stage1_probability": float(p1), "stage1_population": len(names),
+                  "stage2_population": len(members)}
         for j, p2 in zip(second.index, second.inclusion_probability, strict=True):
             out.append({"id": rows[members[int(j)]].id, "status": "selected",
                         "selection_probability": float(p1) * float(p2), "reserve_rank": None,
-                        "stage1_probability": float(p1), "stage2_probability": float(p2),
-                        "stage1_population": len(names), "stage2_population": len(members)})
+                        "stage2_probability": float(p2), **stages})
+        taken = {int(j) for j in second.index}
+        spare = _reserve([p for j, p in enumerate(members) if j not in taken], reserve,
+                         spare_rng)
+        p2 = k / len(members)  # the cluster's second-stage probability (SRS of k)
+        out += [{"id": rows[p].id, "status": "reserve",
+                 "selection_probability": float(p1) * p2, "reserve_rank": rank,
+                 "stage2_probability": p2, **stages}
+                for rank, p in enumerate(spare, start=1)]
     return out
 
 
-def _check_two_stage(frame: SamplingFrame, method: str, reserve: int, take: int | None) -> int:
+def _check_two_stage(frame: SamplingFrame, method: str, take: int | None) -> int:
     if frame.cluster_column is None:
         raise ServiceError(_("A two-stage draw needs the clusters: import the frame with its "
                              "cluster column."), "method")
     if method == "systematic":
         raise ServiceError(_("A two-stage draw selects clusters by SRS or PPS."), "method")
-    if reserve:
-        raise ServiceError(_("With a two-stage draw no reserve list is drawn; set the reserve "
-                             "to 0."), "reserve")
     if take is None or not 1 <= take <= 1000:
         raise ServiceError(_("The take per cluster must be from 1 to 1000."), "take")
     return take
@@ -165,7 +191,7 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
             FrameRow.frame_id == frame.id, FrameRow.token_id.is_not(None)).limit(1)):
         raise ServiceError(_("Invitations were issued from this sample: it cannot be drawn "
                              "again."))
-    per_cluster = _check_two_stage(frame, method, reserve, take) if two_stage(campaign) else 0
+    per_cluster = _check_two_stage(frame, method, take) if two_stage(campaign) else 0
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
     if not 0 <= seed < MAX_SEED:
@@ -176,6 +202,7 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
         strata[row.key].append(position)
     sizes = planned_sizes(campaign, {k: len(v) for k, v in strata.items()})
     rng = np.random.default_rng(seed)
+    spare_rng = np.random.default_rng([seed, 1])  # two-stage reserves: a stream of their own
     changes: list[dict[str, object]] = []
     selected = reserves = 0
     for key in sorted(strata):
@@ -185,9 +212,11 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
             raise ServiceError(_("A stratum has fewer rows than its allocation; import the "
                                  "frame again."))
         if per_cluster:
-            stage_rows = _two_stage(method, positions, rows, n, per_cluster, rng)
+            stage_rows = _two_stage(method, positions, rows, n, per_cluster, reserve, rng,
+                                    spare_rng)
             changes += stage_rows
-            selected += len(stage_rows)
+            spares = sum(1 for r in stage_rows if r["status"] == "reserve")
+            selected, reserves = selected + len(stage_rows) - spares, reserves + spares
             continue
         picked, probs = _select(method, positions, rows, n, rng)
         taken = set(picked)
@@ -224,7 +253,8 @@ def draw_of(campaign: Campaign) -> CampaignDraw | None:
 @use_case
 def replace_refusal(campaign: Campaign, row_id: int) -> FrameRow | None:
     """A selected person refused: mark them (their invitation, if any, expires now), and
-    select the first unused reserve of the same stratum in its drawn order (None when the
+    select the first unused reserve of the same group in its drawn order — the same
+    cluster after a two-stage draw, the same stratum otherwise (None when the group's
     reserve list is used up)."""
     if campaign.status == "closed":
         raise ServiceError(_("The campaign is closed."))
@@ -239,24 +269,37 @@ def replace_refusal(campaign: Campaign, row_id: int) -> FrameRow | None:
     if token is not None:  # the refused person's link stops working at once
         token.expires_at = utcnow()
     row.status = "refused"
-    nxt = db.session.scalar(select(FrameRow).where(
+    query = select(FrameRow).where(
         FrameRow.frame_id == frame.id, FrameRow.status == "reserve",
-        FrameRow.unit_id == row.unit_id,
-        FrameRow.stratum.is_(None) if row.stratum is None else FrameRow.stratum == row.stratum,
-    ).order_by(FrameRow.reserve_rank).limit(1))
+        FrameRow.unit_id == row.unit_id, _same(FrameRow.stratum, row.stratum))
+    if row.stage1_population is not None:  # drawn in two stages: the same cluster only
+        query = query.where(_same(FrameRow.cluster, row.cluster))
+    nxt = db.session.scalar(query.order_by(FrameRow.reserve_rank, FrameRow.id).limit(1))
     if nxt is not None:
         nxt.status = "selected"
     commit_or_refuse()
     return nxt
 
 
+def _same(column: Any, value: str | None) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+def replaced_within_cluster(row_id: int) -> bool:
+    """Whether a refusal of this row is replaced from its cluster (a two-stage draw)."""
+    return db.session.scalar(select(FrameRow.stage1_population).where(
+        FrameRow.id == row_id)) is not None
+
+
 def sample_rows(campaign: Campaign) -> Select[tuple[FrameRow]]:
-    """The drawn persons (selected, reserve, refused) by unit, stratum and drawn order."""
+    """The drawn persons (selected, reserve, refused) by unit, stratum (and cluster, after
+    a two-stage draw: its reserve is the cluster's) and drawn order."""
     frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
+    by_cluster = [FrameRow.cluster] if two_stage(campaign) else []
     return select(FrameRow).join(Unit, Unit.id == FrameRow.unit_id).where(
         FrameRow.frame_id.in_(frame_id), FrameRow.status != "frame").order_by(
-        Unit.name, FrameRow.stratum, FrameRow.status.desc(), FrameRow.reserve_rank,
-        FrameRow.row_number)
+        Unit.name, FrameRow.stratum, *by_cluster, FrameRow.status.desc(),
+        FrameRow.reserve_rank, FrameRow.row_number)
 
 
 def sample_counts(campaign: Campaign) -> list[tuple[str, str, int, int, int, int]]:

@@ -108,7 +108,8 @@ def sample_page(campaign_id: int) -> Page:
     page = paginate(draw.sample_rows(campaign), request.args.get("page", type=int), 100)
     names = {cu.unit_id: cu.unit.name for cu in campaign.units}
     return render_template("campaigns/sample.html", campaign=campaign, page=page,
-                           rows=list(page.items), names=names, action=ActionForm()), 200
+                           rows=list(page.items), names=names, action=ActionForm(),
+                           two_stage=draw.two_stage(campaign)), 200
 
 
 @bp.route("/<int:campaign_id>/sample/<int:row_id>/refused", methods=["POST"])
@@ -120,7 +121,10 @@ def refused(campaign_id: int, row_id: int) -> WResponse:
         except ServiceError as err:
             show_service_error(None, err)
         else:
-            if replacement is None:
+            if replacement is None and draw.replaced_within_cluster(row_id):
+                flash(_("Refusal recorded; no reserve is left in this cluster: the person "
+                        "counts as a nonrespondent when the campaign is closed."), "warning")
+            elif replacement is None:
                 flash(_("Refusal recorded; no reserve is left in this stratum."), "warning")
             else:
                 flash(_("Refusal recorded; row %(row)d of the frame replaces it.",

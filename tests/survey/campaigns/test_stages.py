@@ -112,7 +112,7 @@ def test_two_stage_pps_selects_clusters_by_their_row_count(db: Any, staged: Camp
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"method": "systematic", "take": TAKE}, "PPS"),
-    ({"method": "srs", "take": TAKE, "reserve": 1}, "dự phòng"),
+    ({"method": "srs", "take": TAKE, "reserve": 1001}, "dự phòng"),
     ({"method": "srs"}, "mỗi cụm"),
     ({"method": "srs", "take": 0}, "mỗi cụm"),
 ])
