@@ -74,8 +74,9 @@ def weights_page(campaign_id: int) -> Page:
                         "%(error)s", error=snapshot.error or ""), "error")
             return redirect(url_for("campaigns.weights_page", campaign_id=campaign.id))
     status = 422 if form is not None and form.is_submitted() else 200
-    if request.method == "POST" and form is None:
-        status = 422  # a campaign not closed (yet): nothing to weight again
+    if request.method == "POST" and form is None:  # not closed (yet): nothing to weight
+        flash(_("Only a closed campaign can be weighted again."), "error")
+        status = 422
     snapshot = closing.snapshot_of(campaign)
     return render_template(
         "campaigns/weights.html", campaign_id=campaign.id, campaign_name=campaign.name,

@@ -73,6 +73,10 @@ def test_campaigns_by_demo_account(clients: dict[str, Any], username: str) -> No
             status = client.get(f"/staff/campaigns/{campaign.id}").status_code
             assert status == (200 if campaign.sector in reads else 404), campaign.name
             assert client.get(f"/staff/campaigns/{campaign.id}/edit").status_code == 403
+            # the weighting report: read-only, in scope
+            weights = client.get(f"/staff/campaigns/{campaign.id}/weights")
+            assert weights.status_code == status, campaign.name
+            assert 'name="margins"' not in weights.get_data(as_text=True)
         return
     if sectors is None:
         assert client.get("/staff/campaigns/").status_code == 403
@@ -85,7 +89,9 @@ def test_campaigns_by_demo_account(clients: dict[str, Any], username: str) -> No
         assert {u.sector for u in campaigns.unit_choices(scope)} == sectors
     for campaign in db.session.scalars(select(Campaign)):
         status = client.get(f"/staff/campaigns/{campaign.id}").status_code
+        weights = client.get(f"/staff/campaigns/{campaign.id}/weights").status_code
         if sectors is None:
-            assert status == 403
+            assert status == 403 and weights == 403
         else:
             assert status == (200 if campaign.sector in sectors else 404), campaign.name
+            assert weights == status, campaign.name

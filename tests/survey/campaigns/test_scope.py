@@ -137,3 +137,45 @@ def test_analysts_read_campaigns_in_scope_and_change_nothing(
         db.session.expire_all()
         kept = db.session.get(Campaign, campaign.id)
         assert kept is not None and kept.status == "draft" and kept.assumed_p == 0.5
+
+
+# The weights page (weighting report, history, weighting again): user -> status codes on
+# the (health, education) campaigns. Reading is view_campaigns (analysts in scope too);
+# outside the scope reads as missing; unit managers have no campaign pages.
+WEIGHTS = {"admin": (200, 200), "soyte": (200, 404), "sogddt": (404, 200),
+           "phantich": (200, 200), "phantich_yte": (200, 404), "benhvien": (403, 403)}
+
+
+@pytest.mark.parametrize("username", sorted(WEIGHTS))
+def test_the_weights_page_by_scope(client: Any, db: Any, login: Any, make_user: Any,
+                                   province: dict[str, Any],
+                                   two_campaigns: dict[str, Campaign], username: str) -> None:
+    make_user("phantich_yte", "analyst", province["province"], sector="health")
+    login(username)
+    pages = [client.get(f"{BASE}/{two_campaigns[s].id}/weights")
+             for s in ("health", "education")]
+    assert tuple(p.status_code for p in pages) == WEIGHTS[username]
+    manager = username in SEES and SEES[username] is not None
+    for sector, page in zip(("health", "education"), pages, strict=True):
+        campaign = two_campaigns[sector]
+        if page.status_code == 200:  # read-only while not closed: no action on the page
+            html = page.get_data(as_text=True)
+            assert "chưa kết thúc" in html and 'name="margins"' not in html
+        posted = client.post(f"{BASE}/{campaign.id}/weights", data={"margins": ""})
+        # an analyst (or a unit manager): not theirs to change; a manager outside the
+        # scope: missing; in scope: refused, the campaign is not closed
+        if not manager:
+            assert posted.status_code == 403
+        else:
+            assert posted.status_code == (422 if page.status_code == 200 else page.status_code)
+        db.session.expire_all()
+        kept = db.session.get(Campaign, campaign.id)
+        assert kept.status == "draft" and kept.weighting_report is None
+
+
+def test_the_weights_page_needs_a_sign_in(client: Any, db: Any, province: dict[str, Any],
+                                          two_campaigns: dict[str, Campaign]) -> None:
+    page = client.get(f"{BASE}/{two_campaigns['health'].id}/weights")
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    posted = client.post(f"{BASE}/{two_campaigns['health'].id}/weights", data={})
+    assert posted.status_code in (302, 400) and "Kish" not in posted.get_data(as_text=True)
