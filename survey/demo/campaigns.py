@@ -1,7 +1,10 @@
 """The demo's survey campaigns, run through the campaign services as a department would:
-a finished Sở Y tế inpatient campaign over the province's hospitals (frame imported,
-sample drawn, paper forms entered, closed with weights raked to the patients' sex and a
-frozen snapshot) and a Sở GD&ĐT primary-school parents' campaign in fieldwork (frame,
+a finished Sở Y tế inpatient campaign over the province's hospitals, drawn in two stages
+as inpatient surveys are (hospital → ward-day → patient: the frame lists each discharged
+patient with their ward-day, the draw takes two ward-days a hospital then four patients
+in each; the last hospital has only two ward-days, both taken with certainty), paper
+forms entered, closed with weights raked to the patients' sex, the multistage design and
+a frozen snapshot; and a Sở GD&ĐT primary-school parents' campaign in fieldwork (frame,
 sample, some forms entered). Small frames: a few seconds in all. Deterministic (seeded
 draws and answers); the periods end today."""
 
@@ -12,7 +15,7 @@ import io
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from survey.campaigns.models import Campaign, FrameRow, SamplingFrame
 from survey.campaigns.services import campaigns, closing, draw, entry, frames
@@ -23,8 +26,9 @@ from survey.extensions import db
 from survey.org.models import Unit, User
 from survey.results.models import ResultSnapshot
 
-HEALTH_FRAME = 30  # discharged inpatients per hospital in the frame
-HEALTH_SAMPLE = 48  # 8 a hospital (equal allocation)
+HEALTH_SAMPLE = 48  # 8 a hospital (equal allocation): 2 ward-days × 4 patients
+HEALTH_TAKE = 4  # patients drawn in each drawn ward-day
+WARDS = ("Nội", "Ngoại", "Sản", "Nhi", "Hồi sức", "Truyền nhiễm")
 SCHOOL_FRAME = 40  # pupils' families per school
 SCHOOL_SAMPLE = 24
 
@@ -43,16 +47,31 @@ def _frame(units: list[Unit], per_unit: int, prefix: str, id_column: str) -> io.
     return io.BytesIO("\n".join(lines).encode())
 
 
+def _ward_days(hospitals: list[Unit]) -> io.BytesIO:
+    """Discharged inpatients with their ward-day (the cluster): six ward-days of 4 to 8
+    patients in each hospital, two of 15 in the last one (taken with certainty)."""
+    lines = ["so_benh_an,ma_don_vi,ngay_khoa"]
+    for h, unit in enumerate(hospitals):
+        last = h == len(hospitals) - 1
+        sizes = [15, 15] if last else [4 + (7 * h + 3 * c) % 5 for c in range(len(WARDS))]
+        for c, size in enumerate(sizes):
+            ward_day = f"Khoa {WARDS[c]} ngày {2 + 3 * c}"
+            lines += [f"BA-{unit.code}-{c}{i:03d},{unit.code},{ward_day}" for i in range(size)]
+    return io.BytesIO("\n".join(lines).encode())
+
+
 def _campaign(admin: Scope, name: str, owner: Unit, questionnaire: str, kind: str,
-              units: list[Unit], days: int, total: int) -> Campaign:
+              units: list[Unit], days: int, total: int, cluster_kind: str | None = None
+              ) -> Campaign:
     today = local_today()
     return campaigns.create_campaign(admin, campaigns.CampaignInput(
         name=name, owner_unit_id=owner.id, questionnaire=questionnaire, unit_kind=kind,
         coverage="list", unit_ids=[u.id for u in units],
         period_start=today - dt.timedelta(days=days), period_end=today,
-        channels=["token", "paper"], strata_by="unit", stages="unit_person",
-        cluster_kind=None, size_mode="total", target_margin_percent=None, total_sample=total,
-        allocation="equal"))
+        channels=["token", "paper"], strata_by="unit",
+        stages="unit_cluster_person" if cluster_kind else "unit_person",
+        cluster_kind=cluster_kind, size_mode="total", target_margin_percent=None,
+        total_sample=total, allocation="equal"))
 
 
 def _enter(admin: Scope, user_id: int, campaign: Campaign, share: float,
@@ -93,13 +112,16 @@ def seed_campaigns(*, seed: int = 2026) -> DemoCampaigns:
                       if u.name.startswith("Trường Tiểu học")), key=lambda u: u.code or "")
 
     inpatient = _campaign(admin, "Khảo sát hài lòng người bệnh nội trú", health,
-                          "health_inpatient:1", "hospital", hospitals, 30, HEALTH_SAMPLE)
-    frames.import_frame(inpatient, _frame(hospitals, HEALTH_FRAME, "BA", "so_benh_an"),
-                        "nguoi_benh_ra_vien.csv", frames.Mapping("so_benh_an", "ma_don_vi"))
-    draw.draw_sample(inpatient, method="systematic", seed=seed)
+                          "health_inpatient:1", "hospital", hospitals, 30, HEALTH_SAMPLE,
+                          cluster_kind="ward_day")
+    frames.import_frame(inpatient, _ward_days(hospitals), "nguoi_benh_ra_vien.csv",
+                        frames.Mapping("so_benh_an", "ma_don_vi", cluster_column="ngay_khoa"))
+    draw.draw_sample(inpatient, method="srs", seed=seed, take=HEALTH_TAKE)
     campaigns.advance_status(inpatient, "fieldwork")
     entered = _enter(admin, admin_user.id, inpatient, 0.8, rng)
-    population = HEALTH_FRAME * len(hospitals)
+    population = int(db.session.scalar(select(func.count()).select_from(FrameRow).where(
+        FrameRow.frame_id.in_(select(SamplingFrame.id).where(
+            SamplingFrame.campaign_id == inpatient.id)))) or 0)
     women = round(population * 0.54)
     snapshot = closing.close(inpatient, closing.CloseOptions(
         margins={"gioi_tinh": {"1": population - women, "2": women}}, trim=3.5), "admin")
