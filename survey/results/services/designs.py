@@ -23,11 +23,14 @@ trimming), fpc = the frame count of the stratum (none after a PPS draw). A two-s
 campaign (unit → cluster → person) stores psu = the cluster with fpc = the clusters in the
 stratum, and psu2 = the person with fpc2 = the persons in the cluster: the engine then
 uses ``analysis``' multistage design (R's ``svydesign(ids = ~psu + psu2, fpc = ~fpc + fpc2)``),
-so a cluster taken with certainty keeps its second-stage variance.
+so a cluster taken with certainty keeps its second-stage variance. Microdata and the
+bundle's R and Stata scripts carry psu2 and fpc2 and the same two-stage design; a
+two-stage draw by PPS (no first-stage fpc) is estimated between clusters alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +57,20 @@ CAMPAIGN_DESCRIPTION = (
     "weight = 1/selection probability × nonresponse adjustment within cells, raked and "
     "trimmed as the weighting report says; fpc = frame count of the stratum (none after "
     "a PPS draw).")
+CAMPAIGN_TWO_STAGE_DESCRIPTION = (
+    "Two-stage campaign sample (unit → cluster → person): stratum = unit × frame stratum; "
+    "stage 1: psu = the cluster (a ward-day, a class), fpc = clusters in the stratum; "
+    "stage 2: psu2 = the person, fpc2 = persons in the cluster; weight = 1/(stage-1 × "
+    "stage-2 selection probability) × nonresponse adjustment within cells, raked and "
+    "trimmed as the weighting report says. Multistage variance (R: svydesign(ids = ~psu + "
+    "psu2, strata = ~stratum, fpc = ~fpc + fpc2, nest = TRUE)): a cluster taken with "
+    "certainty keeps its second-stage variance.")
+CAMPAIGN_PPS_CLUSTERS_DESCRIPTION = (
+    "Two-stage campaign sample whose clusters were drawn with probability proportional to "
+    "size: stratum = unit × frame stratum; psu = the cluster, psu2 = the person (fpc2 = "
+    "persons in the cluster); no first-stage fpc, so the variance is the with-replacement "
+    "variance between clusters (ultimate cluster: R's svydesign(ids = ~psu, strata = "
+    "~stratum)), which covers the second stage; weight as in the weighting report.")
 TOKENS_DESCRIPTION = (
     "Stratified systematic sample of completed dossiers: stratum = unit × period × 1-in-k "
     "interval; weight = k × tokens selected / tokens answered; fpc = dossiers recorded.")
@@ -76,6 +93,52 @@ class RowDesign:
     # clusters in the stratum.
     psu2: str | None = None
     fpc2: float | None = None
+
+
+def is_two_stage(rows: Iterable[RowDesign]) -> bool:
+    """Whether a campaign's stored design is complete in two stages (both stages' units and
+    populations on every row): the engine's test for the multistage design
+    (:func:`survey.results.services.estimation.two_stage`), so every output says the same."""
+    rows = list(rows)
+    return bool(rows) and all(d.psu2 is not None and d.fpc is not None and d.fpc2 is not None
+                              for d in rows)
+
+
+def campaign_design_vi(info: dict[str, Any]) -> str:
+    """A campaign snapshot's design in plain Vietnamese, from what the snapshot stored
+    (:meth:`Strata.describe`): stages, what psu and psu2 are, the fpc of each stage."""
+    strata = info.get("strata", 0)
+    respondents = info.get("respondents", 0)
+    if info.get("two_stage"):
+        return (
+            "Mẫu hai giai đoạn (đơn vị → cụm → người): phân tầng theo đơn vị × tầng của khung "
+            "mẫu. Giai đoạn 1 chọn cụm (ngày-khoa, lớp học) trong mỗi tầng: psu = cụm, fpc = "
+            "số cụm của tầng trong khung. Giai đoạn 2 chọn một số người cố định trong mỗi cụm "
+            "được chọn: psu2 = người, fpc2 = số người của cụm. Trọng số = 1/(xác suất chọn "
+            "giai đoạn 1 × xác suất chọn giai đoạn 2) nhân hệ số điều chỉnh không trả lời "
+            "trong từng ô, rồi cân chỉnh (raking) và cắt tỉa theo báo cáo trọng số. Sai số "
+            "chuẩn tính theo thiết kế nhiều giai đoạn (như svydesign(ids = ~psu + psu2, fpc = "
+            "~fpc + fpc2) của R): cụm được chọn chắc chắn (mọi cụm của tầng đều vào mẫu) vẫn "
+            "giữ phương sai của giai đoạn 2. "
+            f"Số tầng: {strata}; số cụm: {info.get('psus', 0)}; số người trả lời: "
+            f"{respondents}.")
+    if info.get("stages") == 2:
+        return (
+            "Mẫu hai giai đoạn (đơn vị → cụm → người), cụm được chọn theo xác suất tỷ lệ với "
+            "quy mô (PPS): phân tầng theo đơn vị × tầng của khung mẫu; psu = cụm, psu2 = "
+            "người, fpc2 = số người của cụm; giai đoạn 1 không có fpc nên sai số chuẩn tính "
+            "theo phương sai giữa các cụm như chọn có hoàn lại (đã bao gồm giai đoạn 2, thận "
+            "trọng). Trọng số = 1/(xác suất chọn cụm × xác suất chọn người trong cụm) nhân hệ "
+            "số điều chỉnh không trả lời trong từng ô, rồi cân chỉnh và cắt tỉa theo báo cáo "
+            f"trọng số. Số tầng: {strata}; số cụm: {info.get('psus', 0)}; số người trả lời: "
+            f"{respondents}.")
+    fpc = ("fpc = số người của tầng trong khung mẫu" if info.get("fpc") else
+           "không hiệu chỉnh tổng thể hữu hạn (chọn theo xác suất tỷ lệ với quy mô)")
+    return (
+        "Mẫu một giai đoạn: phân tầng theo đơn vị × tầng của khung mẫu, chọn người trực tiếp "
+        f"từ khung: psu = người; {fpc}. Trọng số = 1/xác suất chọn nhân hệ số điều chỉnh "
+        "không trả lời trong từng ô, rồi cân chỉnh (raking) và cắt tỉa theo báo cáo trọng số. "
+        f"Số tầng: {strata}; số người trả lời: {respondents}.")
 
 
 def campaign_basis(campaign_id: int) -> str:
@@ -151,16 +214,19 @@ class Strata:
         """The design of each channel basis as stored with a snapshot."""
         if self.campaign is not None:
             designs = list(self.campaign.values())
+            two_stage = is_two_stage(designs)
+            clustered = any(d.psu2 is not None for d in designs)
             return {campaign_basis(self.campaign_id or 0): {
                 "probability": True, "campaign_id": self.campaign_id,
-                "description": CAMPAIGN_DESCRIPTION,
+                "description": (CAMPAIGN_TWO_STAGE_DESCRIPTION if two_stage else
+                                CAMPAIGN_PPS_CLUSTERS_DESCRIPTION if clustered else
+                                CAMPAIGN_DESCRIPTION),
+                "stages": 2 if clustered else 1,
                 "strata": len({d.stratum for d in designs}),
                 "psus": len({d.psu for d in designs}),
                 "respondents": len(designs),
                 "fpc": all(d.fpc is not None for d in designs),
-                "two_stage": bool(designs) and all(
-                    d.psu2 is not None and d.fpc is not None and d.fpc2 is not None
-                    for d in designs),
+                "two_stage": two_stage,
                 "weight_total": sum(d.weight for d in designs)}}
         open_strata = [s for s in self.respondents if s.startswith("open:")]
         points = [s.split(":")[1] for s in open_strata]

@@ -2,6 +2,10 @@
 columns of :mod:`~survey.results.services.microdata`), ``codebook.csv``, ``results.csv``
 (the snapshot's rows), ``analysis.R`` (R ``survey``: ``svydesign`` from the design
 columns, then every estimate of ``results.csv``) and ``analysis.do`` (Stata ``svyset``).
+A closed campaign's snapshot (basis ``campaign:<id>``) exports the campaign's responses with
+the design stored at its close; a two-stage campaign's ``psu`` is the cluster and ``psu2``
+the person, and both scripts declare the two stages (``ids = ~psu + psu2``, ``svyset psu
+... || psu2``), as the engine estimates.
 CSV files are UTF-8 with a byte-order mark, so that Excel shows Vietnamese; R reads them
 with ``fileEncoding = "UTF-8-BOM"``."""
 
@@ -89,7 +93,8 @@ def write_bundle(snapshot: ResultSnapshot, rows: list[ResultRow], out: Path) -> 
     out.mkdir(parents=True, exist_ok=True)
     sel = microdata.Selection(parse_period(snapshot.period), snapshot.scope_unit_id,
                               current_app.config.get("BABEL_DEFAULT_TIMEZONE",
-                                                     "Asia/Ho_Chi_Minh"))
+                                                     "Asia/Ho_Chi_Minh"),
+                              campaign_id=(snapshot.parameters or {}).get("campaign"))
     micro = microdata.load(sel)
     columns = micro.columns()
     counts = {"microdata.csv": _write(out / "microdata.csv", columns,
@@ -98,8 +103,8 @@ def write_bundle(snapshot: ResultSnapshot, rows: list[ResultRow], out: Path) -> 
                                     codebook(micro, columns))
     counts["results.csv"] = _write(out / "results.csv", RESULT_COLUMNS, result_rows(rows))
     plans = _plans(micro)
-    (out / "analysis.R").write_text(r_script(snapshot, plans), encoding="utf-8")
-    (out / "analysis.do").write_text(stata_script(snapshot), encoding="utf-8")
+    (out / "analysis.R").write_text(r_script(snapshot, plans, micro), encoding="utf-8")
+    (out / "analysis.do").write_text(stata_script(snapshot, micro), encoding="utf-8")
     return counts
 
 
@@ -112,15 +117,25 @@ BASE_MEANINGS = {
     "unit_name": "Tên đơn vị / unit name",
     "sector": "Lĩnh vực / sector",
     "service_point_id": "Điểm phục vụ / service point id",
-    "channel": "Kênh thu thập: desk_qr, kiosk, token / channel",
-    "basis": "Cơ sở ước lượng: tokens (mẫu xác suất), open (mẫu không xác suất) / basis",
+    "channel": "Kênh thu thập: desk_qr, kiosk, token; đợt khảo sát: thêm paper (phiếu giấy), "
+               "field (phỏng vấn viên) / channel",
+    "basis": "Cơ sở ước lượng: tokens (mẫu xác suất), open (mẫu không xác suất), campaign:<mã> "
+             "(mẫu xác suất của một đợt khảo sát, thiết kế riêng) / basis",
     "probability": "1 nếu là mẫu xác suất / 1 for a probability sample",
     "questionnaire": "Bộ câu hỏi / questionnaire key",
     "version": "Phiên bản bộ câu hỏi / questionnaire version",
     "stratum": "Tầng / stratum",
-    "psu": "Đơn vị mẫu cấp 1 / primary sampling unit",
+    "psu": "Đơn vị mẫu cấp 1 (mẫu hai giai đoạn: cụm, ví dụ ngày-khoa hay lớp học) / primary "
+           "sampling unit (the cluster in a two-stage campaign)",
     "weight": "Quyền số / design weight",
-    "fpc": "Số đơn vị tổng thể của tầng (trống: không hiệu chỉnh) / stratum population size",
+    "fpc": "Số đơn vị cấp 1 của tầng trong tổng thể (mẫu hai giai đoạn: số cụm của tầng; "
+           "trống: không hiệu chỉnh) / stratum population size (clusters in a two-stage "
+           "campaign)",
+    "psu2": "Đơn vị mẫu cấp 2 của mẫu hai giai đoạn: người được chọn trong cụm (trống: mẫu "
+            "một giai đoạn) / second-stage unit: the person within the cluster (blank: one "
+            "stage)",
+    "fpc2": "Số người của cụm trong khung mẫu, tổng thể của giai đoạn 2 (trống: mẫu một giai "
+            "đoạn) / persons in the cluster, the second stage's population (blank: one stage)",
 }
 
 
@@ -138,7 +153,13 @@ def codebook(micro: microdata.Microdata, columns: list[str]) -> Iterable[list[st
                              f"({node.rule})")
     for column in columns:
         yield [column, BASE_MEANINGS.get(column) or texts.get(column, "")]
-    # What each basis rests on (not columns: the designs of the two channel bases).
+    # What each basis rests on (not columns: the designs of the bases in the file).
+    if micro.strata.campaign is not None:
+        info = micro.strata.describe()
+        for basis, design in info.items():
+            yield [f"(basis = {basis})",
+                   f"{designs.campaign_design_vi(design)} / {design['description']}"]
+        return
     yield ["(basis = tokens)", designs.TOKENS_DESCRIPTION]
     yield ["(basis = open)", f"{designs.OPEN_ASSUMPTION} / {designs.OPEN_ASSUMPTION_EN}"]
 
@@ -148,15 +169,17 @@ R_TEMPLATE = r'''# SIPAS — reproduce results.csv from microdata.csv with R's s
 # Run in this folder:  Rscript analysis.R   (writes results_r.csv and compares)
 #
 # Design (per channel basis, never mixed):
-#   tokens: __TOKENS__
-#   open:   __OPEN__
+__DESIGNS__
 # Each estimate is a ratio of weighted totals; its standard error is that of the
 # linearised variable z (Woodruff), taken from svytotal(~z) on the full design with the
 # domain's respondents carrying z and everyone else 0 (domain estimation).
+# A stratum (or, in a two-stage campaign, a cluster) with a single sampled unit is centred
+# at the grand mean, as the platform does (lonely_psu = "adjust").
 suppressPackageStartupMessages(library(survey))
 options(survey.lonely.psu = "adjust")
 d <- read.csv("microdata.csv", fileEncoding = "UTF-8-BOM", stringsAsFactors = FALSE,
-              colClasses = c(unit_path = "character", unit_code = "character"))
+              colClasses = c(unit_path = "character", unit_code = "character",
+                             psu = "character", psu2 = "character"))
 plans <- __PLANS__
 num <- function(x) suppressWarnings(as.numeric(ifelse(x %in% c("", "na"), NA, x)))
 
@@ -199,17 +222,29 @@ estimate <- function(des, sub, p, member) {
   c(estimate = est, se = as.numeric(se))
 }
 
+design_of <- function(sub, basis) {
+  # As the platform: a campaign's two stages when both stages' units and populations are
+  # on every row (multistage variance: a cluster taken with certainty keeps the variance
+  # of its second stage); otherwise one stage, with the fpc only when every stratum has it.
+  two_stage <- startsWith(basis, "campaign:") && all(!is.na(sub$psu2) & sub$psu2 != "") &&
+    all(!is.na(sub$fpc)) && all(!is.na(sub$fpc2))
+  if (two_stage) {
+    return(svydesign(ids = ~psu + psu2, strata = ~stratum, fpc = ~fpc + fpc2,
+                     weights = ~weight, nest = TRUE, data = sub))
+  }
+  if (all(!is.na(sub$fpc))) {
+    svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, fpc = ~fpc, data = sub)
+  } else {
+    svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, data = sub)
+  }
+}
+
 out <- list()
 for (q in plans) {
-  for (basis in c("tokens", "open")) {
+  for (basis in sort(unique(d$basis))) {
     sub <- d[d$questionnaire == q$key & d$version == q$version & d$basis == basis, ]
     if (nrow(sub) == 0) next
-    has_fpc <- all(!is.na(sub$fpc))  # as the platform: fpc only when every stratum has it
-    des <- if (has_fpc) {
-      svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, fpc = ~fpc, data = sub)
-    } else {
-      svydesign(ids = ~psu, strata = ~stratum, weights = ~weight, data = sub)
-    }
+    des <- design_of(sub, basis)
     paths <- paste0("/", sub$unit_path, "/")
     ids <- unique(unlist(strsplit(sub$unit_path, "/")))
     domains <- c(lapply(ids, function(id) list(domain = "unit", key = id,
@@ -242,12 +277,20 @@ cat(sprintf("%d of %d estimates compared; largest difference: estimate %.3g, se 
 '''
 
 
-def r_script(snapshot: ResultSnapshot, plans: list[dict[str, Any]]) -> str:
+def _design_lines(micro: microdata.Microdata) -> list[tuple[str, str]]:
+    """(basis, English description) of each basis the bundle holds."""
+    if micro.strata.campaign is not None:
+        return [(basis, info["description"]) for basis, info in micro.strata.describe().items()]
+    return [("tokens", designs.TOKENS_DESCRIPTION), ("open", designs.OPEN_ASSUMPTION_EN)]
+
+
+def r_script(snapshot: ResultSnapshot, plans: list[dict[str, Any]],
+             micro: microdata.Microdata) -> str:
+    lines = "\n".join(f"#   {basis}: {text}" for basis, text in _design_lines(micro))
     return (R_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
             .replace("__PERIOD__", snapshot.period)
             .replace("__CODE__", snapshot.code_version)
-            .replace("__TOKENS__", designs.TOKENS_DESCRIPTION)
-            .replace("__OPEN__", designs.OPEN_ASSUMPTION_EN)
+            .replace("__DESIGNS__", lines)
             .replace("__PLANS__", _r_value(plans)))
 
 
@@ -278,7 +321,41 @@ svyset psu [pweight = weight], strata(stratum) fpc(fpc) singleunit(centered)
 '''
 
 
-def stata_script(snapshot: ResultSnapshot) -> str:
+STATA_CAMPAIGN_TEMPLATE = '''* SIPAS — snapshot __SNAPSHOT__, campaign __CAMPAIGN__ (__BASIS__)
+* Period __PERIOD__ (__CODE__).
+* The design columns of microdata.csv, for Stata's svy commands (see codebook.csv):
+* __DESIGN__
+import delimited using "microdata.csv", encoding("utf-8") clear varnames(1)
+__SVYSET__
+* Example: the share of satisfied answers to one item in one unit's subtree.
+* svy, subpop(if strpos("/" + unit_path + "/", "/7/") > 0): mean <item>
+'''
+
+
+def stata_svyset(micro: microdata.Microdata) -> str:
+    """The ``svyset`` line of a campaign bundle, the design the engine estimates with.
+
+    Stata's multiple-stage syntax is ``svyset psu [weight], design_options || ssu,
+    design_options [options]``: the global options (``singleunit()``) come after the last
+    stage. ``singleunit(centered)`` centres a lonely unit at the grand mean, as R's
+    ``survey.lonely.psu = "adjust"`` and the platform do."""
+    rows = list((micro.strata.campaign or {}).values())
+    if designs.is_two_stage(rows):
+        return ("svyset psu [pweight = weight], strata(stratum) fpc(fpc) "
+                "|| psu2, fpc(fpc2) singleunit(centered)")
+    fpc = " fpc(fpc)" if rows and all(d.fpc is not None for d in rows) else ""
+    return f"svyset psu [pweight = weight], strata(stratum){fpc} singleunit(centered)"
+
+
+def stata_script(snapshot: ResultSnapshot, micro: microdata.Microdata | None = None) -> str:
+    campaign_id = micro.selection.campaign_id if micro is not None else None
+    if micro is not None and campaign_id is not None:
+        [(basis, text)] = _design_lines(micro)
+        return (STATA_CAMPAIGN_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
+                .replace("__CAMPAIGN__", str(campaign_id)).replace("__BASIS__", basis)
+                .replace("__PERIOD__", snapshot.period)
+                .replace("__CODE__", snapshot.code_version).replace("__DESIGN__", text)
+                .replace("__SVYSET__", stata_svyset(micro)))
     return (STATA_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
             .replace("__PERIOD__", snapshot.period).replace("__CODE__", snapshot.code_version))
 

@@ -5,14 +5,17 @@ of its channel (:mod:`survey.results.services.designs`).
 Columns (see :meth:`Microdata.columns`): ``response_id, period, unit_id, unit_path``
 (the ids from the province down to the unit, ``1/7/42``), ``unit_code, unit_name,
 sector, service_point_id, channel, basis, probability, questionnaire, version, stratum,
-psu, weight, fpc``, then ``answer.<item>`` (the raw answer: a number, ``na`` for "not
+psu, weight, fpc, psu2, fpc2``, then ``answer.<item>`` (the raw answer: a number, ``na`` for "not
 applicable", empty when blank; several choices as ``1;3``), then one column per index
 item and node named by its id. An item's column is 1 when the answer is "satisfied" under
 the node that holds it, 0 when answered below, empty for N/A or blank; a node's column is
 the respondent's own value (share of satisfied answers for share nodes, mean score for
 mean-score nodes, 0/1 for the comprehensive index, the weighted mean of the children's
-values for mean nodes). Free-text answers and anything derived from device or network
-data (pseudonymous hashes, flags) never enter microdata.
+values for mean nodes). ``psu2`` and ``fpc2`` are the second stage of a two-stage
+campaign (the person, and the persons in its cluster; ``psu`` is then the cluster and
+``fpc`` the clusters in the stratum), blank for every one-stage design. Free-text answers
+and anything derived from device or network data (pseudonymous hashes, flags) never enter
+microdata.
 
 Flagged responses are left out until accepted in the review screen. Rows stream from the
 database in chunks (constant memory in the number of responses).
@@ -41,7 +44,7 @@ from survey.results.services.periods import Period
 BASE_COLUMNS = ("response_id", "period", "unit_id", "unit_path", "unit_code", "unit_name",
                 "sector",
                 "service_point_id", "channel", "basis", "probability", "questionnaire",
-                "version", "stratum", "psu", "weight", "fpc")
+                "version", "stratum", "psu", "weight", "fpc", "psu2", "fpc2")
 CHUNK = 2000
 
 
@@ -198,6 +201,7 @@ class Microdata:
                 "version": response.questionnaire_version, "stratum": design.stratum,
                 "psu": design.psu if design.psu is not None else response.id,
                 "weight": design.weight, "fpc": design.fpc,
+                "psu2": design.psu2, "fpc2": design.fpc2,
             }
             for item in lay.answer_items:
                 row[f"answer.{item}"] = _raw(answers.get(item))

@@ -12,6 +12,8 @@ publication rules). The layout is :mod:`survey.render.report`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -32,7 +34,7 @@ from survey.render.report import (
     report_pdf,
 )
 from survey.results.models import ResultRow, ResultSnapshot
-from survey.results.services import dashboard, sectors, snapshots
+from survey.results.services import dashboard, designs, sectors, snapshots
 from survey.results.services.tables import (
     SECTORS_VI,
     STATUS_VI,
@@ -137,18 +139,22 @@ def change_sentence(line: dashboard.Line, before_period: str | None) -> str:
             f"{high}; p = {c.p_value:.3f}".replace(".", ",") + f"): {sig}.")
 
 
-def methodology(snapshot: ResultSnapshot) -> list[Block]:
-    designs = snapshot.designs or {}
-    tokens = designs.get("tokens") or {}
-    open_ = designs.get("open") or {}
-    p = snapshot.parameters or {}
+def campaign_sample(snapshot: ResultSnapshot) -> list[Block]:
+    """A campaign snapshot's design (stages, what psu and psu2 are, each stage's fpc),
+    from what the snapshot stored; empty for a snapshot of the channels."""
+    out: list[Block] = []
+    for basis, info in sorted((snapshot.designs or {}).items()):
+        if basis.startswith("campaign:"):
+            out += [Heading("Thiết kế mẫu của đợt khảo sát", 2),
+                    Text(designs.campaign_design_vi(info) + " Dữ liệu vi mô kèm theo có các "
+                         "cột stratum, psu, fpc, psu2, fpc2 và weight; chương trình R và Stata "
+                         "khai báo đúng thiết kế này.")]
+    return out
+
+
+def channels(tokens: dict[str, Any], open_: dict[str, Any]) -> list[Block]:
+    """The two channels' designs (a snapshot of the channels, not of a campaign)."""
     return [
-        PageEnd(), Heading("Ghi chú về phương pháp"),
-        Text("Chỉ số hài lòng của một nhóm câu hỏi là tỷ lệ câu trả lời hợp lệ ở mức 4 hoặc 5 "
-             "(hài lòng, rất hài lòng); chỉ số thành phần là trung bình các chỉ số con; chỉ số "
-             "chung tính theo quy tắc của bộ câu hỏi. Mọi con số được ước lượng theo thiết kế "
-             "mẫu (có trọng số), kèm khoảng tin cậy 95%: nếu lặp lại việc khảo sát nhiều lần, "
-             "95% các khoảng tính như vậy sẽ chứa giá trị thật."),
         Heading("Hai kênh thu thập, không bao giờ gộp chung", 2),
         Text("Mã dùng một lần theo hồ sơ (mẫu xác suất): hệ thống chọn ngẫu nhiên có hệ thống "
              "1 trên k hồ sơ đã giải quyết và in mã khảo sát dùng một lần cho hồ sơ được chọn. "
@@ -162,6 +168,23 @@ def methodology(snapshot: ResultSnapshot) -> list[Block]:
              + (open_.get("assumption") or "") + f" Số tầng: {open_.get('strata', 0)}, trong "
              f"đó {open_.get('strata_weighted_to_transactions', 0)} gia quyền theo số giao "
              "dịch. Đây là số liệu để theo dõi thường xuyên, cần đọc thận trọng."),
+    ]
+
+
+def methodology(snapshot: ResultSnapshot) -> list[Block]:
+    stored = snapshot.designs or {}
+    tokens = stored.get("tokens") or {}
+    open_ = stored.get("open") or {}
+    p = snapshot.parameters or {}
+    campaign = campaign_sample(snapshot)
+    return [
+        PageEnd(), Heading("Ghi chú về phương pháp"),
+        Text("Chỉ số hài lòng của một nhóm câu hỏi là tỷ lệ câu trả lời hợp lệ ở mức 4 hoặc 5 "
+             "(hài lòng, rất hài lòng); chỉ số thành phần là trung bình các chỉ số con; chỉ số "
+             "chung tính theo quy tắc của bộ câu hỏi. Mọi con số được ước lượng theo thiết kế "
+             "mẫu (có trọng số), kèm khoảng tin cậy 95%: nếu lặp lại việc khảo sát nhiều lần, "
+             "95% các khoảng tính như vậy sẽ chứa giá trị thật."),
+        *(campaign or channels(tokens, open_)),
         Heading("Sai số chuẩn và khoảng tin cậy", 2),
         Text("Sai số chuẩn tính bằng tuyến tính hoá Taylor của đúng công thức chỉ số (như gói "
              "survey của R). Khoảng tin cậy của tỷ lệ tính trên thang logit với phân phối t "

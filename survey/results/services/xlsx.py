@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from survey.results.models import ResultSnapshot
+from survey.results.services import designs
 from survey.results.services.tables import Table, metadata
 
 FORMATS = {"int": "0", "number": "0.00", "p": "0.0000"}
@@ -64,6 +65,34 @@ def _write_table(ws: Any, table: Table) -> None:
         ws.auto_filter.ref = f"A2:{get_column_letter(len(table.columns))}{len(table.rows) + 2}"
 
 
+CHANNEL_DESIGN_KEYS = ("Thiết kế kênh mã dùng một lần", "Thiết kế kênh QR công khai")
+
+
+def design_metadata(snapshot: ResultSnapshot) -> list[tuple[str, Any]]:
+    """The metadata lines; a campaign snapshot's design (stages, what psu and psu2 are, the
+    fpc of each stage) in place of the two channels' designs, which it has none of."""
+    lines = metadata(snapshot)
+    campaign = [(basis, info) for basis, info in sorted((snapshot.designs or {}).items())
+                if basis.startswith("campaign:")]
+    if not campaign:
+        return lines
+    out: list[tuple[str, Any]] = []
+    for key, value in lines:
+        if str(key).startswith(CHANNEL_DESIGN_KEYS):
+            continue
+        out.append((key, value))
+        if key == "Phương pháp ước lượng":
+            for basis, info in campaign:
+                out += [
+                    ("Thiết kế mẫu của đợt khảo sát (mẫu xác suất)",
+                     designs.campaign_design_vi(info)),
+                    ("Số giai đoạn chọn mẫu", 2 if info.get("stages") == 2
+                     or info.get("two_stage") else 1),
+                    ("Cơ sở ước lượng", basis),
+                ]
+    return out
+
+
 def workbook(tables: Sequence[Table], snapshot: ResultSnapshot,
              extra: Sequence[tuple[str, Any]] = ()) -> bytes:
     """The workbook: ``tables`` in order, then the metadata sheet (``extra`` lines first,
@@ -82,7 +111,7 @@ def workbook(tables: Sequence[Table], snapshot: ResultSnapshot,
     for cell in meta[1]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
-    for key, value in [*extra, *metadata(snapshot)]:
+    for key, value in [*extra, *design_metadata(snapshot)]:
         meta.append([key, value])
     meta.column_dimensions["A"].width = 42
     meta.column_dimensions["B"].width = 110
