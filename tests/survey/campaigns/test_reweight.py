@@ -5,6 +5,7 @@ the managers' form prefilled on the weights page, analysts reading it without ac
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from tests.survey.campaigns.entry_fixtures import (  # noqa: F401 (fixture)
     scope_of,
 )
 from tests.survey.campaigns.test_close import respond
+from tests.survey.test_migrations import empty_database  # noqa: F401 (fixture)
 
 SEX = {"gioi_tinh": {"1": 40.0, "2": 50.0}}
 
@@ -187,3 +189,52 @@ def test_the_weights_page_for_managers_and_analysts(client: Any, db: Any, login:
     assert f'href="{url}"' in client.get(f"{BASE}/").get_data(as_text=True)
     assert client.post(url, data={"margins": ""}).status_code == 403
     assert state(db, closed) == after
+
+
+def test_the_migration_records_a_campaign_closed_before_it_as_run_1(
+        tmp_path: Any, empty_database: str) -> None:  # noqa: F811
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    from survey.extensions import db as ext_db
+    from tests.conftest import make_app
+
+    app = make_app(empty_database, tmp_path / "instance")
+    with app.app_context():
+        upgrade(revision="j0plan000010")
+        report = {"respondents": 18, "raked_to": SEX, "trim": 3.5}
+        with ext_db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO unit (id, kind, sector, name, path) "
+                "VALUES (1, 'department', 'health', 'Sở Y tế', '/1/')"))
+            conn.execute(text(
+                "INSERT INTO result_snapshot (id, period, period_start, period_end, status, "
+                "progress, parameters, designs, questionnaire_versions, code_version, "
+                "input_hash, n_responses, published, created_at, created_by) VALUES (7, "
+                "'2026-12-01..2026-12-31', '2026-12-01', '2026-12-31', 'done', '', '{}', "
+                "'{}', '[]', '', '', 18, false, '2027-01-02 03:04:05+00', 'soyte')"))
+            for cid, status, weighting in [(1, "closed", report), (2, "fieldwork", None)]:
+                conn.execute(text(
+                    "INSERT INTO campaign (id, name, owner_unit_id, sector, "
+                    "questionnaire_key, questionnaire_version, unit_kind, coverage, "
+                    "period_start, period_end, channels, strata_by, stages, size_mode, "
+                    "allocation, assumed_p, deff, response_rate, status, created_at, "
+                    "weighting_report, snapshot_id) VALUES (:id, 'Đợt', 1, 'health', "
+                    "'health_inpatient', 1, 'hospital', 'all', '2026-12-01', '2026-12-31', "
+                    "'token', 'unit', 'unit_person', 'margin', 'proportional', 0.5, 1, 0.8, "
+                    ":status, '2026-11-01 00:00:00+00', :report, :snap)"),
+                    {"id": cid, "status": status, "snap": 7 if weighting else None,
+                     "report": None if weighting is None else json.dumps(weighting)})
+        upgrade(revision="k1rewt000011")
+        with ext_db.engine.connect() as conn:
+            runs = conn.execute(text(
+                "SELECT campaign_id, run, options, report, snapshot_id, weighted_by "
+                "FROM campaign_weighting")).all()
+        assert len(runs) == 1  # the closed campaign only
+        cid, run, options, stored, snapshot_id, by = runs[0]
+        as_json = [v if isinstance(v, dict) else json.loads(v) for v in (options, stored)]
+        assert (cid, run, snapshot_id, by) == (1, 1, 7, "soyte")
+        assert as_json == [{"margins": SEX, "trim": 3.5}, report]
+        downgrade(revision="j0plan000010")
+        assert "campaign_weighting" not in inspect(ext_db.engine).get_table_names()
+        ext_db.engine.dispose()
