@@ -91,8 +91,11 @@ def status(campaign_id: int) -> WResponse:
     campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
     form = ActionForm()
     if form.validate_on_submit():
+        # The design page's button sends the action form's own hidden target (empty)
+        # before the button's: the status asked for is the last one given.
+        target = next((t for t in reversed(request.form.getlist("target")) if t), "")
         try:
-            campaigns.advance_status(campaign, form.target.data or "")
+            campaigns.advance_status(campaign, target)
         except ServiceError as err:
             show_service_error(None, err)
         else:
