@@ -112,7 +112,7 @@ def campaign_design_vi(info: dict[str, Any]) -> str:
     if info.get("two_stage"):
         return (
             "Mẫu hai giai đoạn (đơn vị → cụm → người): phân tầng theo đơn vị × tầng của khung "
-            "mẫu. Giai đoạn 1 chọn cụm (ngày-khoa, lớp học) trong mỗi tầng: psu = cụm, fpc = "
+            "mẫu. Giai đoạn 1 chọn cụm (khoa-ngày, lớp học) trong mỗi tầng: psu = cụm, fpc = "
             "số cụm của tầng trong khung. Giai đoạn 2 chọn một số người cố định trong mỗi cụm "
             "được chọn: psu2 = người, fpc2 = số người của cụm. Trọng số = 1/(xác suất chọn "
             "giai đoạn 1 × xác suất chọn giai đoạn 2) nhân hệ số điều chỉnh không trả lời "

@@ -125,7 +125,7 @@ BASE_MEANINGS = {
     "questionnaire": "Bộ câu hỏi / questionnaire key",
     "version": "Phiên bản bộ câu hỏi / questionnaire version",
     "stratum": "Tầng / stratum",
-    "psu": "Đơn vị mẫu cấp 1 (mẫu hai giai đoạn: cụm, ví dụ ngày-khoa hay lớp học) / primary "
+    "psu": "Đơn vị mẫu cấp 1 (mẫu hai giai đoạn: cụm, ví dụ khoa-ngày hay lớp học) / primary "
            "sampling unit (the cluster in a two-stage campaign)",
     "weight": "Quyền số / design weight",
     "fpc": "Số đơn vị cấp 1 của tầng trong tổng thể (mẫu hai giai đoạn: số cụm của tầng; "

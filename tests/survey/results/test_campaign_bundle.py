@@ -204,7 +204,7 @@ def test_workbook_and_pdf_note_describe_the_two_stages(db: Any, make_user: Any,
         b.text for b in reports.methodology(channels) if isinstance(b, Text))
 
 
-def test_the_demo_inpatient_campaign_is_two_stage(runner: Any, db: Any,
+def test_the_demo_inpatient_campaign_is_two_stage(runner: Any, db: Any, client: Any,
                                                   tmp_path: Path) -> None:
     from survey.demo import campaigns as demo_campaigns
     from survey.demo import seed as demo
@@ -217,6 +217,12 @@ def test_the_demo_inpatient_campaign_is_two_stage(runner: Any, db: Any,
     design = done.snapshot.designs[f"campaign:{closed.id}"]
     assert design["two_stage"] is True and design["psus"] < design["respondents"]
     assert done.fieldwork.stages == "unit_person"  # the Sở GD&ĐT campaign stays one stage
+    # its pages show the two stages to the department
+    assert client.post("/login", data={"username": "soyte", "password": demo.DEMO_PASSWORD}
+                       ).status_code == 302
+    page = client.get(f"/staff/campaigns/{closed.id}").get_data(as_text=True)
+    assert "Đơn vị → cụm → người" in page and "Khoa-ngày" in page
+    assert client.get(f"/staff/campaigns/{closed.id}/sample").status_code == 200
     out = _bundle(runner, done.snapshot, tmp_path)
     micro = _csv(out / "microdata.csv")
     assert micro and all(r["psu2"] and r["fpc2"] and r["fpc"] for r in micro)

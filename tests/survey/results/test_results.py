@@ -260,6 +260,8 @@ def test_microdata_bundle(runner: Any, tmp_path: Path, province: dict[str, Any])
     micro = _csv(out / "microdata.csv")
     assert len(micro) == 57 and "answer.gop_y" not in micro[0]
     assert {r["basis"] for r in micro} == {"open", "tokens"}
+    # the second-stage columns exist, blank: the channels are one-stage designs
+    assert all(r["psu2"] == "" and r["fpc2"] == "" for r in micro)
     results = _csv(out / "results.csv")
     assert list(results[0])[:16] == [
         "unit_code", "unit_name", "sector", "channel", "questionnaire", "node", "estimate",
