@@ -153,6 +153,26 @@ def test_with_a_frame_the_plan_is_what_the_draw_selects(client: Any, db: Any, lo
     assert re.search(r'<input[^>]*name="take"[^>]*value="4"', frame_page)
 
 
+def test_a_frame_without_its_cluster_column_is_pointed_out(client: Any, db: Any, login: Any,
+                                                           province: dict[str, Any]) -> None:
+    campaign = two_stage(db, province, size_mode="total", total_sample=30,
+                         target_margin_percent=None)
+    frames.import_frame(campaign, io.BytesIO(frame_csv()), "khung.csv",
+                        frames.Mapping("ma", "ma_don_vi"))
+    campaign.planned_take, campaign.planned_cluster_size = 4, 8
+    db.session.commit()
+    plan = design.plan(campaign)
+    # the populations are the frame's, the clusters the planned size's until it has them
+    assert plan.from_frame and plan.cluster_source == "planned"
+    code_of = {cu.unit_id: cu.unit.code for cu in campaign.units}
+    for unit in plan.units:
+        assert unit.population == sum(CLUSTERS[code_of[unit.unit_id]])
+        assert unit.clusters_available == round((unit.population or 0) / 8)
+    login("soyte")
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert "Khung mẫu đã nhập không có cột cụm" in html
+
+
 def test_stratum_and_overall_margins_combine_the_units(db: Any,
                                                        province: dict[str, Any]) -> None:
     campaign = two_stage(db, province, strata_by="hospital_level", size_mode="total",
