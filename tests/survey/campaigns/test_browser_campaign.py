@@ -7,7 +7,8 @@ the links of that CSV, a hospital clerk keys paper forms with the keyboard; the 
 follows the progress, closes the campaign (raking, trimming), reads the weighting report
 and the campaign's results, whose index and interval equal ``analysis`` computed here from
 the stored weights and answers. A Sở GD&ĐT manager then finds none of it: not in the
-list, and every page above is a 404."""
+list, and every page above is a 404. A second, shorter run does the same for a two-stage
+campaign (hospital → ward-day → patient)."""
 
 from __future__ import annotations
 
@@ -154,10 +155,15 @@ def expected_index(db: Any, campaign_id: int, by: str) -> pd.DataFrame:
             Answer.item_id.in_(ITEMS))):
         values.setdefault(response_id, {})[item] = float(value)
     df = pd.DataFrame([{"unit": str(unit_of[w.frame_row_id]), "sector": "health",
-                        "stratum": w.stratum, "psu": w.psu, "fpc": w.fpc, "w": w.final,
-                        **values[w.response_id]} for w in weights])
-    design = analysis.SurveyDesign(df, strata="stratum", psu="psu", weights="w", fpc="fpc",
-                                   lonely_psu="adjust")
+                        "stratum": w.stratum, "psu": w.psu, "fpc": w.fpc, "psu2": w.psu2,
+                        "fpc2": w.fpc2, "w": w.final, **values[w.response_id]}
+                       for w in weights])
+    if df["psu2"].notna().all():  # two stages: the cluster, then the person
+        design = analysis.SurveyDesign(df, strata="stratum", psu=["psu", "psu2"], weights="w",
+                                       fpc=["fpc", "fpc2"], lonely_psu="adjust")
+    else:
+        design = analysis.SurveyDesign(df, strata="stratum", psu="psu", weights="w",
+                                       fpc="fpc", lonely_psu="adjust")
     est = design.satisfaction_index(ITEMS, threshold=4, by=by)
     return est.summary_frame(method="logit").set_index(by)
 
@@ -416,4 +422,147 @@ def test_a_health_campaign_from_design_to_results(
         assert response.status == 404 or "Không có ước lượng nào trong phạm vi của bạn." in main
     bundle = other.request.get(f"{base}/staff/results/snapshots/{snapshot_id}/bundle.zip")
     assert bundle.status in (403, 404)
+    other.context.close()
+
+
+def test_a_two_stage_campaign_over_ward_days(
+        app: Flask, db: Any, province: dict[str, Any], make_user: Any, live_server: str,
+        browser: Any, tmp_path: Path) -> None:
+    """The same through the pages for a unit → ward-day → person campaign: the design's
+    clusters and margins from the take and ICC, a frame with its "Ngày-khoa" column, two
+    ward-days of 3 patients drawn in each hospital, invitations as the SMS CSV, answers
+    by link and on paper, and the results of the two-stage design equal to analysis."""
+    base = live_server
+    app.config["PUBLIC_BASE_URL"] = live_server
+    hospitals = province["hospitals"]
+    names = [h.name for h in hospitals]
+    make_user("nhaplieu.yte", "clerk", province["province"], sector="health")
+    db.session.commit()
+    today = local_today()
+    page = sign_in(browser, base, "soyte")
+    page.goto(f"{base}{BASE}/new")
+    page.get_by_label("Tên đợt khảo sát").fill("Nội trú theo khoa-ngày 12/2026")
+    page.get_by_label("Sở chủ trì").select_option(label="Sở Y tế")
+    page.get_by_label("Phiên bản bộ câu hỏi").select_option(label="health_inpatient v1")
+    page.get_by_label("Ngày bắt đầu khảo sát").fill((today - dt.timedelta(days=2)).isoformat())
+    page.get_by_label("Ngày kết thúc khảo sát").fill((today + dt.timedelta(days=12)).isoformat())
+    page.get_by_label("Đơn vị được khảo sát").select_option(label="Bệnh viện")
+    page.get_by_label("Phiếu giấy").check()
+    page.get_by_label("Các giai đoạn chọn mẫu").select_option(label="Đơn vị → cụm → người")
+    page.get_by_label("Cụm", exact=True).select_option(label="Khoa-ngày")
+    page.get_by_label("tổng cỡ mẫu phân bổ cho các đơn vị").check()
+    page.get_by_label("Tổng cỡ mẫu", exact=True).fill("18")
+    page.get_by_label("Cách phân bổ").select_option(label="Bằng nhau")
+    submit(page, "Lưu")
+    campaign_id = int(page.url.rsplit("/", 1)[1])
+    campaign_url = f"{base}{BASE}/{campaign_id}"
+
+    # The design: 20 patients a hospital in ward-days of about 5, 3 taken in each.
+    page.get_by_label("Tỷ lệ hài lòng giả định (%)").fill("80")
+    page.get_by_label("Hệ số thiết kế", exact=True).fill("1")
+    page.get_by_label("Tỷ lệ trả lời dự kiến (%)").fill("90")
+    page.get_by_label("Số người lấy trong mỗi cụm", exact=True).fill("3")
+    page.get_by_label("Hệ số tương quan trong cụm (ICC)").fill("0.05")
+    page.get_by_label("Số người trung bình mỗi cụm (cho đến khi nhập khung mẫu)").fill("5")
+    populations = page.get_by_label("Quy mô dự kiến")
+    for i in range(3):
+        populations.nth(i).fill("20")
+    submit(page, "Lưu và tính lại")
+    assert "Đã lưu thiết kế." in page.locator(".flash-success").inner_text()
+
+    def margin(cells: int) -> float:  # 2 ward-days of 4 drawn in each hospital, 3 taken
+        keys = range(cells)
+        return analysis.stratified_two_stage_margin_of_error(
+            {k: 2 for k in keys}, {k: 20 for k in keys}, {k: 3.0 for k in keys},
+            population_clusters={k: 4 for k in keys}, cluster_size={k: 5.0 for k in keys},
+            p=0.8, icc=0.05, confidence=CONFIDENCE, deff=1.0, response_rate=0.9)
+
+    for name in names:
+        row = cells(page.locator("form table tbody tr").filter(has_text=name))
+        # unit, stratum, expected population, population, invitations, interviews,
+        # clusters drawn / in the unit, design effect of clustering, margin
+        assert row[4] == "6" and row[6] == "2 / 4" and row[8] == f"±{pct(margin(1))}", row
+    facts = page.locator("dl.facts").nth(1).inner_text()
+    assert f"±{pct(margin(3))}" in facts
+
+    # The frame with its ward-day column, then the draw (the take comes proposed).
+    page.get_by_role("link", name="Khung mẫu và mẫu").click()
+    lines = ["Mã BN,Ngày-khoa,Mã BV"] + [
+        f"BN{h}-{i:03d},{1 + i // 5:02d}/11 {['Nội', 'Ngoại', 'Sản', 'Nhi'][i // 5]},"
+        f"{hospital.code}" for h, hospital in enumerate(hospitals, start=1) for i in range(20)]
+    frame = tmp_path / "khoa_ngay.csv"
+    frame.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    page.get_by_label("Khung mẫu (CSV hoặc XLSX)").set_input_files(str(frame))
+    page.get_by_label("Cột mã định danh").fill("Mã BN")
+    page.get_by_label("Cột mã đơn vị").fill("Mã BV")
+    page.get_by_label("Cột cụm (không bắt buộc)").fill("Ngày-khoa")
+    submit(page, "Kiểm tra và nhập")
+    assert "Đã nhập khung mẫu: 60 dòng." in page.locator(".flash-success").inner_text()
+    take = page.get_by_label("Số người lấy trong mỗi cụm được chọn (thiết kế hai giai đoạn)")
+    assert take.input_value() == "3"
+    page.get_by_label("Hạt giống ngẫu nhiên (để trống để máy tự chọn)").fill(str(SEED))
+    submit(page, "Chọn mẫu")
+    assert "Đã chọn mẫu: 18 người" in page.locator(".flash-success").inner_text()
+    for name in names:  # unit, stratum, rows, selected, …
+        assert cells(page.locator("table tbody tr").filter(has_text=name))[2:4] == ["20", "6"]
+
+    # Invitations as the SMS CSV; fieldwork; 1 answer by link and 4 paper forms a hospital.
+    page.get_by_label("Hình thức thư mời").select_option(
+        label="Tệp CSV cho hệ thống gửi SMS hoặc Zalo của đơn vị")
+    sms = download(page, "Phát hành thư mời và tải về")
+    invited = list(csv.DictReader(io.StringIO(sms.decode("utf-8-sig"))))
+    assert sms.startswith(b"\xef\xbb\xbf") and len(invited) == 18
+    page.goto(campaign_url)
+    submit(page, "Bắt đầu khảo sát")
+    by_hospital: dict[str, list[dict[str, str]]] = {}
+    for line in invited:
+        by_hospital.setdefault(line["ma_don_vi"], []).append(line)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                has_touch=True).new_page()
+    for i, hospital in enumerate(hospitals):
+        line = by_hospital[hospital.code][0]
+        answer_online(phone, line["duong_dan"], hospital.name, answers(5 * i))
+    phone.context.close()
+    clerk = sign_in(browser, base, "nhaplieu.yte")
+    clerk.get_by_role("link", name="Nhập phiếu").click()
+    clerk.wait_for_url(f"{base}{BASE}/{campaign_id}/entry")
+    for i, hospital in enumerate(hospitals):
+        for j, line in enumerate(by_hospital[hospital.code][1:5], start=1):
+            enter_paper_form(clerk, int(line["dong_trong_khung"]), answers(5 * i + j))
+    clerk.context.close()
+    page.goto(f"{campaign_url}/progress")
+    units = page.locator("h2:has-text('Theo đơn vị') + table tbody tr")
+    for name in names:
+        assert cells(units.filter(has_text=name))[3:5] == ["5", "6"]
+
+    # Close (no margins, no trimming) and the results of the two-stage design.
+    page.goto(campaign_url)
+    page.get_by_role("link", name="Kết thúc đợt khảo sát").click()
+    page.get_by_label("Tôi hiểu rằng đợt khảo sát đã kết thúc sẽ không nhận thêm phiếu "
+                      "trả lời").check()
+    submit(page, "Kết thúc đợt khảo sát và tính kết quả")
+    assert page.url == f"{campaign_url}/weights"
+    assert "15 / 18" in page.locator("dl.facts").inner_text()
+    snapshot_id = db.session.scalar(select(Campaign.snapshot_id).where(
+        Campaign.id == campaign_id))
+    weights = list(db.session.scalars(select(CampaignWeight)))
+    assert len(weights) == 15 and all(w.psu2 and w.fpc == 4 and w.fpc2 == 5 for w in weights)
+    per_unit = expected_index(db, campaign_id, "unit")
+    sector = expected_index(db, campaign_id, "sector").loc["health"]
+    db.session.rollback()
+    page.goto(f"{base}/staff/results/snapshots/{snapshot_id}")
+    estimates = page.locator("table tbody tr").filter(
+        has=page.locator("td:nth-child(4)", has_text=re.compile(r"^tiep_can$")))
+    for label, line, n in [*((h.name, per_unit.loc[str(h.id)], "5") for h in hospitals),
+                           ("health", sector, "15")]:
+        row = cells(estimates.filter(has=page.locator("td:first-child",
+                                                      has_text=re.compile(f"^{label}$"))))
+        assert row[4] == f"{line['estimate']:.3f}", (label, row)
+        assert row[5] == f"{line['ci_low']:.3f} – {line['ci_high']:.3f}", (label, row)
+        assert row[6] == n
+    page.context.close()
+    other = sign_in(browser, base, "sogddt")
+    for suffix in ("", "/frame", "/sample", "/progress", "/weights"):
+        response = other.goto(f"{campaign_url}{suffix}")
+        assert response is not None and response.status == 404, suffix
     other.context.close()
