@@ -3,10 +3,11 @@
 A key reads within its unit's subtree only (the same :class:`Scope` rules as a staff
 member with the ``results`` permission over that unit: unit rows of its subtree, sector
 rows only for a key of the province). *Published* snapshots are readable by every valid
-key: their figures are on the public page anyway. A key with ``read_results`` (granted by an
-administrator on the unit's token page, or ``flask results api-key``) reads every finished snapshot, published or not, and the
-figures the publication rules suppress; without it a suppressed figure comes back as
-``null`` with its ``publication`` and ``flags`` saying why, as on the public page.
+key: their figures are on the public page anyway. A key with ``read_results`` (granted by
+an administrator on the unit's token page, or ``flask results api-key``) reads every
+finished snapshot, published or not, and the figures the publication rules suppress;
+without it a suppressed figure comes back as ``null`` with its ``publication`` and
+``flags`` saying why, as on the public page.
 """
 
 from __future__ import annotations
