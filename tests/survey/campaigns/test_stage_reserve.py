@@ -94,9 +94,10 @@ def test_a_refusal_is_replaced_from_its_own_cluster_only(db: Any, staged: Campai
     spares = defaultdict(list)
     for r in rows(db, "reserve"):
         spares[group(r)].append(r)
-    # a cluster with its full reserve, in a stratum where other clusters have reserves too
-    key = next(k for k, v in spares.items() if len(v) == RESERVE
-               and any(o[0] == k[0] and o != k for o in spares))
+    # a cluster with its full reserve, in a stratum where other clusters (of lower row
+    # numbers) have reserves too
+    key = [k for k, v in spares.items() if len(v) == RESERVE
+           and any(o[0] == k[0] and o != k for o in spares)][-1]
     in_cluster = [r for r in rows(db, "selected") if group(r) == key]
     order = [r.id for r in sorted(spares[key], key=lambda r: r.reserve_rank)]
     others = {r.id for k, v in spares.items() if k != key for r in v}
