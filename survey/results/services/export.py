@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import math
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -286,7 +287,9 @@ def _design_lines(micro: microdata.Microdata) -> list[tuple[str, str]]:
 
 def r_script(snapshot: ResultSnapshot, plans: list[dict[str, Any]],
              micro: microdata.Microdata) -> str:
-    lines = "\n".join(f"#   {basis}: {text}" for basis, text in _design_lines(micro))
+    lines = "\n".join(textwrap.fill(f"{basis}: {text}", 90, initial_indent="#   ",
+                                     subsequent_indent="#     ")
+                       for basis, text in _design_lines(micro))
     return (R_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
             .replace("__PERIOD__", snapshot.period)
             .replace("__CODE__", snapshot.code_version)
@@ -324,8 +327,16 @@ svyset psu [pweight = weight], strata(stratum) fpc(fpc) singleunit(centered)
 STATA_CAMPAIGN_TEMPLATE = '''* SIPAS — snapshot __SNAPSHOT__, campaign __CAMPAIGN__ (__BASIS__)
 * Period __PERIOD__ (__CODE__).
 * The design columns of microdata.csv, for Stata's svy commands (see codebook.csv):
-* __DESIGN__
+__DESIGN__
 import delimited using "microdata.csv", encoding("utf-8") clear varnames(1)
+* Text identifiers (a cluster such as "12:K3") become group numbers; numbers stay.
+foreach v in stratum psu psu2 {
+    capture confirm string variable `v'
+    if !_rc {
+        rename `v' `v'_text
+        egen long `v' = group(`v'_text)
+    }
+}
 __SVYSET__
 * Example: the share of satisfied answers to one item in one unit's subtree.
 * svy, subpop(if strpos("/" + unit_path + "/", "/7/") > 0): mean <item>
@@ -354,7 +365,9 @@ def stata_script(snapshot: ResultSnapshot, micro: microdata.Microdata | None = N
         return (STATA_CAMPAIGN_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
                 .replace("__CAMPAIGN__", str(campaign_id)).replace("__BASIS__", basis)
                 .replace("__PERIOD__", snapshot.period)
-                .replace("__CODE__", snapshot.code_version).replace("__DESIGN__", text)
+                .replace("__CODE__", snapshot.code_version)
+                .replace("__DESIGN__", textwrap.fill(text, 90, initial_indent="* ",
+                                                     subsequent_indent="* "))
                 .replace("__SVYSET__", stata_svyset(micro)))
     return (STATA_TEMPLATE.replace("__SNAPSHOT__", str(snapshot.id))
             .replace("__PERIOD__", snapshot.period).replace("__CODE__", snapshot.code_version))
