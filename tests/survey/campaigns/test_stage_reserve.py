@@ -15,6 +15,7 @@ from sqlalchemy import select
 from survey.campaigns.services import campaigns, closing, draw
 from survey.models import Campaign, CampaignDraw, CampaignWeight, FrameRow
 from tests.survey.campaigns.conftest import BASE
+from tests.survey.campaigns.entry_fixtures import fieldwork  # noqa: F401 (fixture)
 from tests.survey.campaigns.test_close import enter_rows
 from tests.survey.campaigns.test_stages import CLUSTERS, TAKE, two_stage_campaign
 
@@ -209,3 +210,27 @@ def test_the_close_weights_a_replacement_in_its_originals_slot(
     assert report["refusals"] == {"replaced": 1, "unreplaced": 1}
     assert report["two_stage"] is True
     assert report["selected"] == len(answering) + 1 and report["respondents"] == len(answering)
+
+
+def test_one_stage_refusals_keep_the_stratum_total(db: Any, fieldwork: Campaign) -> None:  # noqa: F811
+    """One stage (a reserve of 1 per hospital): a refusal replaced, then one whose reserve
+    ran out; the latter is a nonrespondent of its cell, so each hospital's weights still
+    add up to its 30 frame rows."""
+    unit = min(r.unit_id for r in rows(db, "selected"))
+    members = [r for r in rows(db, "selected") if r.unit_id == unit]
+    spare = next(r for r in rows(db, "reserve") if r.unit_id == unit)
+    assert draw.replace_refusal(fieldwork, members[0].id).id == spare.id
+    assert draw.replace_refusal(fieldwork, members[1].id) is None
+    answering = rows(db, "selected")
+    enter_rows(db, fieldwork, answering[:-2])  # two nonrespondents in the last hospital
+    closing.close(fieldwork, closing.CloseOptions(), "soyte")
+    weights = list(db.session.scalars(select(CampaignWeight)))
+    unit_of = {r.id: r.unit_id for r in db.session.scalars(select(FrameRow))}
+    totals: dict[int, float] = defaultdict(float)
+    for w in weights:
+        assert w.base == pytest.approx(30 / 8)  # a replacement: its original's n/N
+        totals[unit_of[w.frame_row_id]] += w.final
+    assert set(totals) == {cu.unit_id for cu in fieldwork.units}
+    assert all(t == pytest.approx(30) for t in totals.values())
+    assert spare.id in {w.frame_row_id for w in weights}
+    assert fieldwork.weighting_report["refusals"] == {"replaced": 1, "unreplaced": 1}
