@@ -10,6 +10,7 @@ import csv
 import io
 import os
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,7 @@ def test_a_two_stage_campaign_bundle_carries_both_stages(runner: Any, db: Any, t
     assert 'options(survey.lonely.psu = "adjust")' in script
     stata = (out / "analysis.do").read_text()
     assert TWO_STAGE_SVYSET in stata and "replace fpc = ." not in stata
+    assert "egen long `v' = group(`v'_text)" in stata  # text cluster ids as numbers
 
 
 def test_r_reproduces_the_multistage_estimates_and_ses(runner: Any, db: Any, tmp_path: Path,
@@ -205,7 +207,7 @@ def test_workbook_and_pdf_note_describe_the_two_stages(db: Any, make_user: Any,
 
 
 def test_the_demo_inpatient_campaign_is_two_stage(runner: Any, db: Any, client: Any,
-                                                  tmp_path: Path) -> None:
+                                                  app: Any, tmp_path: Path) -> None:
     from survey.demo import campaigns as demo_campaigns
     from survey.demo import seed as demo
 
@@ -223,6 +225,16 @@ def test_the_demo_inpatient_campaign_is_two_stage(runner: Any, db: Any, client: 
     page = client.get(f"/staff/campaigns/{closed.id}").get_data(as_text=True)
     assert "Đơn vị → cụm → người" in page and "Khoa-ngày" in page
     assert client.get(f"/staff/campaigns/{closed.id}/sample").status_code == 200
+    # the administrator downloads the snapshot's bundle from its page: both stages in it
+    admin = app.test_client()
+    assert admin.post("/login", data={"username": "admin", "password": demo.DEMO_PASSWORD}
+                      ).status_code == 302
+    download = admin.get(f"/staff/results/snapshots/{done.snapshot.id}/bundle.zip")
+    assert download.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
+        header = archive.read("microdata.csv").decode("utf-8-sig").splitlines()[0]
+        assert "ids = ~psu + psu2" in archive.read("analysis.R").decode()
+    assert ",psu,weight,fpc,psu2,fpc2," in header
     out = _bundle(runner, done.snapshot, tmp_path)
     micro = _csv(out / "microdata.csv")
     assert micro and all(r["psu2"] and r["fpc2"] and r["fpc"] for r in micro)
