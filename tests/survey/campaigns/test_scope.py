@@ -179,3 +179,15 @@ def test_the_weights_page_needs_a_sign_in(client: Any, db: Any, province: dict[s
     assert page.status_code == 302 and "/login" in page.headers["Location"]
     posted = client.post(f"{BASE}/{two_campaigns['health'].id}/weights", data={})
     assert posted.status_code in (302, 400) and "Kish" not in posted.get_data(as_text=True)
+
+
+def test_the_design_page_title_is_the_name_alone(client: Any, db: Any, login: Any,
+                                                 province: dict[str, Any],
+                                                 two_campaigns: dict[str, Campaign]) -> None:
+    # The delete button had been pasted into the title block too (rendered in <title>).
+    login("soyte")
+    campaign = two_campaigns["health"]
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    title = html[html.index("<title>"):html.index("</title>")]
+    assert "<form" not in title and campaign.name in title
+    assert html.count(f'action="{BASE}/{campaign.id}/delete"') == 1
