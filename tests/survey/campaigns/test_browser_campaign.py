@@ -369,6 +369,8 @@ def test_a_health_campaign_from_design_to_results(
                     f"/staff/results/sectors/health?snapshot={snapshot_id}",
                     f"/staff/results/snapshots/{snapshot_id}"] + [
         f"/staff/results/units/{h.id}?snapshot={snapshot_id}" for h in hospitals]
+    # The sector's page of this snapshot, by its address: the overview's links to the
+    # sector and the agencies leave the snapshot out (they open the latest one).
     page.goto(f"{base}{results_urls[1]}")
     row = cells(page.locator("table tbody tr").filter(has_text=TIEP_CAN).first)
     # index, estimate, 95% CI, n, …
