@@ -1,5 +1,6 @@
 """The design page's "Start fieldwork" button, posted exactly as a browser posts its form
-(every input of the form, the action form's own empty hidden target first): it starts the
+(every input of the form; the page has rendered the action form's own empty hidden target
+before the button's): it starts the
 fieldwork once the sample is drawn, and before the draw it is refused with the reason and
 changes nothing."""
 
@@ -66,8 +67,7 @@ def test_start_fieldwork_as_the_page_posts_it(client: Any, db: Any, login: Any,
                         frames.Mapping("ma", "ma_don_vi"))
     draw.draw_sample(campaign, method="srs", seed=3)
     login("soyte")
-    response, pairs = press_start(client, campaign)
-    assert [v for n, v in pairs if n == "target"] == ["", "fieldwork"]  # as rendered today
+    response, _pairs = press_start(client, campaign)
     assert response.status_code == 200
     assert "Đã chuyển trạng thái." in response.get_data(as_text=True)
     db.session.refresh(campaign)
