@@ -1,8 +1,7 @@
 """The design page's "Start fieldwork" button, posted exactly as a browser posts its form
 (every input of the form; the page has rendered the action form's own empty hidden target
-before the button's): it starts the
-fieldwork once the sample is drawn, and before the draw it is refused with the reason and
-changes nothing."""
+before the button's): it starts the fieldwork once the sample is drawn, and before the
+draw it is refused with the reason and changes nothing."""
 
 from __future__ import annotations
 
