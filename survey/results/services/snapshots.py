@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 
+from survey.campaigns.models import CampaignUnit
 from survey.common.access import Scope
 from survey.common.clock import utcnow
 from survey.common.errors import Forbidden, NotFound, ServiceError
@@ -222,7 +223,19 @@ def visible(scope: Scope, limit: int = 100) -> list[ResultSnapshot]:
             ResultSnapshot.id.desc()).limit(limit)) if _readable(scope, snapshot)]
 
 
+def _campaign_units(campaign_id: int) -> list[Unit]:
+    return list(db.session.scalars(select(Unit).join(
+        CampaignUnit, CampaignUnit.unit_id == Unit.id).where(
+        CampaignUnit.campaign_id == campaign_id)))
+
+
 def _readable(scope: Scope, snapshot: ResultSnapshot) -> bool:
+    """Province-wide snapshots and those of a unit the scope sees or lies within; a
+    campaign's snapshot only for a scope that may read results of one of the campaign's
+    units (Sở GD&ĐT does not learn that a Sở Y tế campaign exists)."""
+    campaign_id = (snapshot.parameters or {}).get("campaign")
+    if campaign_id is not None:
+        return any(scope.allows("results", unit) for unit in _campaign_units(campaign_id))
     return snapshot.scope_unit_id is None or _touches(scope, snapshot.scope_unit_id)
 
 
@@ -265,8 +278,17 @@ def rows_in_scope(scope: Scope, snapshot_id: int) -> list[ResultRow]:
 
 def exportable(scope: Scope, snapshot_id: int) -> ResultSnapshot:
     """A snapshot whose whole microdata the scope may export: its unit (or the province)
-    lies within a grant with the export permission over every sector."""
+    lies within a grant with the export permission over every sector. A campaign's
+    snapshot holds that campaign's responses only: a grant with the export permission
+    covering every unit the campaign covers is enough (Sở Y tế exports its own campaign)."""
     snapshot = visible_one(scope, snapshot_id)
+    campaign_id = (snapshot.parameters or {}).get("campaign")
+    if campaign_id is not None:
+        units = _campaign_units(campaign_id)
+        if units and any("export" in gr.permissions and all(gr.covers(u) for u in units)
+                         for gr in scope.grants):
+            return snapshot
+        raise Forbidden("export")
     root_id = snapshot.scope_unit_id
     unit = db.session.get(Unit, root_id) if root_id is not None else db.session.scalar(
         select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id))

@@ -244,3 +244,55 @@ def test_the_demo_inpatient_campaign_is_two_stage(runner: Any, db: Any, client: 
     assert TWO_STAGE_SVYSET in (out / "analysis.do").read_text()
     if _have_r_survey():
         _r_matches(out)
+
+
+def test_a_department_exports_its_own_campaigns_bundle_and_no_other(
+        db: Any, app: Any) -> None:
+    """The campaign snapshot holds the campaign's responses only: Sở Y tế (a sector
+    manager, export permission over health) downloads its bundle; Sở GD&ĐT cannot see it;
+    a hospital's manager, whose grant covers one of the six hospitals, may not export it."""
+    from survey.demo import campaigns as demo_campaigns
+    from survey.demo import seed as demo
+
+    demo.seed(responses=False)
+    done = demo_campaigns.seed_campaigns()
+    url = f"/staff/results/snapshots/{done.snapshot.id}/bundle.zip"
+
+    def status(username: str) -> int:
+        client = app.test_client()
+        assert client.post("/login", data={"username": username,
+                                           "password": demo.DEMO_PASSWORD}).status_code == 302
+        return int(client.get(url).status_code)
+
+    assert status("soyte") == 200
+    assert status("sogddt") == 404
+    assert status("admin") == 200
+    assert status("benhvien") == 403  # sees its hospital's figures, exports none
+
+
+def test_a_campaign_snapshot_is_hidden_from_other_departments(db: Any, app: Any) -> None:
+    """Sở GD&ĐT does not see that a Sở Y tế campaign's snapshot exists: not in its list of
+    snapshots, and its pages answer 404; Sở Y tế and the hospital's manager read it."""
+    from survey.demo import campaigns as demo_campaigns
+    from survey.demo import seed as demo
+
+    demo.seed(responses=False)
+    done = demo_campaigns.seed_campaigns()
+    snapshot_id = done.snapshot.id
+
+    def client_of(username: str) -> Any:
+        client = app.test_client()
+        assert client.post("/login", data={"username": username,
+                                           "password": demo.DEMO_PASSWORD}).status_code == 302
+        return client
+
+    other = client_of("sogddt")
+    assert other.get(f"/staff/results/snapshots/{snapshot_id}").status_code == 404
+    overview = other.get(f"/staff/results/?snapshot={snapshot_id}", follow_redirects=True)
+    assert "health_inpatient" not in overview.get_data(as_text=True)
+    listing = other.get("/staff/results/snapshots").get_data(as_text=True)
+    assert f"/staff/results/snapshots/{snapshot_id}\"" not in listing
+    assert "health_inpatient" not in listing
+    for username in ("soyte", "benhvien", "admin"):
+        assert client_of(username).get(
+            f"/staff/results/snapshots/{snapshot_id}").status_code == 200, username
