@@ -95,13 +95,17 @@ class RowDesign:
     fpc2: float | None = None
 
 
+# What makes a campaign's stored design two-stage: both stages' units and populations on
+# every row. The engine (estimation.two_stage, on a frame) and the outputs (is_two_stage,
+# on stored rows) test these same columns, so every output says what the engine did.
+TWO_STAGE_COLUMNS = ("psu2", "fpc", "fpc2")
+
+
 def is_two_stage(rows: Iterable[RowDesign]) -> bool:
-    """Whether a campaign's stored design is complete in two stages (both stages' units and
-    populations on every row): the engine's test for the multistage design
-    (:func:`survey.results.services.estimation.two_stage`), so every output says the same."""
+    """Whether a campaign's stored design is complete in two stages."""
     rows = list(rows)
-    return bool(rows) and all(d.psu2 is not None and d.fpc is not None and d.fpc2 is not None
-                              for d in rows)
+    return bool(rows) and all(getattr(d, c) is not None for d in rows
+                              for c in TWO_STAGE_COLUMNS)
 
 
 def campaign_design_vi(info: dict[str, Any]) -> str:

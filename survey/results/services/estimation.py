@@ -40,6 +40,7 @@ from sqlalchemy import select
 import questionnaires as q
 from survey.extensions import db
 from survey.org.models import ServicePoint, Unit
+from survey.results.services import designs
 from survey.results.services.microdata import Layout, Microdata
 
 if TYPE_CHECKING:
@@ -288,9 +289,9 @@ def estimate_all(micro: Microdata, units: dict[int, Unit],
 
 
 def two_stage(df: pd.DataFrame) -> bool:
-    """Whether a campaign's frame holds a complete two-stage design (both stages' units
-    and populations on every row)."""
-    return all(c in df.columns and df[c].notna().all() for c in ("psu2", "fpc", "fpc2"))
+    """Whether a campaign's frame holds a complete two-stage design
+    (:data:`designs.TWO_STAGE_COLUMNS` on every row)."""
+    return all(c in df.columns and df[c].notna().all() for c in designs.TWO_STAGE_COLUMNS)
 
 
 def campaign_two_stage(df: pd.DataFrame) -> analysis.SurveyDesign:
