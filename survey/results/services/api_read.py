@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from survey.collection.models import ApiKey
 from survey.common.access import Grant, Scope
@@ -151,22 +151,43 @@ def parse_filters(args: dict[str, str], allowed: tuple[str, ...]) -> dict[str, A
     return out
 
 
-def rows(reader: Reader, snapshot_id: int, filters: dict[str, Any]) -> list[ResultRow]:
-    """The rows of a readable snapshot within the key's scope, filtered, in the order of
-    their ids (the stable order the API's pages follow)."""
+def _in_scope(scope: Scope) -> ColumnElement[bool]:
+    """The rows ``snapshots.rows_in_scope`` gives, as a clause: units the scope may see
+    results of; a sector's rows only for a grant over the whole province in that sector
+    (or every sector); never a service point's."""
+    roots = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
+    whole = {gr.sector for gr in scope.grants if "results" in gr.permissions
+             and gr.unit_id in roots}
+    units = scope.units("results").with_only_columns(Unit.id)
+    sector_rows: ColumnElement[bool] = (
+        true() if None in whole else ResultRow.sector.in_(sorted(s for s in whole if s))
+        if whole else false())
+    return or_(and_(ResultRow.domain == "unit", ResultRow.unit_id.in_(units)),
+               and_(ResultRow.domain == "sector", sector_rows))
+
+
+def rows(reader: Reader, snapshot_id: int, filters: dict[str, Any], limit: int,
+         offset: int) -> tuple[list[ResultRow], int]:
+    """One page of the rows of a readable snapshot within the key's scope, filtered, in
+    the order of their ids (the stable order the API's pages follow), and how many rows
+    the whole query has: two statements (the page, with LIMIT/OFFSET, and a COUNT)."""
     if "unit" in filters:
         unit(reader, filters["unit"])
-    found = sorted(snapshots.rows_in_scope(reader.scope, snapshot_id), key=lambda r: r.id)
-    return [r for r in found
-            if ("unit" not in filters or r.unit_id == filters["unit"])
-            and all(getattr(r, name) == filters[name]
-                    for name in ("sector", "basis", "node", "domain") if name in filters)]
+    where = [ResultRow.snapshot_id == snapshot_id, _in_scope(reader.scope)]
+    if "unit" in filters:
+        where.append(ResultRow.unit_id == filters["unit"])
+    where += [getattr(ResultRow, name) == filters[name]
+              for name in ("sector", "basis", "node", "domain") if name in filters]
+    total = db.session.scalar(select(func.count(ResultRow.id)).where(*where)) or 0
+    page = list(db.session.scalars(select(ResultRow).where(*where).order_by(ResultRow.id)
+                                   .limit(limit).offset(offset))) if offset < total else []
+    return page, int(total)
 
 
-def latest_for_unit(reader: Reader, unit_id: int,
-                    filters: dict[str, Any]) -> tuple[Unit, ResultSnapshot, list[ResultRow]]:
-    """A unit's rows in the newest readable snapshot that has any: :class:`NotFound`
-    when none has."""
+def latest_for_unit(reader: Reader, unit_id: int, filters: dict[str, Any], limit: int,
+                    offset: int) -> tuple[Unit, ResultSnapshot, list[ResultRow], int]:
+    """One page of a unit's rows in the newest readable snapshot that has any, and their
+    total (see :func:`rows`): :class:`NotFound` when none has."""
     found = unit(reader, unit_id)
     for candidate in snapshots.visible(reader.scope, limit=100_000):
         if not _readable(reader, candidate):
@@ -175,8 +196,9 @@ def latest_for_unit(reader: Reader, unit_id: int,
             ResultRow.snapshot_id == candidate.id, ResultRow.unit_id == found.id,
             ResultRow.domain == "unit").limit(1))
         if has is not None:
-            return found, candidate, rows(reader, candidate.id,
-                                          {**filters, "unit": found.id, "domain": "unit"})
+            page, total = rows(reader, candidate.id,
+                               {**filters, "unit": found.id, "domain": "unit"}, limit, offset)
+            return found, candidate, page, total
     raise NotFound("results of unit", unit_id)
 
 

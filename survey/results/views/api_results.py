@@ -80,18 +80,17 @@ def _paging() -> tuple[int, int]:
     return limit, offset
 
 
-def _paged(body: dict[str, Any], reader: api_read.Reader, rows: list[Any], limit: int,
-           offset: int, **view_args: Any) -> tuple[Response, int]:
-    """``body`` with one page of ``rows`` and the paging fields; a Link header to the
-    next page when there is one."""
-    page = rows[offset:offset + limit]
+def _paged(body: dict[str, Any], reader: api_read.Reader, page: list[Any], total: int,
+           limit: int, offset: int, **view_args: Any) -> tuple[Response, int]:
+    """``body`` with one page of rows (read with LIMIT/OFFSET), ``total`` and the other
+    paging fields; a Link header to the next page when there is one."""
     following = None
-    if offset + len(page) < len(rows):
+    if offset + len(page) < total:
         args = {k: v for k, v in request.args.items() if k != "offset"}
         following = url_for(str(request.endpoint), **view_args, **args,
                             offset=offset + len(page), _external=True)
     response = jsonify({**body, "results": [api_read.row_json(reader, r) for r in page],
-                        "total": len(rows), "limit": limit, "offset": offset,
+                        "total": total, "limit": limit, "offset": offset,
                         "next": following})
     if following is not None:
         response.headers["Link"] = f'<{following}>; rel="next"'
@@ -133,8 +132,8 @@ def api_snapshot_results(reader: api_read.Reader, snapshot_id: int) -> tuple[Res
     filters = _only("unit", "sector", "node", "basis", "domain")
     limit, offset = _paging()
     snapshot = api_read.snapshot(reader, snapshot_id)
-    rows = api_read.rows(reader, snapshot.id, filters)
-    return _paged({"snapshot_id": snapshot.id}, reader, rows, limit, offset,
+    page, total = api_read.rows(reader, snapshot.id, filters, limit, offset)
+    return _paged({"snapshot_id": snapshot.id}, reader, page, total, limit, offset,
                   snapshot_id=snapshot_id)
 
 
@@ -152,10 +151,11 @@ def api_units(reader: api_read.Reader) -> tuple[Response, int]:
 def api_unit_results(reader: api_read.Reader, unit_id: int) -> tuple[Response, int]:
     filters = _only("node", "basis")
     limit, offset = _paging()
-    unit, snapshot, rows = api_read.latest_for_unit(reader, unit_id, filters)
+    unit, snapshot, page, total = api_read.latest_for_unit(reader, unit_id, filters, limit,
+                                                           offset)
     return _paged({"unit": api_read.unit_json(unit),
-                   "snapshot": api_read.snapshot_json(snapshot)}, reader, rows, limit, offset,
-                  unit_id=unit_id)
+                   "snapshot": api_read.snapshot_json(snapshot)}, reader, page, total, limit,
+                  offset, unit_id=unit_id)
 
 
 @bp.get("/openapi.json")
