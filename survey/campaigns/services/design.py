@@ -6,8 +6,10 @@ The population of a unit is its frame count once a frame is imported, else the n
 department expects (entered per unit on the design page).
 
 A two-stage campaign (unit → cluster → person) is priced as the draw will select it: in each
-draw stratum ceil(n / take) clusters (all of them at most), ``take`` persons in each, and the
-margins by the two-stage variance with the assumed intra-cluster correlation
+draw stratum the clusters of ``clusters`` (ceil(n / take) of an allocated total; with a
+target margin per unit, the fewest whose two-stage margin meets it, or all of them where
+none do: the page names those units), ``take`` persons in each, and the margins by the
+two-stage variance with the assumed intra-cluster correlation
 (analysis.two_stage_margin_of_error). The clusters and their sizes are the frame's once it
 is imported (its distinct clusters per unit and stratum), else the mean cluster size the
 department expects, else unknown: infinitely many, infinitely large clusters (no
@@ -15,9 +17,8 @@ finite-population correction at either stage)."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -25,7 +26,8 @@ from sqlalchemy import func, select
 
 import analysis
 from survey.campaigns.models import Campaign, FrameRow, SamplingFrame
-from survey.campaigns.services.allocation import CONFIDENCE, planned_sizes, planned_unit_sizes
+from survey.campaigns.services.allocation import CONFIDENCE, planned_unit_sizes
+from survey.campaigns.services.clusters import Cell, frame_cells, planned_cells, two_stage_margin
 from survey.common.errors import ServiceError, commit_or_refuse
 from survey.common.transactions import use_case
 from survey.extensions import db
@@ -45,6 +47,8 @@ class UnitPlan:
     clusters: int | None = None
     clusters_available: int | None = None
     cluster_deff: float | None = None
+    # A two-stage target margin per unit: False where even every cluster misses it.
+    reachable: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,11 @@ class Plan:
     @property
     def missing_population(self) -> list[str]:
         return [u.name for u in self.units if u.population is None]
+
+    @property
+    def out_of_reach(self) -> list[UnitPlan]:
+        """Units whose target margin even all their clusters cannot give."""
+        return [u for u in self.units if not u.reachable]
 
 
 def frame_counts(campaign: Campaign) -> dict[int, int] | None:
@@ -154,22 +163,6 @@ def _stratified(sizes: dict[int, int], pops: dict[int, int], campaign: Campaign)
         response_rate=campaign.response_rate)
 
 
-@dataclass(frozen=True)
-class _Cell:
-    """One stratum of a two-stage draw (a unit, or a unit's frame stratum)."""
-
-    unit_id: int
-    population: int
-    clusters: int  # drawn
-    available: int | None  # clusters in the stratum; None: unknown (infinitely many)
-    size: float | None  # mean persons per cluster; None: unknown (infinitely large)
-    take: float  # persons expected to be invited per drawn cluster
-
-    @property
-    def invitations(self) -> int:
-        return min(self.population, round(self.clusters * self.take))
-
-
 def cluster_counts(campaign: Campaign) -> dict[tuple[int, str], list[int]] | None:
     """Rows per cluster of the imported frame, per (unit, frame stratum) as the draw groups
     them; None without a frame or when the frame has no cluster column."""
@@ -187,59 +180,6 @@ def cluster_counts(campaign: Campaign) -> dict[tuple[int, str], list[int]] | Non
     return dict(out)
 
 
-def _frame_cells(campaign: Campaign, take: int,
-                 clusters: Mapping[tuple[int, str], list[int]]) -> list[_Cell]:
-    """Cells of the frame: ceil(n_h / take) of the stratum's clusters (all at most), each
-    giving ``take`` persons or all of a smaller cluster (on average over the clusters)."""
-    sizes = planned_sizes(campaign, {k: sum(v) for k, v in clusters.items()})
-    cells = []
-    for key, members in sorted(clusters.items()):
-        n = sizes.get(key, 0)
-        drawn = min(math.ceil(n / take), len(members)) if n else 0
-        per_cluster = sum(min(take, m) for m in members) / len(members)
-        cells.append(_Cell(key[0], sum(members), drawn, len(members),
-                           sum(members) / len(members), per_cluster))
-    return cells
-
-
-def _planned_cells(campaign: Campaign, take: int, known: Mapping[int, int],
-                   sizes: Mapping[int, int]) -> list[_Cell]:
-    """Cells before a frame: one per unit, its clusters from the expected population and
-    the planned mean cluster size (unknown: infinitely many and large)."""
-    size = campaign.planned_cluster_size
-    cells = []
-    for unit_id, big_n in known.items():
-        n = sizes.get(unit_id, 0)
-        available = max(1, round(big_n / size)) if size else None
-        drawn = math.ceil(n / take) if n else 0
-        if available is not None:
-            drawn = min(drawn, available)
-        cells.append(_Cell(unit_id, big_n, drawn, available, float(size) if size else None,
-                           float(min(take, size)) if size else float(take)))
-    return cells
-
-
-def _two_stage_margin(cells: Iterable[_Cell], campaign: Campaign,
-                      icc: float) -> tuple[float, float | None]:
-    """The margin of the cells together and the design effect of their clustering (the
-    variance over that of the same sample without intra-cluster correlation)."""
-    chosen = {i: c for i, c in enumerate(cells)}
-
-    def margin(rho: float) -> float:
-        return analysis.stratified_two_stage_margin_of_error(
-            {i: c.clusters for i, c in chosen.items()},
-            {i: c.population for i, c in chosen.items()},
-            {i: c.take for i, c in chosen.items()},
-            population_clusters={i: c.available for i, c in chosen.items()},
-            cluster_size={i: c.size for i, c in chosen.items()},
-            p=campaign.assumed_p, icc=rho, confidence=CONFIDENCE, deff=campaign.deff,
-            response_rate=campaign.response_rate)
-
-    clustered, plain = margin(icc), margin(0.0)
-    deff = (clustered / plain) ** 2 if 0 < plain < math.inf else None
-    return clustered, deff
-
-
 def _two_stage_plan(campaign: Campaign) -> Plan:
     """The plan of a unit → cluster → person campaign (see the module's docstring)."""
     pops, from_frame = populations(campaign)
@@ -252,7 +192,7 @@ def _two_stage_plan(campaign: Campaign) -> Plan:
     if from_frame and clusters is None:
         result.problem = _("The imported frame has no cluster column: a two-stage draw needs "
                            "it. Import the frame again with its cluster column.")
-    cells: list[_Cell] = []
+    cells: list[Cell] = []
     if take is None:
         result.problem = result.problem or _(
             "Enter the persons taken in each cluster to see the clusters and margins of this "
@@ -260,13 +200,12 @@ def _two_stage_plan(campaign: Campaign) -> Plan:
     else:
         try:
             if clusters is not None:
-                cells = _frame_cells(campaign, take, clusters)
+                cells = list(frame_cells(campaign, take, clusters).values())
             else:
-                sizes = planned_unit_sizes(campaign, frame_counts(campaign))
-                cells = _planned_cells(campaign, take, known, sizes)
+                cells = planned_cells(campaign, take, known, frame_counts(campaign))
         except ServiceError as err:
             result.problem = err.message
-    by_unit: dict[int, list[_Cell]] = defaultdict(list)
+    by_unit: dict[int, list[Cell]] = defaultdict(list)
     for cell in cells:
         if cell.clusters:
             by_unit[cell.unit_id].append(cell)
@@ -277,24 +216,25 @@ def _two_stage_plan(campaign: Campaign) -> Plan:
         name = stratum_name(campaign, cu.unit_id, cu.stratum, cu.unit.name)
         invitations = sum(c.invitations for c in mine)
         available = [c.available for c in cells if c.unit_id == cu.unit_id]
-        margin, deff = _two_stage_margin(mine, campaign, icc) if mine else (None, None)
+        margin, deff = two_stage_margin(mine, campaign, icc) if mine else (None, None)
         result.units.append(UnitPlan(
             cu.unit_id, cu.unit.name, name, known.get(cu.unit_id), invitations,
             invitations * rr, margin, sum(c.clusters for c in mine) if mine else None,
             sum(a for a in available if a is not None)
-            if available and None not in available else None, deff))
+            if available and None not in available else None, deff,
+            all(c.reachable for c in mine)))
         if mine:
             groups.setdefault(name, []).append(cu.unit_id)
     for name, members in groups.items():
         group = [c for u in members for c in by_unit[u]]
-        margin, deff = _two_stage_margin(group, campaign, icc)
+        margin, deff = two_stage_margin(group, campaign, icc)
         invitations = sum(c.invitations for c in group)
         result.strata.append(StratumPlan(
             name, len(members), sum(c.population for c in group), invitations,
             invitations * rr, margin, sum(c.clusters for c in group), deff))
     everyone = [c for members in by_unit.values() for c in members]
     if everyone:
-        result.overall_margin, result.cluster_deff = _two_stage_margin(everyone, campaign, icc)
+        result.overall_margin, result.cluster_deff = two_stage_margin(everyone, campaign, icc)
     result.invitations = sum(c.invitations for c in everyone)
     result.interviews = result.invitations * rr
     result.clusters = sum(c.clusters for c in everyone)

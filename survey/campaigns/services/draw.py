@@ -26,7 +26,6 @@ left without one is told in ``closing``'s module text."""
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import analysis
 from survey.campaigns.models import Campaign, CampaignDraw, FrameRow, SamplingFrame
 from survey.campaigns.services.allocation import planned_sizes
 from survey.campaigns.services.campaigns import require_draft
+from survey.campaigns.services.clusters import frame_cells
 from survey.collection.models import DossierToken
 from survey.common.clock import utcnow
 from survey.common.errors import ServiceError, commit_or_refuse
@@ -125,19 +125,26 @@ def two_stage(campaign: Campaign) -> bool:
     return campaign.stages == "unit_cluster_person"
 
 
-def _two_stage(method: str, positions: list[int], rows: list[_Row], n: int, take: int,
-               reserve: int, rng: np.random.Generator,
-               spare_rng: np.random.Generator) -> list[dict[str, object]]:
-    """Stage 1: ceil(n / take) clusters of the stratum (SRS, or PPS by the cluster's row
-    count); stage 2: ``take`` rows (all, if fewer) of each selected cluster by SRS, then
-    up to ``reserve`` of its other rows by SRS in a random order of use (``spare_rng``).
-    One change per drawn row, with both stages' probabilities and populations (a reserve
-    row: those of its cluster's selected persons, whose slot it may take)."""
+def _clusters_of(positions: list[int], rows: list[_Row]) -> dict[str, list[int]]:
+    """The stratum's positions per cluster, clusters in the frame order of their first row."""
     clusters: dict[str, list[int]] = defaultdict(list)
     for p in positions:
         clusters[rows[p].cluster or ""].append(p)
+    return clusters
+
+
+def _two_stage(method: str, positions: list[int], rows: list[_Row], m: int, take: int,
+               reserve: int, rng: np.random.Generator,
+               spare_rng: np.random.Generator) -> list[dict[str, object]]:
+    """Stage 1: ``m`` clusters of the stratum (those ``clusters.frame_cells`` plans; SRS,
+    or PPS by the cluster's row count); stage 2: ``take`` rows (all, if fewer) of each
+    selected cluster by SRS, then up to ``reserve`` of its other rows by SRS in a random
+    order of use (``spare_rng``). One change per drawn row, with both stages' probabilities
+    and populations (a reserve row: those of its cluster's selected persons, whose slot it
+    may take)."""
+    clusters = _clusters_of(positions, rows)
     names = list(clusters)  # frame order of each cluster's first row
-    m = min(math.ceil(n / take), len(names)) if n else 0
+    m = min(m, len(names))
     if m == 0:
         return []
     if m == len(names):  # every cluster of the stratum: taken with certainty
@@ -200,17 +207,19 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
     strata: dict[tuple[int, str], list[int]] = defaultdict(list)
     for position, row in enumerate(rows):
         strata[row.key].append(position)
-    sizes = planned_sizes(campaign, {k: len(v) for k, v in strata.items()})
+    if per_cluster:  # the clusters the design page planned, in every stratum
+        cells = frame_cells(campaign, per_cluster, {
+            k: [len(c) for c in _clusters_of(v, rows).values()] for k, v in strata.items()})
+        sizes = {k: cell.clusters for k, cell in cells.items()}
+    else:
+        sizes = planned_sizes(campaign, {k: len(v) for k, v in strata.items()})
     rng = np.random.default_rng(seed)
     spare_rng = np.random.default_rng([seed, 1])  # two-stage reserves: a stream of their own
     changes: list[dict[str, object]] = []
     selected = reserves = 0
     for key in sorted(strata):
         positions = strata[key]
-        n = sizes.get(key, 0)
-        if n > len(positions):
-            raise ServiceError(_("A stratum has fewer rows than its allocation; import the "
-                                 "frame again."))
+        n = sizes.get(key, 0)  # persons, or clusters of a two-stage draw
         if per_cluster:
             stage_rows = _two_stage(method, positions, rows, n, per_cluster, reserve, rng,
                                     spare_rng)
@@ -218,6 +227,9 @@ def draw_sample(campaign: Campaign, *, method: str, seed: int | None = None,
             spares = sum(1 for r in stage_rows if r["status"] == "reserve")
             selected, reserves = selected + len(stage_rows) - spares, reserves + spares
             continue
+        if n > len(positions):
+            raise ServiceError(_("A stratum has fewer rows than its allocation; import the "
+                                 "frame again."))
         picked, probs = _select(method, positions, rows, n, rng)
         taken = set(picked)
         spare = _reserve([p for p in positions if p not in taken], reserve, rng)

@@ -71,19 +71,29 @@ def test_before_a_frame_clusters_and_two_stage_margins(client: Any, db: Any, log
     plan = design.plan(campaign)
     assert plan.two_stage and plan.cluster_source == "unknown"
     pops = {cu.unit_id: cu.expected_population for cu in campaign.units}
+
+    def unknown(clusters: int) -> float:  # infinitely many, infinitely large clusters
+        return analysis.two_stage_margin_of_error(clusters, 10, icc=0.05, deff=1.2,
+                                                  response_rate=0.8)
+
     for unit in plan.units:
+        # the fewest clusters whose two-stage margin meets ±5 %, at most as many as the
+        # unit's persons fill: without a cluster count there is no fpc, so the smallest
+        # hospital cannot reach it even inviting everyone, and the page says so
+        most = math.ceil(pops[unit.unit_id] / 10)
+        assert unit.clusters is not None and unit.clusters_available is None
+        assert unit.margin == pytest.approx(unknown(unit.clusters))
+        if unit.reachable:
+            assert unit.margin <= 0.05 < unknown(unit.clusters - 1)
+        else:
+            assert unit.clusters == most and unit.margin > 0.05
+        assert unit.invitations == min(unit.clusters * 10, pops[unit.unit_id])
+        # the one-stage size of the same target would have missed it
         n = analysis.sample_size_proportion(0.05, deff=1.2, population=pops[unit.unit_id],
                                             response_rate=0.8)
-        assert unit.clusters == math.ceil(n / 10) and unit.clusters_available is None
-        assert unit.invitations == unit.clusters * 10
-        expected = analysis.two_stage_margin_of_error(unit.clusters, 10, icc=0.05, deff=1.2,
-                                                      response_rate=0.8)
-        assert unit.margin == pytest.approx(expected)
-        # the one-stage price of the same design promised less than the fieldwork gives
-        one_stage = analysis.margin_of_error(n, population=pops[unit.unit_id], deff=1.2,
-                                             response_rate=0.8)
-        assert unit.margin > one_stage * 1.1
+        assert unknown(math.ceil(n / 10)) > 0.05
         assert unit.cluster_deff == pytest.approx(1 + (10 * 0.8 - 1) * 0.05)
+    assert [u.reachable for u in plan.units] == [False, True, True]
     assert plan.clusters == sum(u.clusters or 0 for u in plan.units)
     html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
     assert "coi là vô số và vô cùng lớn" in html
@@ -91,6 +101,8 @@ def test_before_a_frame_clusters_and_two_stage_margins(client: Any, db: Any, log
     assert margin_text(plan.overall_margin or 0) in html
     for unit in plan.units:
         assert f"{unit.clusters} / —" in html and margin_text(unit.margin or 0) in html
+    assert ("Không thể đạt sai số mục tiêu ở Bệnh viện 1: ngay cả khi chọn mọi cụm có thể, "
+            f"sai số vẫn là {margin_text(plan.units[0].margin or 0)} điểm") in html
 
     # a planned mean cluster size: clusters per unit and both stages' fpc
     posted = client.post(f"{BASE}/{campaign.id}", data=design_post(
@@ -102,9 +114,21 @@ def test_before_a_frame_clusters_and_two_stage_margins(client: Any, db: Any, log
     for unit in plan.units:
         big_n = pops[unit.unit_id]
         assert unit.clusters_available == round(big_n / 25)
-        assert unit.margin == pytest.approx(analysis.two_stage_margin_of_error(
-            unit.clusters, 10, population_clusters=round(big_n / 25), cluster_size=25,
-            icc=0.05, deff=1.2, response_rate=0.8))
+
+        def planned(clusters: int, big_n: int = big_n) -> float:
+            return analysis.two_stage_margin_of_error(
+                clusters, 10, population_clusters=round(big_n / 25), cluster_size=25,
+                icc=0.05, deff=1.2, response_rate=0.8)
+
+        # both stages' fpc: the fewest clusters that reach ±5 %, or all 16 of the first
+        # hospital, whose 160 persons at 10 a ward-day cannot reach it
+        assert unit.clusters is not None
+        assert unit.margin == pytest.approx(planned(unit.clusters))
+        if unit.reachable:
+            assert unit.margin <= 0.05 < planned(unit.clusters - 1)
+        else:
+            assert unit.clusters == unit.clusters_available == 16 and unit.margin > 0.05
+    assert [u.reachable for u in plan.units] == [False, True, True]
     html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
     assert "ước tính từ quy mô trung bình của cụm" in html
     assert f"{plan.units[0].clusters} / {plan.units[0].clusters_available}" in html
@@ -264,3 +288,73 @@ def test_one_stage_page_unchanged(client: Any, db: Any, login: Any,
             n, population=pops[unit.unit_id], deff=1.2, response_rate=0.8))
     # the two-stage assumptions are not asked for, so none is stored
     assert campaign.planned_take is None and campaign.planned_icc == pytest.approx(0.05)
+
+
+def test_a_target_margin_sizes_the_clusters_and_the_draw_takes_them(
+        client: Any, db: Any, login: Any, province: dict[str, Any]) -> None:
+    """±10 % per hospital with 5 patients a ward-day of 10: the first hospital (30 ward-days)
+    and the second (20, in two frame strata of 12 and 8) get the fewest ward-days that
+    reach it, the third (3 ward-days) cannot and takes all of them, and the draw selects
+    exactly the ward-days and patients the page priced."""
+    campaign = two_stage(db, province, target_margin_percent=10.0)
+    layout = {"99.BV1": [("A", 30)], "99.BV2": [("A", 12), ("B", 8)], "99.BV3": [("A", 3)]}
+    lines = ["ma,ma_don_vi,ngay_khoa,tang"]
+    for code, strata in layout.items():
+        for stratum, k in strata:
+            lines += [f"BA-{code}-{stratum}{c}-{i},{code},{stratum}{c},{stratum}"
+                      for c in range(k) for i in range(10)]
+    frames.import_frame(campaign, io.BytesIO("\n".join(lines).encode()), "khung.csv",
+                        frames.Mapping("ma", "ma_don_vi", stratum_column="tang",
+                                       cluster_column="ngay_khoa"))
+    campaign.assumed_p, campaign.deff, campaign.response_rate = 0.5, 1.0, 0.8
+    campaign.planned_take, campaign.planned_icc = 5, 0.05
+    db.session.commit()
+    plan = design.plan(campaign)
+    assert plan.cluster_source == "frame" and plan.problem is None
+    units = {u.name: u for u in plan.units}
+
+    def margin(clusters: dict[str, int], available: dict[str, int]) -> float:
+        return analysis.stratified_two_stage_margin_of_error(
+            clusters, {k: 10 * v for k, v in available.items()}, 5.0,
+            population_clusters=available, cluster_size={k: 10.0 for k in available},
+            icc=0.05, response_rate=0.8)
+
+    first = units["Bệnh viện 1"]
+    assert first.reachable and first.clusters_available == 30
+    assert first.margin == pytest.approx(margin({"A": first.clusters or 0}, {"A": 30}))
+    assert first.margin <= 0.10 < margin({"A": (first.clusters or 0) - 1}, {"A": 30})
+    assert first.invitations == 5 * (first.clusters or 0)
+    # one stage would have asked for fewer patients than the clustering needs
+    one_stage = analysis.sample_size_proportion(0.10, population=300, response_rate=0.8)
+    assert first.invitations > one_stage
+    second = units["Bệnh viện 2"]
+    assert second.reachable and second.clusters_available == 20
+    assert second.margin is not None and second.margin <= 0.10
+    third = units["Bệnh viện 3"]
+    assert not third.reachable and third.clusters == third.clusters_available == 3
+    assert third.margin == pytest.approx(margin({"A": 3}, {"A": 3})) and third.margin > 0.10
+    assert [u.name for u in plan.out_of_reach] == ["Bệnh viện 3"]
+    login("soyte")
+    html = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    assert "số cụm ít nhất mà sai số hai giai đoạn đạt mục tiêu" in html
+    assert "Không thể đạt sai số mục tiêu ở Bệnh viện 3" in html
+    assert "Không thể đạt sai số mục tiêu ở Bệnh viện 1" not in html
+    # the draw: the planned ward-days in every hospital and frame stratum, 5 patients each
+    draw.draw_sample(campaign, method="srs", seed=11, take=5)
+    db.session.expire_all()
+    name_of = {cu.unit_id: cu.unit.name for cu in campaign.units}
+    selected = db.session.execute(select(
+        FrameRow.unit_id, FrameRow.stratum, func.count(func.distinct(FrameRow.cluster)),
+        func.count()).where(FrameRow.status == "selected").group_by(
+        FrameRow.unit_id, FrameRow.stratum)).all()
+    per_unit: dict[str, tuple[int, int]] = {}
+    per_stratum = {}
+    for unit_id, stratum, clusters, persons in selected:
+        c, n = per_unit.get(name_of[unit_id], (0, 0))
+        per_unit[name_of[unit_id]] = (c + clusters, n + persons)
+        per_stratum[(name_of[unit_id], stratum)] = clusters
+    assert per_unit == {u.name: (u.clusters, u.invitations) for u in plan.units}
+    # the second hospital's ward-days shared 12 : 8 between its strata, at least one each
+    a, b = per_stratum[("Bệnh viện 2", "A")], per_stratum[("Bệnh viện 2", "B")]
+    assert a + b == second.clusters and a >= b >= 1
+    assert second.margin == pytest.approx(margin({"A": a, "B": b}, {"A": 12, "B": 8}))
