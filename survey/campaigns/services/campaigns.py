@@ -24,7 +24,7 @@ from survey.extensions import db
 from survey.org.models import Unit
 
 PERMISSION = "manage_campaigns"
-VIEW = "view_campaigns"  # read-only: list, design, progress (analysts)
+VIEW = "view_campaigns"  # read-only: list, design, progress, weighting report (analysts)
 SECTORS = ("health", "education", "administrative")
 OWNER_KINDS = ("province", "department")
 UNIT_KINDS: dict[str, tuple[str, ...]] = {

@@ -29,7 +29,7 @@ def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
         "campaigns/frame.html", campaign=campaign, frame=frames.frame_of(campaign),
         drawn=draw.draw_of(campaign), counts=draw.sample_counts(campaign),
         pending=invitations.pending(campaign), max_mb=frame_files.max_bytes() // (1024 * 1024),
-        action=ActionForm(), methods=dict(DrawForm.METHODS), **extra), status
+        methods=dict(DrawForm.METHODS), **extra), status
 
 
 @bp.url_value_preprocessor
@@ -108,7 +108,7 @@ def sample_page(campaign_id: int) -> Page:
     page = paginate(draw.sample_rows(campaign), request.args.get("page", type=int), 100)
     names = {cu.unit_id: cu.unit.name for cu in campaign.units}
     return render_template("campaigns/sample.html", campaign=campaign, page=page,
-                           rows=list(page.items), names=names, action=ActionForm(),
+                           rows=list(page.items), names=names,
                            two_stage=draw.two_stage(campaign)), 200
 
 

@@ -91,11 +91,8 @@ def status(campaign_id: int) -> WResponse:
     campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
     form = ActionForm()
     if form.validate_on_submit():
-        # The design page's button sends the action form's own hidden target (empty)
-        # before the button's: the status asked for is the last one given.
-        target = next((t for t in reversed(request.form.getlist("target")) if t), "")
         try:
-            campaigns.advance_status(campaign, target)
+            campaigns.advance_status(campaign, form.target.data or "")
         except ServiceError as err:
             show_service_error(None, err)
         else:
@@ -156,7 +153,7 @@ def _render_design(campaign: Campaign, form: DesignForm, status: int) -> Page:
     return render_template(
         "campaigns/design.html", campaign=campaign, form=form, plan=plan,
         names=names, by_unit={str(u.unit_id): u for u in plan.units},
-        action=ActionForm(), labels=campaigns.STATUS_LABELS,
+        labels=campaigns.STATUS_LABELS,
         next_status=campaigns.NEXT_STATUS.get(campaign.status),
         owner=campaign.owner_unit.name, texts=_texts(campaign),
         reminders_due=reminders.due(campaign),

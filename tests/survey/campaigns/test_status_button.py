@@ -1,7 +1,8 @@
 """The design page's "Start fieldwork" button, posted exactly as a browser posts its form
-(every input of the form; the page has rendered the action form's own empty hidden target
-before the button's): it starts the fieldwork once the sample is drawn, and before the
-draw it is refused with the reason and changes nothing."""
+(every input of the form: the CSRF token and the one target the button asks for): it
+starts the fieldwork once the sample is drawn, and before the draw it is refused with the
+reason and changes nothing. The page's action forms (status, delete) and the sample page's
+refusal buttons carry only the CSRF token besides their own fields."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import io
 from html.parser import HTMLParser
 from typing import Any
 
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from survey.campaigns.services import campaigns, draw, frames
-from survey.models import Campaign
+from survey.models import Campaign, FrameRow
 from tests.survey.campaigns.conftest import BASE
 from tests.survey.campaigns.entry_fixtures import scope_of
 
@@ -42,7 +44,8 @@ def press_start(client: Any, campaign: Campaign) -> tuple[Any, list[tuple[str, s
     assert "Bắt đầu khảo sát</button>" in page
     parser = FormInputs(f"{BASE}/{campaign.id}/status")
     parser.feed(page)
-    assert ("target", "fieldwork") in parser.pairs
+    assert [value for name, value in parser.pairs if name == "target"] == ["fieldwork"]
+    assert [name for name, _value in parser.pairs] == ["csrf_token", "target"]
     return client.post(f"{BASE}/{campaign.id}/status", data=MultiDict(parser.pairs),
                        follow_redirects=True), parser.pairs
 
@@ -81,3 +84,29 @@ def test_start_fieldwork_before_the_draw_is_refused(client: Any, db: Any, login:
     assert "Hãy chọn mẫu trước khi bắt đầu khảo sát." in response.get_data(as_text=True)
     db.session.refresh(campaign)
     assert campaign.status == "draft"
+
+
+def test_delete_and_refusal_forms_send_only_the_csrf_token(client: Any, db: Any, login: Any,
+                                                          province: dict[str, Any]) -> None:
+    campaign = new_campaign(db, province)
+    login("soyte")
+    page = client.get(f"{BASE}/{campaign.id}").get_data(as_text=True)
+    parser = FormInputs(f"{BASE}/{campaign.id}/delete")
+    parser.feed(page)
+    assert [name for name, _value in parser.pairs] == ["csrf_token"]
+    lines = ["ma,ma_don_vi"] + [f"BA{h.code}-{i},{h.code}" for h in province["hospitals"]
+                                for i in range(5)]
+    frames.import_frame(campaign, io.BytesIO("\n".join(lines).encode()), "khung.csv",
+                        frames.Mapping("ma", "ma_don_vi"))
+    draw.draw_sample(campaign, method="srs", seed=3)
+    sample = client.get(f"{BASE}/{campaign.id}/sample").get_data(as_text=True)
+    row = db.session.scalar(select(FrameRow).where(FrameRow.status == "selected").limit(1))
+    parser = FormInputs(f"{BASE}/{campaign.id}/sample/{row.id}/refused?page=1")
+    parser.feed(sample)
+    assert [name for name, _value in parser.pairs] == ["csrf_token"]
+    # the delete button, posted as the page gives it, deletes the draft
+    campaign_id = campaign.id
+    deleted = client.post(f"{BASE}/{campaign_id}/delete", data={"csrf_token": "x"})
+    assert deleted.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Campaign, campaign_id) is None
