@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from survey.campaigns.models import Campaign, FrameRow, SamplingFrame
-from survey.campaigns.services import campaigns, closing, draw, entry, frames
+from survey.campaigns.services import campaigns, closing, design, draw, entry, frames
 from survey.campaigns.services.progress import local_today
 from survey.common.access import Scope
 from survey.demo.responses import random_answers
@@ -114,6 +114,9 @@ def seed_campaigns(*, seed: int = 2026) -> DemoCampaigns:
     inpatient = _campaign(admin, "Khảo sát hài lòng người bệnh nội trú", health,
                           "health_inpatient:1", "hospital", hospitals, 30, HEALTH_SAMPLE,
                           cluster_kind="ward_day")
+    # The design page prices the two stages: four patients a ward-day, ICC 0.05.
+    design.set_assumptions(inpatient, p=0.5, deff=1.0, response_rate=0.8, units={},
+                           take=HEALTH_TAKE, icc=0.05)
     frames.import_frame(inpatient, _ward_days(hospitals), "nguoi_benh_ra_vien.csv",
                         frames.Mapping("so_benh_an", "ma_don_vi", cluster_column="ngay_khoa"))
     draw.draw_sample(inpatient, method="srs", seed=seed, take=HEALTH_TAKE)
