@@ -13,7 +13,7 @@ whole interval lies above, and otherwise not distinguishable from it. Suppressed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,12 +23,14 @@ from sqlalchemy import and_, select
 
 from survey.authoring.models import QuestionnaireVersion
 from survey.authoring.services import versions as questionnaire_versions
+from survey.campaigns.models import Campaign
 from survey.common.access import Scope
 from survey.common.errors import NotFound
 from survey.extensions import db
 from survey.org.models import Unit
 from survey.results.models import ResultRow, ResultSnapshot
 from survey.results.services import snapshots
+from survey.results.services.designs import campaign_design_vi
 from survey.results.services.microdata import layout
 from survey.results.services.periods import parse_period, previous
 
@@ -431,3 +433,72 @@ def suppression_reason(row: ResultRow) -> str:
     if row.estimate is None and not words:
         words.append(str(_l("no estimate")))
     return "; ".join(words) or str(FLAG_WORDS["suppress"])
+
+
+# --- the channel basis of a row, in words --------------------------------------------------
+def campaign_of(basis: str) -> int | None:
+    """The campaign id of a basis ``campaign:<id>``; None for the channels."""
+    prefix, _sep, number = basis.partition(":")
+    return int(number) if prefix == "campaign" and number.isdigit() else None
+
+
+def campaign_name(campaign_id: int) -> str | None:
+    """A campaign's name (the session's identity map keeps it for the other rows)."""
+    found = db.session.get(Campaign, campaign_id)
+    return found.name if found is not None else None
+
+
+def basis_label(basis: str, probability: bool | None = None,
+                names: dict[int, str] | None = None) -> str:
+    """A channel basis as the pages name it (the interface language): one-time tokens and
+    open QR codes by their channel, a survey campaign's sample by the campaign's name
+    (``names``: campaign id → name, read beforehand; else read here); every basis says
+    whether it is a probability sample."""
+    if basis == "tokens":
+        return str(_l("one-time tokens (probability)"))
+    if basis == "open":
+        return str(_l("open QR (non-probability)"))
+    campaign_id = campaign_of(basis)
+    if campaign_id is not None:
+        name = names.get(campaign_id) if names is not None else campaign_name(campaign_id)
+        return str(_l("Survey campaign: %(name)s (probability sample)", name=name or basis))
+    return f"{basis} ({_l('probability') if probability else _l('non-probability')})"
+
+
+def basis_labels(snapshot: ResultSnapshot) -> Callable[..., str]:
+    """:func:`basis_label` for the pages of a snapshot, the names of its campaigns read
+    here in one query (a template reads nothing from the database)."""
+    ids = {campaign_of(b) for b in (snapshot.designs or {})}
+    ids.add((snapshot.parameters or {}).get("campaign"))
+    wanted = sorted(i for i in ids if isinstance(i, int))
+    names = {int(i): str(n) for i, n in db.session.execute(
+        select(Campaign.id, Campaign.name).where(Campaign.id.in_(wanted)))} if wanted else {}
+
+    def label(basis: str, probability: bool | None = None) -> str:
+        return basis_label(basis, probability, names)
+
+    return label
+
+
+@dataclass(frozen=True)
+class CampaignDesign:
+    """A campaign snapshot's design as the snapshot stored it (``designs.Strata.describe``)
+    and in words: Vietnamese (:func:`designs.campaign_design_vi`) and English (the stored
+    description)."""
+
+    campaign_id: int
+    label: str
+    info: dict[str, Any]
+    words_vi: str
+    words_en: str
+
+
+def campaign_designs(snapshot: ResultSnapshot) -> list[CampaignDesign]:
+    """The campaign designs a snapshot rests on (empty for a snapshot of the channels)."""
+    out = []
+    for basis, info in sorted((snapshot.designs or {}).items()):
+        campaign_id = campaign_of(basis)
+        if campaign_id is not None and isinstance(info, dict):
+            out.append(CampaignDesign(campaign_id, basis_label(basis, True), info,
+                                      campaign_design_vi(info), str(info.get("description", ""))))
+    return out

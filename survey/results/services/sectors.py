@@ -73,6 +73,14 @@ def visible_sectors(scope: Scope) -> list[str]:
     return [s for s in targets() if s in present and (None in granted or s in granted)]
 
 
+def sectors_of(scope: Scope, snapshot_id: int) -> list[str]:
+    """The sectors whose page the scope may open that have figures in the snapshot (the
+    results pages' links of a snapshot lead to its own sectors only)."""
+    present = set(db.session.scalars(select(ResultRow.sector).distinct().where(
+        ResultRow.snapshot_id == snapshot_id, ResultRow.domain == "sector")))
+    return [s for s in visible_sectors(scope) if s in present]
+
+
 def _sector_rows(scope: Scope, snapshot_id: int, sector: str) -> list[ResultRow]:
     return [r for r in snapshots.rows_in_scope(scope, snapshot_id)
             if r.sector == sector and r.domain in ("sector", "unit")]

@@ -63,10 +63,15 @@ class Table:
 
 
 def channel_vi(basis: str, probability: bool) -> str:
+    """The basis of a row in the exports' words; a survey campaign's by its name."""
     if basis == "tokens":
         return "Mã dùng một lần (mẫu xác suất)"
     if basis == "open":
         return "QR công khai (mẫu không xác suất)"
+    campaign_id = dashboard.campaign_of(basis)
+    if campaign_id is not None:
+        return (f"Đợt khảo sát: {dashboard.campaign_name(campaign_id) or basis} "
+                "(mẫu xác suất)")
     return f"{basis} ({'mẫu xác suất' if probability else 'mẫu không xác suất'})"
 
 

@@ -25,7 +25,9 @@ def sector_results(sector: str) -> str | WResponse:
         return redirect(url_for("results.overview"))
     return render_template("results/sector.html", page=page, sectors=SECTOR_LABELS,
                            explain=dashboard.explain_flags, unit_label=_unit_label,
-                           nav_sectors=sectors.visible_sectors(scope))
+                           viewed=page.snapshot.id,
+                           basis_label=dashboard.basis_labels(page.snapshot),
+                           nav_sectors=sectors.sectors_of(scope, page.snapshot.id))
 
 
 FILTERS = ("snapshot", "questionnaire", "basis", "node", "sector", "within")
@@ -54,7 +56,9 @@ def ranking() -> str | WResponse:
               for r in page.ranked}
     return render_template("results/ranking.html", page=page, sectors=SECTOR_LABELS,
                            unit_label=lambda line: labels[line.row.unit_id],
-                           nav_sectors=sectors.visible_sectors(scope))
+                           viewed=page.snapshot.id,
+                           basis_label=dashboard.basis_labels(page.snapshot),
+                           nav_sectors=sectors.sectors_of(scope, page.snapshot.id))
 
 
 def _unit_label(line: dashboard.Line) -> str:

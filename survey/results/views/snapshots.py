@@ -12,9 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WResponse
 
+from survey.campaigns.services import campaigns as campaign_service
+from survey.common.access import Scope
 from survey.common.errors import NotFound, ServiceError
 from survey.common.forms import SECTOR_LABELS
-from survey.common.web import download, require, show_service_error
+from survey.common.web import download, lang, require, show_service_error
 from survey.results.forms import ComputeForm
 from survey.results.services import dashboard, export, jobs, sectors, snapshots
 from survey.results.views import bp
@@ -44,8 +46,27 @@ def snapshot_list() -> str | WResponse:
 def snapshot_detail(snapshot_id: int) -> str:
     scope = require("results")
     snapshot = snapshots.visible_one(scope, snapshot_id)
+    rows = snapshots.rows_in_scope(scope, snapshot.id)
+    # A campaign's name and design for a viewer of some of its figures only.
+    plans = dashboard.campaign_designs(snapshot) if rows else []
+    readable = {p.campaign_id for p in plans if _sees_campaign(scope, p.campaign_id)}
     return render_template("results/snapshot.html", snapshot=snapshot,
-                           rows=snapshots.rows_in_scope(scope, snapshot.id))
+                           rows=rows, plans=plans,
+                           weights=readable, english=lang() == "en", viewed=snapshot.id,
+                           basis_label=dashboard.basis_labels(snapshot),
+                           sectors=SECTOR_LABELS,
+                           nav_sectors=sectors.sectors_of(scope, snapshot.id))
+
+
+def _sees_campaign(scope: Scope, campaign_id: int) -> bool:
+    """Whether the viewer may read the campaign's weighting report (its page's rule)."""
+    if not scope.has(campaign_service.VIEW):
+        return False
+    try:
+        campaign_service.get_campaign(scope, campaign_id, campaign_service.VIEW)
+    except NotFound:
+        return False
+    return True
 
 
 @bp.route("/snapshots/<int:snapshot_id>/results.csv")
@@ -85,8 +106,9 @@ def overview() -> str | WResponse:
               for panel in ov.panels}
     return render_template("results/overview.html", ov=ov, titles=titles,
                            sectors=SECTOR_LABELS, unit_label=lambda line: line.row.unit_name,
-                           explain=dashboard.explain_flags,
-                           nav_sectors=sectors.visible_sectors(scope))
+                           explain=dashboard.explain_flags, viewed=ov.snapshot.id,
+                           basis_label=dashboard.basis_labels(ov.snapshot),
+                           nav_sectors=sectors.sectors_of(scope, ov.snapshot.id))
 
 
 @bp.route("/units/<int:unit_id>")
@@ -100,7 +122,9 @@ def unit_results(unit_id: int) -> str | WResponse:
         return redirect(url_for("org.unit_detail", unit_id=unit_id))
     return render_template("results/unit.html", page=page, unit_label=_unit_label,
                            explain=dashboard.explain_flags, sectors=SECTOR_LABELS,
-                           nav_sectors=sectors.visible_sectors(scope))
+                           viewed=page.snapshot.id,
+                           basis_label=dashboard.basis_labels(page.snapshot),
+                           nav_sectors=sectors.sectors_of(scope, page.snapshot.id))
 
 
 def _unit_label(line: dashboard.Line) -> str:
