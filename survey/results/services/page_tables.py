@@ -3,9 +3,8 @@ XLSX downloads (the same :class:`~survey.results.services.tables.Table` the unit
 the overview export: numbers stay numbers in per cent or on their scale, a suppressed
 figure is blank and the notes column says why).
 
-Headers follow the interface language of the person downloading: Vietnamese by default,
-English when the interface is in English (:func:`in_language`); figures and the words of
-the rows (sector names, statuses, notes) stay as the Vietnamese tables have them.
+In Vietnamese whatever the interface language of the person downloading, as every
+export (they are official documents: see :mod:`survey.results.services.tables`).
 """
 
 from __future__ import annotations
@@ -99,35 +98,3 @@ def ranking_about(page: rankings.Ranking) -> list[tuple[str, Any]]:
             ("Nhóm", "các đơn vị cùng nhóm không khác biệt có ý nghĩa (5%) so với đơn vị đầu "
                      "nhóm"),
             ("Không xếp hạng vì chứa đơn vị được xếp hạng", ", ".join(page.containing))]
-
-
-# --- English headers --------------------------------------------------------------------
-HEADERS_EN = {
-    "Đơn vị": "Unit", "Mã đơn vị": "Unit code", "Lĩnh vực": "Sector", "Kênh": "Channel",
-    "Bộ câu hỏi": "Questionnaire", "Mã chỉ số": "Node id", "Chỉ số": "Index",
-    "Đơn vị đo": "Scale", "Ước lượng": "Estimate", "CI 95% cận dưới": "95% CI lower",
-    "CI 95% cận trên": "95% CI upper", "Sai số chuẩn": "Standard error", "n": "n",
-    "n hiệu dụng": "Effective n", "Hệ số thiết kế (deff)": "Design effect (deff)",
-    "Bậc tự do": "Degrees of freedom", "Phương pháp CI": "CI method",
-    "Công bố": "Publication", "Ghi chú (lý do)": "Notes (reason)",
-    "Mục tiêu (%)": "Target (%)", "So với mục tiêu": "Against the target",
-    "Kỳ trước": "Previous period", "Thay đổi": "Change",
-    "Thay đổi: CI 95% cận dưới": "Change: 95% CI lower",
-    "Thay đổi: CI 95% cận trên": "Change: 95% CI upper", "Thay đổi: p": "Change: p",
-    "Thay đổi có ý nghĩa (5%)": "Change significant (5%)",
-    "Cấp trong cây chỉ số": "Depth in the index tree", "Kỳ": "Period",
-    "Thuộc chỉ số": "Index", "Số câu": "Question no.", "Hạng": "Rank",
-    "Khoảng hạng: từ": "Rank interval: from", "Khoảng hạng: đến": "Rank interval: to",
-    "Nhóm": "Group", "Lý do": "Reason",
-}
-NAMES_EN = {"Chỉ số": "Indices", "Xu hướng": "Trend", "Cơ quan": "Agencies",
-            "Câu hỏi": "Questions", "Xếp hạng": "Ranking", "Không công bố": "Not published"}
-
-
-def in_language(tables: list[Table], lang: str) -> list[Table]:
-    """``tables`` with English headers and sheet names when ``lang`` is ``en``."""
-    if lang != "en":
-        return tables
-    return [Table(NAMES_EN.get(t.name, t.name), NAMES_EN.get(t.name, t.title),
-                  [Column(HEADERS_EN.get(c.header, c.header), c.kind) for c in t.columns],
-                  t.rows) for t in tables]

@@ -2,7 +2,8 @@
 (UTF-8 with BOM) and all of a page's tables as one XLSX workbook (with the metadata
 sheet), as the unit page and the overview offer theirs. Scope-checked as the pages are,
 with the export permission: a sector or a unit outside the scope is a 404, without the
-right a 403. Headers follow the interface language (Vietnamese unless it is English)."""
+right a 403. In Vietnamese whatever the interface language, as every export (they are
+official documents: see :mod:`survey.results.services.tables`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from flask import Response, abort, request
 
 from survey.common.errors import BadInput, ServiceError
-from survey.common.web import download, lang, require
+from survey.common.web import download, require
 from survey.results.services import export, page_tables, rankings, sectors, xlsx
 from survey.results.services.tables import SECTORS_VI
 from survey.results.views import bp
@@ -28,7 +29,7 @@ def _sector_page(sector: str) -> sectors.SectorPage:
 @bp.route("/sectors/<sector>/<any(indices, trend, agencies, questions):table>.csv")
 def export_sector_csv(sector: str, table: str) -> Response:
     page = _sector_page(sector)
-    tables = page_tables.in_language(page_tables.sector_tables(page), lang())
+    tables = page_tables.sector_tables(page)
     data = export.table_csv(tables[page_tables.SECTOR_TABLES.index(table)])
     return download(data, CSV, f"sipas-{page.snapshot.id}-sector-{sector}-{table}.csv")
 
@@ -36,7 +37,7 @@ def export_sector_csv(sector: str, table: str) -> Response:
 @bp.route("/sectors/<sector>/tables.xlsx")
 def export_sector_xlsx(sector: str) -> Response:
     page = _sector_page(sector)
-    tables = page_tables.in_language(page_tables.sector_tables(page), lang())
+    tables = page_tables.sector_tables(page)
     about = [("Lĩnh vực", SECTORS_VI[sector]),
              ("Mục tiêu (% hài lòng)", None if page.target is None else page.target * 100)]
     data = xlsx.workbook(tables, page.snapshot, about)
@@ -58,7 +59,7 @@ def _ranking() -> rankings.Ranking:
 
 
 def _ranking_tables(page: rankings.Ranking) -> list[Any]:
-    return page_tables.in_language(page_tables.ranking_tables(page), lang())
+    return page_tables.ranking_tables(page)
 
 
 @bp.route("/rankings/<any(ranked, suppressed):table>.csv")

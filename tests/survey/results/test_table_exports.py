@@ -1,7 +1,8 @@
 """Downloads of the sector page's and the rankings page's tables: CSV (UTF-8 with BOM) per
 table and one XLSX workbook per page, with the page's figures (per cent, suppressed blank
-with the reason), texts never run as formulas, Vietnamese headers unless the interface is
-in English, and the page's scope (outside it: 404; without the export right: 403)."""
+with the reason), texts never run as formulas, Vietnamese headers whatever the interface
+language (as every export), and the page's scope (outside it: 404; without the export
+right: 403)."""
 
 from __future__ import annotations
 
@@ -173,19 +174,22 @@ def test_a_unit_named_like_a_formula_stays_text(client: Any, login: Any, db: Any
     assert cells and all(c.data_type == "s" for c in cells)
 
 
-def test_english_interface_gets_english_headers(client: Any, login: Any,
-                                                two_sectors: dict[str, Any]) -> None:  # noqa: F811
+def test_english_interface_still_gets_vietnamese_headers(
+        client: Any, login: Any, two_sectors: dict[str, Any]) -> None:  # noqa: F811
+    """Exports are official documents: Vietnamese whatever the interface language, as the
+    unit page's and the overview's are."""
     login("soyte")
     vi = _csv(client.get(f"{SECTOR}/health/agencies.csv"))
+    vi_book = _sheets(client.get(f"{SECTOR}/health/tables.xlsx"))
     with client.session_transaction() as session:
         session["lang"] = "en"
+    assert "Results" in client.get(f"{SECTOR}/health").get_data(as_text=True)  # English UI
     en = _csv(client.get(f"{SECTOR}/health/agencies.csv"))
-    assert "Ước lượng" in vi[0] and "Estimate" not in vi[0]
-    assert "Estimate" in en[0] and "Against the target" in en[0] and "Ước lượng" not in en[0]
-    assert [list(r.values()) for r in en] == [list(r.values()) for r in vi]  # same figures
+    assert "Ước lượng" in en[0] and "Estimate" not in en[0] and "Against the target" not in en[0]
+    assert en == vi
     book = _sheets(client.get(f"{SECTOR}/health/tables.xlsx"))
-    assert list(book)[:3] == ["Indices", "Trend", "Agencies"]
-    assert book["Agencies"][0]["Unit"] == "Bệnh viện Tốt"
+    assert list(book)[:3] == ["Chỉ số", "Xu hướng", "Cơ quan"] and book == vi_book
+    assert book["Cơ quan"][0]["Đơn vị"] == "Bệnh viện Tốt"
 
 
 def test_the_sector_page_links_to_its_downloads(client: Any, login: Any,
@@ -253,8 +257,8 @@ def test_ranking_downloads_have_the_pages_scope(client: Any, login: Any, db: Any
     assert client.get(f"{RANKINGS}/ranked.csv?within={wards['root'].id}").status_code == 404
 
 
-def test_ranking_formula_names_and_english_headers(client: Any, login: Any, db: Any,
-                                                   wards: dict[str, Any]) -> None:  # noqa: F811
+def test_ranking_formula_names_and_vietnamese_headers(client: Any, login: Any, db: Any,
+                                                      wards: dict[str, Any]) -> None:  # noqa: F811
     name = "=1+2"
     db.session.execute(update(ResultRow).where(
         ResultRow.unit_id == wards["units"]["Phường D"].id).values(unit_name=name))
@@ -265,8 +269,9 @@ def test_ranking_formula_names_and_english_headers(client: Any, login: Any, db: 
     with client.session_transaction() as session:
         session["lang"] = "en"
     ranked = _csv(client.get(f"{RANKINGS}/ranked.csv?basis=open"))
-    assert {"Rank", "Rank interval: from", "Rank interval: to", "Group", "Unit",
-            "Estimate"} <= set(ranked[0])
+    assert {"Hạng", "Khoảng hạng: từ", "Khoảng hạng: đến", "Nhóm", "Đơn vị",
+            "Ước lượng"} <= set(ranked[0])
+    assert not {"Rank", "Unit", "Estimate"} & set(ranked[0])
     book = _sheets(client.get(f"{RANKINGS}.xlsx?basis=open"))
-    assert list(book)[:2] == ["Ranking", "Not published"]
-    assert book["Not published"][0]["Unit"] == name  # a text cell, not a formula
+    assert list(book)[:2] == ["Xếp hạng", "Không công bố"]
+    assert book["Không công bố"][0]["Đơn vị"] == name  # a text cell, not a formula
