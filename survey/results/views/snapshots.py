@@ -100,6 +100,8 @@ def overview() -> str | WResponse:
     try:
         ov = dashboard.overview(scope, request.args.get("snapshot", type=int))
     except NotFound:
+        if "snapshot" in request.args:
+            raise  # a snapshot the viewer may not see: 404, as its other pages
         flash(_("No finished snapshot yet: compute one first."), "info")
         return redirect(url_for("results.snapshot_list"))
     titles = {panel.questionnaire: dashboard.node_titles(panel.questionnaire)

@@ -87,3 +87,10 @@ def test_without_a_snapshot_the_links_carry_the_latest(client: Any, login: Any, 
     links = main_links(client.get("/staff/results/").get_data(as_text=True))
     assert links and all(of_snapshot(link, latest.id) for link in links
                          if urlsplit(link).path != "/staff/results/snapshots")
+
+
+def test_the_overview_of_an_unknown_snapshot_is_a_404(client: Any, login: Any, db: Any,
+                                                      two_months: dict[str, Any]) -> None:  # noqa: F811
+    login("tinh")
+    assert client.get("/staff/results/?snapshot=999999").status_code == 404
+    assert client.get("/staff/results/").status_code == 200
