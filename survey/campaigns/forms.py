@@ -137,11 +137,19 @@ class DrawForm(Form):
 
 
 class InvitationForm(Form):
+    """The reminders' format (a reminder gives fresh links in one format)."""
+
     output = SelectField(_l("Invitations as"), choices=choices([
         ("a4_grid", _l("A4 sheet, 8 slips with cut lines")),
         ("receipt_80mm", _l("80 mm receipt printer, one slip each")),
         ("csv", _l("CSV file for the unit's SMS or Zalo sender"))]))
     submit = SubmitField(_l("Issue the invitations and download"))
+
+
+class IssueForm(Form):
+    """Issuing the invitations: one download with every format (CSRF only)."""
+
+    submit = SubmitField(_l("Issue the invitations and download the ZIP file"))
 
 
 class CloseForm(Form):

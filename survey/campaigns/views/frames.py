@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WResponse
 
-from survey.campaigns.forms import ActionForm, DrawForm, FrameForm, InvitationForm
+from survey.campaigns.forms import ActionForm, DrawForm, FrameForm, IssueForm
 from survey.campaigns.models import Campaign
 from survey.campaigns.services import campaigns, draw, frame_files, frames, invitations
 from survey.campaigns.services.campaigns import PERMISSION
@@ -24,7 +24,7 @@ def _render(campaign: Campaign, status: int = 200, **extra: object) -> Page:
     extra.setdefault("draw_form", DrawForm(formdata=None,
                                            data={"take": campaign.planned_take}))
     extra.setdefault("problems", None)
-    extra.setdefault("invite_form", InvitationForm(formdata=None))
+    extra.setdefault("invite_form", IssueForm(formdata=None))
     return render_template(
         "campaigns/frame.html", campaign=campaign, frame=frames.frame_of(campaign),
         drawn=draw.draw_of(campaign), counts=draw.sample_counts(campaign),
@@ -89,16 +89,16 @@ def draw_post(campaign_id: int) -> Page:
 @bp.route("/<int:campaign_id>/invitations", methods=["POST"])
 def invitations_post(campaign_id: int) -> Page:
     campaign = campaigns.get_campaign(require(PERMISSION), campaign_id)
-    form = InvitationForm()
+    form = IssueForm()
     if form.validate_on_submit():
         try:
-            issued = invitations.issue_invitations(campaign, form.output.data or "")
+            issued = invitations.issue_invitations(campaign)
         except ServiceError as err:
             show_service_error(form, err)
         else:
-            # The only copy of the links: private, never cached.
+            # The only copy of the links (every format in one ZIP): private, never cached.
             return download(issued.data, issued.mimetype,
-                            f"invitations-{campaign.id}-{issued.count}.{issued.extension}")
+                            f"thu-moi-{campaign.id}-{issued.count}.{issued.extension}")
     return _render(campaign, 422, invite_form=form)
 
 

@@ -1,14 +1,14 @@
 """A whole Sở Y tế campaign in Debian's chromium, through the pages only: the manager
 creates a campaign over the province's hospitals, fills the design's assumptions and reads
 its expected margins, uploads a bad frame (the row report, nothing imported) then the
-hospital's CSV with Vietnamese column names, draws the sample with a typed seed, prints the
-A4 invitation slips, starts the fieldwork and downloads the SMS CSV; patients answer through
-the links of that CSV, a hospital clerk keys paper forms with the keyboard; the manager
-follows the progress, closes the campaign (raking, trimming), reads the weighting report
-and the campaign's results, whose index and interval equal ``analysis`` computed here from
-the stored weights and answers. A Sở GD&ĐT manager then finds none of it: not in the
-list, and every page above is a 404. A second, shorter run does the same for a two-stage
-campaign (hospital → ward-day → patient)."""
+hospital's CSV with Vietnamese column names, draws the sample with a typed seed, issues the
+invitations in one ZIP (A4 and 80 mm slips and the SMS CSV, the same links) and starts the
+fieldwork; patients answer through the links of that CSV, a hospital clerk keys paper forms
+with the keyboard; the manager follows the progress, closes the campaign (raking,
+trimming), reads the weighting report and the campaign's results, whose index and
+interval equal ``analysis`` computed here from the stored weights and answers. A Sở GD&ĐT
+manager then finds none of it: not in the list, and every page above is a 404. A second,
+shorter run does the same for a two-stage campaign (hospital → ward-day → patient)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -264,10 +265,16 @@ def test_a_health_campaign_from_design_to_results(
     assert statuses.count("Được chọn") == 36 and statuses.count("Dự phòng") == 6
     page.go_back()
 
-    # 4. Invitations: the A4 slips now; the SMS CSV once the fieldwork has started.
-    assert "Người được chọn chưa có thư mời: 36" in page.locator("main").inner_text()
-    page.get_by_label("Hình thức thư mời").select_option(label="Tờ A4, 8 phiếu có đường cắt")
-    slips = download(page, "Phát hành thư mời và tải về")
+    # 4. Invitations: one ZIP, the only copy of the links, with every format.
+    main = page.locator("main").inner_text()
+    assert "Người được chọn chưa có thư mời: 36" in main
+    assert "Lần tải về này là bản duy nhất của các đường dẫn" in main
+    with zipfile.ZipFile(io.BytesIO(download(page, "Phát hành thư mời và tải tệp ZIP"))) as zf:
+        files = {name: zf.read(name) for name in zf.namelist()}
+    assert sorted(files) == ["DOC-TOI.txt", "thu-moi-80mm.pdf", "thu-moi-A4.pdf",
+                             "thu-moi-sms-zalo.csv"]
+    assert "KHÔNG THỂ TẢI LẠI" in files["DOC-TOI.txt"].decode("utf-8-sig")
+    slips = files["thu-moi-A4.pdf"]
     assert slips.startswith(b"%PDF-")
     pdf = tmp_path / "thu_moi.pdf"
     pdf.write_bytes(slips)
@@ -275,21 +282,28 @@ def test_a_health_campaign_from_design_to_results(
     assert re.search(r"^Pages:\s+5$", info.stdout, re.M)  # 36 slips, 8 a sheet
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
-    assert len(re.findall(r"Dòng \d+", text)) == 36
+    printed_rows = sorted(re.findall(r"Dòng (\d+)", text))
+    assert len(printed_rows) == 36
     for name in names:
         assert text.count(name) == 12
+    receipt = tmp_path / "thu_moi_80mm.pdf"
+    receipt.write_bytes(files["thu-moi-80mm.pdf"])
+    info = subprocess.run(["pdfinfo", str(receipt)], capture_output=True, text=True,
+                          check=True)
+    assert re.search(r"^Pages:\s+36$", info.stdout, re.M)  # one slip a receipt
     page.reload()
     assert "Người được chọn chưa có thư mời: 0" in page.locator("main").inner_text()
+    assert page.get_by_role("button", name="Phát hành thư mời và tải tệp ZIP").count() == 0
     page.goto(campaign_url)
     submit(page, "Bắt đầu khảo sát")
     assert "Đã chuyển trạng thái." in page.locator(".flash-success").inner_text()
-    page.get_by_role("link", name="Nhắc trả lời (36 người)").click()
-    page.get_by_label("Hình thức thư mời").select_option(
-        label="Tệp CSV cho hệ thống gửi SMS hoặc Zalo của đơn vị")
-    sms = download(page, "Tạo thư nhắc và tải về")
+    # the reminders would give fresh links (and end these): only counted here
+    assert page.get_by_role("link", name="Nhắc trả lời (36 người)").count() == 1
+    sms = files["thu-moi-sms-zalo.csv"]
     assert sms.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads the UTF-8 right
     lines = list(csv.DictReader(io.StringIO(sms.decode("utf-8-sig"))))
     assert len(lines) == 36
+    assert sorted(line["dong_trong_khung"] for line in lines) == printed_rows  # same persons
     assert {line["don_vi"] for line in lines} == set(names)
     assert all(line["duong_dan"].startswith(f"{live_server}/t/") for line in lines)
     by_hospital: dict[str, list[dict[str, str]]] = {}
@@ -415,13 +429,16 @@ def test_a_health_campaign_from_design_to_results(
         assert response is not None and response.status == 404, url
     # The overview and the page of all estimates open any snapshot without a unit of its
     # own, a campaign's too (its period and count of responses show; reported): at least
-    # no figure and no hospital of it, and no microdata.
+    # no figure and no hospital of it, and no microdata. (The overview of a snapshot with
+    # nothing in the viewer's scope now sends them to the list of their snapshots.)
     for url in (results_urls[0], results_urls[2]):
         response = other.goto(f"{base}{url}")
         assert response is not None and response.status in (200, 404), url
         main = other.locator("main").inner_text()
         assert TIEP_CAN not in main and not any(name in main for name in names), url
-        assert response.status == 404 or "Không có ước lượng nào trong phạm vi của bạn." in main
+        assert (response.status == 404
+                or "Không có ước lượng nào trong phạm vi của bạn." in main
+                or "Chưa có bản kết quả nào hoàn tất" in main), url
     bundle = other.request.get(f"{base}/staff/results/snapshots/{snapshot_id}/bundle.zip")
     assert bundle.status in (403, 404)
     other.context.close()
@@ -432,7 +449,7 @@ def test_a_two_stage_campaign_over_ward_days(
         browser: Any, tmp_path: Path) -> None:
     """The same through the pages for a unit → ward-day → person campaign: the design's
     clusters and margins from the take and ICC, a frame with its "Ngày-khoa" column, two
-    ward-days of 3 patients drawn in each hospital, invitations as the SMS CSV, answers
+    ward-days of 3 patients drawn in each hospital, invitations from the ZIP's SMS CSV, answers
     by link and on paper, and the results of the two-stage design equal to analysis."""
     base = live_server
     app.config["PUBLIC_BASE_URL"] = live_server
@@ -508,10 +525,9 @@ def test_a_two_stage_campaign_over_ward_days(
     for name in names:  # unit, stratum, rows, selected, …
         assert cells(page.locator("table tbody tr").filter(has_text=name))[2:4] == ["20", "6"]
 
-    # Invitations as the SMS CSV; fieldwork; 1 answer by link and 4 paper forms a hospital.
-    page.get_by_label("Hình thức thư mời").select_option(
-        label="Tệp CSV cho hệ thống gửi SMS hoặc Zalo của đơn vị")
-    sms = download(page, "Phát hành thư mời và tải về")
+    # Invitations from the ZIP's SMS CSV; fieldwork; 1 answer by link and 4 paper forms a hospital.
+    with zipfile.ZipFile(io.BytesIO(download(page, "Phát hành thư mời và tải tệp ZIP"))) as zf:
+        sms = zf.read("thu-moi-sms-zalo.csv")
     invited = list(csv.DictReader(io.StringIO(sms.decode("utf-8-sig"))))
     assert sms.startswith(b"\xef\xbb\xbf") and len(invited) == 18
     page.goto(campaign_url)

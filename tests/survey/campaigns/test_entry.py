@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from typing import Any
 
 from sqlalchemy import func, select
@@ -129,8 +130,10 @@ def test_bad_input_is_refused_and_writes_nothing(client: Any, db: Any, login: An
 
 def test_an_invitation_slip_by_its_code(client: Any, db: Any, login: Any,
                                         fieldwork: Campaign) -> None:  # noqa: F811
-    issued = invitations.issue_invitations(fieldwork, "csv")
-    first = next(csv.DictReader(io.StringIO(issued.data.decode("utf-8-sig"))))
+    issued = invitations.issue_invitations(fieldwork)
+    with zipfile.ZipFile(io.BytesIO(issued.data)) as archive:
+        body = archive.read(invitations.CSV_FILE)
+    first = next(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     login("nhaplieu")
     # a scanner types the whole link of the QR code
     assert post_form(client, fieldwork, first["duong_dan"], GOOD).status_code == 302

@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from survey.campaigns.services import draw
+from survey.campaigns.services.invitations import CSV_FILE
 from survey.common.clock import utcnow
 from survey.models import Campaign, DossierToken, FrameRow
 from tests.survey.campaigns.conftest import BASE
-from tests.survey.campaigns.test_invitations import answer_every_page, drawn, issue
+from tests.survey.campaigns.test_invitations import answer_every_page, bundle, drawn, issue
 
 __all__ = ["drawn"]  # the fixture, shared with the invitation tests
 
@@ -27,7 +28,7 @@ def _rows(body: bytes) -> list[dict[str, str]]:
 
 
 def _invite_and_start(client: Any, db: Any, campaign: Campaign) -> list[dict[str, str]]:
-    rows = _rows(issue(client, campaign, "csv").get_data())
+    rows = _rows(bundle(issue(client, campaign))[CSV_FILE])
     campaign.status = "fieldwork"
     db.session.commit()
     return rows
@@ -84,7 +85,7 @@ def test_reminders_reach_only_the_unanswered(client: Any, db: Any, login: Any,
 def test_refused_outside_fieldwork_or_with_a_bad_choice(client: Any, db: Any, login: Any,
                                                         drawn: Campaign) -> None:
     login("admin")
-    issue(client, drawn, "csv")  # the campaign is still a draft
+    bundle(issue(client, drawn))  # the campaign is still a draft
     hashes = sorted(db.session.scalars(select(DossierToken.token_hash)))
     draft = client.post(f"{BASE}/{drawn.id}/reminders", data={"output": "csv"})
     assert draft.status_code == 422 and "đang thu thập" in draft.get_data(as_text=True)
