@@ -52,23 +52,25 @@ class Cell:
         return max(1, math.ceil(self.population / self.take))
 
 
+def _margin(cells: Sequence[Cell], campaign: Campaign, icc: float) -> float:
+    """The expected two-stage margin of the cells together."""
+    chosen = dict(enumerate(cells))
+    return analysis.stratified_two_stage_margin_of_error(
+        {i: c.clusters for i, c in chosen.items()},
+        {i: c.population for i, c in chosen.items()},
+        {i: c.take for i, c in chosen.items()},
+        population_clusters={i: c.available for i, c in chosen.items()},
+        cluster_size={i: c.size for i, c in chosen.items()},
+        p=campaign.assumed_p, icc=icc, confidence=CONFIDENCE, deff=campaign.deff,
+        response_rate=campaign.response_rate)
+
+
 def two_stage_margin(cells: Iterable[Cell], campaign: Campaign,
                      icc: float) -> tuple[float, float | None]:
     """The margin of the cells together and the design effect of their clustering (the
     variance over that of the same sample without intra-cluster correlation)."""
-    chosen = dict(enumerate(cells))
-
-    def margin(rho: float) -> float:
-        return analysis.stratified_two_stage_margin_of_error(
-            {i: c.clusters for i, c in chosen.items()},
-            {i: c.population for i, c in chosen.items()},
-            {i: c.take for i, c in chosen.items()},
-            population_clusters={i: c.available for i, c in chosen.items()},
-            cluster_size={i: c.size for i, c in chosen.items()},
-            p=campaign.assumed_p, icc=rho, confidence=CONFIDENCE, deff=campaign.deff,
-            response_rate=campaign.response_rate)
-
-    clustered, plain = margin(icc), margin(0.0)
+    chosen = list(cells)
+    clustered, plain = _margin(chosen, campaign, icc), _margin(chosen, campaign, 0.0)
     deff = (clustered / plain) ** 2 if 0 < plain < math.inf else None
     return clustered, deff
 
@@ -95,7 +97,7 @@ def fit_unit(cells: Sequence[Cell], campaign: Campaign, target: float,
                                                        strict=True)]
 
     def meets(chosen: list[Cell]) -> bool:
-        return two_stage_margin(chosen, campaign, icc)[0] <= target
+        return _margin(chosen, campaign, icc) <= target
 
     low, high = len(cells), sum(c.most for c in cells)
     everything = with_total(high)
