@@ -1,5 +1,6 @@
 """Field progress of a campaign: per unit and per design stratum, the interviews achieved
-against the target (the allocation's invitations times the assumed response rate), the
+against the target (the allocation's invitations times the assumed response rate; a
+two-stage campaign's invitations are the design page's clusters times the take), the
 response rate (answered / selected), the margin of error at the current n and the one
 projected at the end of the period at the current pace (``analysis.margin_of_error`` and
 ``analysis.stratified_margin_of_error``), the strata at risk, and each clerk's entries per
@@ -119,10 +120,13 @@ def progress(campaign: Campaign, today: dt.date) -> Progress:
     result = Progress(elapsed_days=elapsed, total_days=total)
     pops, _from_frame = design.populations(campaign)
     known = {u: int(n) for u, n in pops.items() if n}
-    try:
-        invitations = planned_unit_sizes(campaign, design.frame_counts(campaign))
-    except ServiceError:
-        invitations = {}
+    if campaign.stages == "unit_cluster_person":  # the clusters × take the design priced
+        invitations = {u.unit_id: u.invitations for u in design.plan(campaign).units}
+    else:
+        try:
+            invitations = planned_unit_sizes(campaign, design.frame_counts(campaign))
+        except ServiceError:
+            invitations = {}
     frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
     selected = dict(db.session.execute(
         select(FrameRow.unit_id, func.count()).where(

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 import analysis
-from survey.campaigns.services import campaigns, design, draw, frames
+from survey.campaigns.services import campaigns, design, draw, frames, progress
 from survey.common.access import Scope
 from survey.models import AuditLog, Campaign, FrameRow, User
 from tests.survey.campaigns.conftest import BASE, campaign_form
@@ -358,3 +358,9 @@ def test_a_target_margin_sizes_the_clusters_and_the_draw_takes_them(
     a, b = per_stratum[("Bệnh viện 2", "A")], per_stratum[("Bệnh viện 2", "B")]
     assert a + b == second.clusters and a >= b >= 1
     assert second.margin == pytest.approx(margin({"A": a, "B": b}, {"A": 12, "B": 8}))
+    # in fieldwork, the progress page expects the interviews of the clusters drawn
+    campaign.status = "fieldwork"
+    db.session.commit()
+    report = progress.progress(campaign, campaign.period_start)
+    assert {line.name: (line.target, line.selected) for line in report.units} == {
+        u.name: (math.ceil(u.invitations * 0.8 - 1e-9), u.invitations) for u in plan.units}
