@@ -292,22 +292,23 @@ def test_one_stage_page_unchanged(client: Any, db: Any, login: Any,
 
 def test_a_target_margin_sizes_the_clusters_and_the_draw_takes_them(
         client: Any, db: Any, login: Any, province: dict[str, Any]) -> None:
-    """±10 % per hospital with 5 patients a ward-day of 10: the first hospital (30 ward-days)
-    and the second (20, in two frame strata of 12 and 8) get the fewest ward-days that
-    reach it, the third (3 ward-days) cannot and takes all of them, and the draw selects
-    exactly the ward-days and patients the page priced."""
+    """±10 % per hospital with 5 patients a ward-day of 20 and an ICC of 0.1: the first
+    hospital (100 ward-days) and the second (60, in two frame strata of 40 and 20) get the
+    fewest ward-days that reach it (the one-stage size would have missed it), the third (3
+    ward-days) cannot and takes all of them, and the draw selects exactly the ward-days and
+    patients the page priced."""
     campaign = two_stage(db, province, target_margin_percent=10.0)
-    layout = {"99.BV1": [("A", 30)], "99.BV2": [("A", 12), ("B", 8)], "99.BV3": [("A", 3)]}
+    layout = {"99.BV1": [("A", 100)], "99.BV2": [("A", 40), ("B", 20)], "99.BV3": [("A", 3)]}
     lines = ["ma,ma_don_vi,ngay_khoa,tang"]
     for code, strata in layout.items():
         for stratum, k in strata:
             lines += [f"BA-{code}-{stratum}{c}-{i},{code},{stratum}{c},{stratum}"
-                      for c in range(k) for i in range(10)]
+                      for c in range(k) for i in range(20)]
     frames.import_frame(campaign, io.BytesIO("\n".join(lines).encode()), "khung.csv",
                         frames.Mapping("ma", "ma_don_vi", stratum_column="tang",
                                        cluster_column="ngay_khoa"))
     campaign.assumed_p, campaign.deff, campaign.response_rate = 0.5, 1.0, 0.8
-    campaign.planned_take, campaign.planned_icc = 5, 0.05
+    campaign.planned_take, campaign.planned_icc = 5, 0.1
     db.session.commit()
     plan = design.plan(campaign)
     assert plan.cluster_source == "frame" and plan.problem is None
@@ -315,20 +316,21 @@ def test_a_target_margin_sizes_the_clusters_and_the_draw_takes_them(
 
     def margin(clusters: dict[str, int], available: dict[str, int]) -> float:
         return analysis.stratified_two_stage_margin_of_error(
-            clusters, {k: 10 * v for k, v in available.items()}, 5.0,
-            population_clusters=available, cluster_size={k: 10.0 for k in available},
-            icc=0.05, response_rate=0.8)
+            clusters, {k: 20 * v for k, v in available.items()}, 5.0,
+            population_clusters=available, cluster_size={k: 20.0 for k in available},
+            icc=0.1, response_rate=0.8)
 
     first = units["Bệnh viện 1"]
-    assert first.reachable and first.clusters_available == 30
-    assert first.margin == pytest.approx(margin({"A": first.clusters or 0}, {"A": 30}))
-    assert first.margin <= 0.10 < margin({"A": (first.clusters or 0) - 1}, {"A": 30})
+    assert first.reachable and first.clusters_available == 100
+    assert first.margin == pytest.approx(margin({"A": first.clusters or 0}, {"A": 100}))
+    assert first.margin <= 0.10 < margin({"A": (first.clusters or 0) - 1}, {"A": 100})
     assert first.invitations == 5 * (first.clusters or 0)
-    # one stage would have asked for fewer patients than the clustering needs
-    one_stage = analysis.sample_size_proportion(0.10, population=300, response_rate=0.8)
-    assert first.invitations > one_stage
+    # the one-stage size (115 patients: 23 ward-days) misses the target once clustered
+    one_stage = analysis.sample_size_proportion(0.10, population=2000, response_rate=0.8)
+    assert margin({"A": math.ceil(one_stage / 5)}, {"A": 100}) > 0.10
+    assert first.clusters == 28 > math.ceil(one_stage / 5) == 23
     second = units["Bệnh viện 2"]
-    assert second.reachable and second.clusters_available == 20
+    assert second.reachable and second.clusters_available == 60
     assert second.margin is not None and second.margin <= 0.10
     third = units["Bệnh viện 3"]
     assert not third.reachable and third.clusters == third.clusters_available == 3
@@ -354,10 +356,10 @@ def test_a_target_margin_sizes_the_clusters_and_the_draw_takes_them(
         per_unit[name_of[unit_id]] = (c + clusters, n + persons)
         per_stratum[(name_of[unit_id], stratum)] = clusters
     assert per_unit == {u.name: (u.clusters, u.invitations) for u in plan.units}
-    # the second hospital's ward-days shared 12 : 8 between its strata, at least one each
+    # the second hospital's ward-days shared 40 : 20 between its strata, at least one each
     a, b = per_stratum[("Bệnh viện 2", "A")], per_stratum[("Bệnh viện 2", "B")]
     assert a + b == second.clusters and a >= b >= 1
-    assert second.margin == pytest.approx(margin({"A": a, "B": b}, {"A": 12, "B": 8}))
+    assert second.margin == pytest.approx(margin({"A": a, "B": b}, {"A": 40, "B": 20}))
     # in fieldwork, the progress page expects the interviews of the clusters drawn
     campaign.status = "fieldwork"
     db.session.commit()
