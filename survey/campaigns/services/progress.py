@@ -3,9 +3,11 @@ against the target (the allocation's invitations times the assumed response rate
 two-stage campaign's invitations are the design page's clusters times the take), the
 response rate (answered / selected), the margin of error at the current n and the one
 projected at the end of the period at the current pace (``analysis.margin_of_error`` and
-``analysis.stratified_margin_of_error``), the strata at risk, and each clerk's entries per
-day. Every figure comes from GROUP BY queries: the number of statements does not grow with
-the number of responses."""
+``analysis.stratified_margin_of_error``; for a two-stage campaign the two-stage margin of
+the clusters actually drawn, ``analysis.stratified_two_stage_margin_of_error``, with the
+respondents spread over them and the assumed ICC), the strata at risk, and each clerk's
+entries per day. Every figure comes from GROUP BY queries: the number of statements does
+not grow with the number of responses."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 import analysis
 from survey.campaigns.models import Campaign, CampaignEntry, FrameRow, SamplingFrame
@@ -108,6 +110,61 @@ def _stratified(sizes: dict[int, int], pops: dict[int, int], campaign: Campaign)
         confidence=CONFIDENCE, deff=campaign.deff)
 
 
+@dataclass(frozen=True)
+class _Drawn:
+    """One frame stratum of a unit in a two-stage draw: its persons, its clusters and the
+    clusters the draw took."""
+
+    population: int
+    available: int
+    drawn: int
+
+
+def _drawn_clusters(campaign: Campaign) -> dict[int, list[_Drawn]]:
+    """Per unit, its frame strata's clusters and drawn clusters (one GROUP BY)."""
+    frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
+    taken = func.max(case((FrameRow.status.in_(("selected", "refused")), 1), else_=0))
+    rows = db.session.execute(
+        select(FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster, func.count(), taken)
+        .where(FrameRow.frame_id.in_(frame_id))
+        .group_by(FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster)).all()
+    cells: dict[tuple[int, str], list[int]] = {}
+    for unit_id, stratum, _cluster, n, was_taken in rows:
+        cell = cells.setdefault((int(unit_id), stratum or ""), [0, 0, 0])
+        cell[0] += int(n)
+        cell[1] += 1
+        cell[2] += int(was_taken or 0)
+    out: dict[int, list[_Drawn]] = {}
+    for (unit_id, _stratum), (n, available, drawn) in sorted(cells.items()):
+        out.setdefault(unit_id, []).append(_Drawn(n, available, drawn))
+    return out
+
+
+def _two_stage(achieved: dict[int, int], drawn: dict[int, list[_Drawn]],
+               campaign: Campaign) -> float | None:
+    """The two-stage margin of the units' respondents, spread evenly over the clusters
+    each unit drew (None: a unit with fewer than 2 respondents or no cluster drawn)."""
+    clusters: dict[Hashable, float] = {}
+    population: dict[Hashable, float] = {}
+    take: dict[Hashable, float] = {}
+    available: dict[Hashable, float | None] = {}
+    for unit_id, n in achieved.items():
+        cells = [c for c in drawn.get(unit_id, []) if c.drawn]
+        total = sum(c.drawn for c in cells)
+        if n < 2 or not total:
+            return None
+        for i, cell in enumerate(cells):
+            key = (unit_id, i)
+            clusters[key], population[key] = cell.drawn, cell.population
+            take[key], available[key] = n / total, cell.available
+    if not population:
+        return None
+    return analysis.stratified_two_stage_margin_of_error(
+        clusters, population, take, population_clusters=available,
+        p=campaign.assumed_p, icc=float(campaign.planned_icc), confidence=CONFIDENCE,
+        deff=campaign.deff)
+
+
 def _project(achieved: int, elapsed: int, total: int) -> int:
     if elapsed <= 0:
         return achieved
@@ -138,6 +195,16 @@ def progress(campaign: Campaign, today: dt.date) -> Progress:
         .group_by(Response.unit_id)).all())
     targets = {u: int(math.ceil(n * campaign.response_rate - 1e-9))
                for u, n in invitations.items()}
+    drawn = _drawn_clusters(campaign) if campaign.stages == "unit_cluster_person" else None
+
+    def unit_moe(u: int, n: int, big_n: int) -> float | None:
+        return _moe(n, big_n, campaign) if drawn is None else _two_stage({u: n}, drawn,
+                                                                        campaign)
+
+    def strata_moe(sizes: dict[int, int], pops_h: dict[int, int]) -> float | None:
+        return _stratified(sizes, pops_h, campaign) if drawn is None else _two_stage(
+            sizes, drawn, campaign)
+
     groups: dict[str, list[int]] = {}
     for cu in sorted(campaign.units, key=lambda c: (c.stratum or "", c.unit.name)):
         u = cu.unit_id
@@ -145,10 +212,10 @@ def progress(campaign: Campaign, today: dt.date) -> Progress:
         target = targets.get(u, 0)
         projected = _project(n, elapsed, total)
         target_margin = campaign.target_margin if campaign.size_mode == "margin" \
-            else _moe(target, big_n, campaign)
+            else unit_moe(u, target, big_n)
         result.units.append(Line(
             cu.unit.name, big_n, target, int(selected.get(u, 0)), n, projected,
-            _moe(n, big_n, campaign), _moe(projected, big_n, campaign), target_margin))
+            unit_moe(u, n, big_n), unit_moe(u, projected, big_n), target_margin))
         groups.setdefault(design.stratum_name(campaign, u, cu.stratum, cu.unit.name),
                           []).append(u)
     for name, members in groups.items():
@@ -160,10 +227,10 @@ def progress(campaign: Campaign, today: dt.date) -> Progress:
         result.strata.append(Line(
             name, sum(pops_h.values()), sum(goal.values()),
             sum(int(selected.get(u, 0)) for u in members), n_h,
-            _project(n_h, elapsed, total), _stratified(got, pops_h, campaign),
-            _stratified(proj, pops_h, campaign),
+            _project(n_h, elapsed, total), strata_moe(got, pops_h),
+            strata_moe(proj, pops_h),
             campaign.target_margin if campaign.size_mode == "margin"
-            else _stratified(goal, pops_h, campaign)))
+            else strata_moe(goal, pops_h)))
     result.achieved = sum(int(v) for v in achieved.values())
     result.target = sum(targets.values())
     day = func.date(CampaignEntry.entered_at)
