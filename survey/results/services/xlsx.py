@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from survey.results.models import ResultSnapshot
 from survey.results.services import designs
-from survey.results.services.tables import Table, metadata
+from survey.results.services.tables import Table, channel_vi, metadata
 
 FORMATS = {"int": "0", "number": "0.00", "p": "0.0000"}
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F2")
@@ -84,6 +84,7 @@ def design_metadata(snapshot: ResultSnapshot) -> list[tuple[str, Any]]:
         if key == "Phương pháp ước lượng":
             for basis, info in campaign:
                 out += [
+                    ("Đợt khảo sát", channel_vi(basis, True)),
                     ("Thiết kế mẫu của đợt khảo sát (mẫu xác suất)",
                      designs.campaign_design_vi(info)),
                     ("Số giai đoạn chọn mẫu", 2 if info.get("stages") == 2

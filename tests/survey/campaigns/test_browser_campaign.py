@@ -383,9 +383,10 @@ def test_a_health_campaign_from_design_to_results(
                     f"/staff/results/sectors/health?snapshot={snapshot_id}",
                     f"/staff/results/snapshots/{snapshot_id}"] + [
         f"/staff/results/units/{h.id}?snapshot={snapshot_id}" for h in hospitals]
-    # The sector's page of this snapshot, by its address: the overview's links to the
-    # sector and the agencies leave the snapshot out (they open the latest one).
-    page.goto(f"{base}{results_urls[1]}")
+    # The sector's page of this snapshot, through the overview's link to it (the links
+    # between results pages carry the snapshot being viewed).
+    page.locator("nav.actions a", has_text="Y tế").first.click()
+    page.wait_for_url(f"{base}{results_urls[1]}")
     row = cells(page.locator("table tbody tr").filter(has_text=TIEP_CAN).first)
     # index, estimate, 95% CI, n, …
     assert row[1] == pct(sector["estimate"])

@@ -195,6 +195,7 @@ def test_workbook_and_pdf_note_describe_the_two_stages(db: Any, make_user: Any,
         assert words in design, words
     assert meta["Số giai đoạn chọn mẫu"] == 2
     assert meta["Cơ sở ước lượng"] == f"campaign:{campaign.id}"
+    assert meta["Đợt khảo sát"] == f"Đợt khảo sát: {campaign.name} (mẫu xác suất)"
     assert not any(str(k).startswith("Thiết kế kênh") for k in meta)
     note = " ".join(b.text for b in reports.methodology(snapshot) if isinstance(b, Text))
     assert "Mẫu hai giai đoạn" in note and "psu2 = người" in note
