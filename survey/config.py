@@ -153,6 +153,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": env == "production",
+        # A staff session unused this many days ends (its remember-me cookie too).
+        "SESSION_IDLE_DAYS": int(os.environ.get("SIPAS_SESSION_IDLE_DAYS", 30)),
         "WTF_CSRF_TIME_LIMIT": None,
         # Citizen pages
         "DEFAULT_QUESTIONNAIRE": os.environ.get("SIPAS_DEFAULT_QUESTIONNAIRE", "desk_rating"),

@@ -11,7 +11,9 @@ account's ``session_version`` and its row has not ended:
 - the account page lists the open rows (browser, signed in, last seen) and ends one.
 
 ``last_seen_at`` is written at most every :data:`SEEN_EVERY` so that pages do not each
-cost a write.
+cost a write. A session unused for ``SESSION_IDLE_DAYS`` (30 by default) ends when it next
+comes back (sign in again); a sign-in clears the account's rows ended more than
+:data:`KEEP_ENDED` ago.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import datetime as dt
 import hashlib
 import secrets
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from survey.common.clock import utcnow
 from survey.common.errors import ServiceError, commit_or_refuse
@@ -30,7 +33,12 @@ from survey.extensions import db
 from survey.org.models import User, UserSession
 
 SEEN_EVERY = dt.timedelta(minutes=5)
+KEEP_ENDED = dt.timedelta(days=90)
 AGENT_CHARS = 120
+
+
+def idle_limit() -> dt.timedelta:
+    return dt.timedelta(days=int(current_app.config.get("SESSION_IDLE_DAYS", 30)))
 
 
 def _digest(key: str) -> str:
@@ -48,6 +56,8 @@ def start(user: User, agent: str | None) -> str:
     with (``user.session_key`` is set, so that ``login_user(user)`` stores it)."""
     key = secrets.token_urlsafe(32)
     now = utcnow()
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at < now - KEEP_ENDED))
     db.session.add(UserSession(user_id=user.id, key_hash=_digest(key),
                                agent=(agent or "").strip()[:AGENT_CHARS],
                                created_at=now, last_seen_at=now))
@@ -72,9 +82,15 @@ def load(token: str) -> User | None:
     user, session = row
     if not user.active or (user.session_version or 1) != int(version):
         return None
-    user.session_key = key
     now = utcnow()
-    if now - _aware(session.last_seen_at) >= SEEN_EVERY:
+    idle = now - _aware(session.last_seen_at)
+    if idle > idle_limit():  # unused too long: it ends, the browser signs in again
+        db.session.execute(update(UserSession).where(UserSession.id == session.id).values(
+            ended_at=now))
+        db.session.commit()
+        return None
+    user.session_key = key
+    if idle >= SEEN_EVERY:
         db.session.execute(update(UserSession).where(UserSession.id == session.id).values(
             last_seen_at=now))
         db.session.commit()
@@ -122,7 +138,8 @@ def end_one(user: User, session_id: int) -> None:
 
 
 def open_sessions(user: User) -> list[UserSession]:
-    """The account's open sessions, the most recently seen first."""
+    """The account's open sessions (not idle too long), the most recently seen first."""
     return list(db.session.scalars(select(UserSession).where(
-        UserSession.user_id == user.id, UserSession.ended_at.is_(None)).order_by(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+        UserSession.last_seen_at >= utcnow() - idle_limit()).order_by(
         UserSession.last_seen_at.desc(), UserSession.id.desc())))

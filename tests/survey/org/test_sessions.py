@@ -217,3 +217,43 @@ def test_a_cookie_of_a_forged_or_old_form_is_refused(app: Any, db: Any, canbo: A
     assert login_manager._user_callback(f"{canbo.id + 1}:1:{key}") is None
     assert login_manager._user_callback(f"x:1:{key}") is None
     assert login_manager._user_callback(f"{canbo.id}:x:{key}") is None
+
+
+def test_a_session_unused_for_the_idle_limit_ends(app: Any, db: Any, canbo: Any) -> None:
+    import datetime as dt
+
+    stale = sign_in(app, remember=True)
+    remembered = cookie(stale, "remember_token")
+    fresh = sign_in(app)
+    rows = list(db.session.scalars(select(UserSession).order_by(UserSession.id)))
+    assert len(rows) == 2
+    days = app.config["SESSION_IDLE_DAYS"]
+    assert days == 30
+    rows[0].last_seen_at = rows[0].last_seen_at - dt.timedelta(days=days, minutes=1)
+    db.session.commit()
+    page = fresh.get("/staff/account").get_data(as_text=True)
+    assert page.count("<tr><td>") == 1  # the idle one is not listed as open
+    assert stale.get("/staff/").status_code == 302  # signs in again
+    assert replay(app, "remember_token", remembered) == 302
+    db.session.expire_all()
+    assert db.session.get(UserSession, rows[0].id).ended_at is not None
+    assert fresh.get("/staff/").status_code == 200
+
+
+def test_a_sign_in_clears_the_accounts_long_ended_sessions(
+        app: Any, db: Any, canbo: Any) -> None:
+    import datetime as dt
+
+    from survey.common.clock import utcnow
+
+    old, recent = sign_in(app), sign_in(app)
+    old.post("/logout")
+    recent.post("/logout")
+    rows = list(db.session.scalars(select(UserSession).order_by(UserSession.id)))
+    first, second = rows[0].id, rows[1].id
+    rows[0].ended_at = utcnow() - dt.timedelta(days=91)
+    db.session.commit()
+    sign_in(app)
+    db.session.expire_all()
+    left = list(db.session.scalars(select(UserSession.id).order_by(UserSession.id)))
+    assert first not in left and second in left and len(left) == 2
