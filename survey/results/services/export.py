@@ -89,6 +89,24 @@ def _plans(micro: microdata.Microdata) -> list[dict[str, Any]]:
     return out
 
 
+def write_microdata(micro: microdata.Microdata, columns: list[str], path: Path,
+                    chunk: int = microdata.TEXT_CHUNK) -> int:
+    """microdata.csv, column-wise (:func:`microdata.text_chunks`): the same bytes as
+    :func:`_write` of :meth:`Microdata.rows`, a chunk of responses at a time (about 2 µs a
+    response instead of 0.6 ms; memory bounded by the chunk)."""
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(BOM)
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for n, cells in microdata.text_chunks(micro, chunk):
+            blank = [""] * n
+            writer.writerows(zip(*[cells[c] if c in cells else blank for c in columns],
+                                 strict=True))
+            count += n
+    return count
+
+
 def write_bundle(snapshot: ResultSnapshot, rows: list[ResultRow], out: Path) -> dict[str, int]:
     """Write the five files into ``out`` (created); returns rows written per file."""
     out.mkdir(parents=True, exist_ok=True)
@@ -98,8 +116,7 @@ def write_bundle(snapshot: ResultSnapshot, rows: list[ResultRow], out: Path) -> 
                               campaign_id=(snapshot.parameters or {}).get("campaign"))
     micro = microdata.load(sel)
     columns = micro.columns()
-    counts = {"microdata.csv": _write(out / "microdata.csv", columns,
-                                      ([row.get(c) for c in columns] for row in micro.rows()))}
+    counts = {"microdata.csv": write_microdata(micro, columns, out / "microdata.csv")}
     counts["codebook.csv"] = _write(out / "codebook.csv", ("column", "meaning"),
                                     codebook(micro, columns))
     counts["results.csv"] = _write(out / "results.csv", RESULT_COLUMNS, result_rows(rows))

@@ -224,3 +224,300 @@ def load(sel: Selection) -> Microdata:
         if row is not None:
             layouts[(key, version)] = layout(questionnaire_versions.definition_of(row))
     return Microdata(sel, layouts, designs.strata_for(sel, responses_query(sel)))
+
+
+# -- column-wise microdata (the bundle's microdata.csv) --------------------------------------
+TEXT_CHUNK = 50_000
+_MISSING = (None, None, False)  # stands for "no stored answer" (decoded as None)
+
+
+def text_of(value: object) -> str:
+    """A microdata value as its CSV cell (what the bundle writes for :meth:`Microdata.rows`'
+    values): empty for None and NaN, ``repr`` of a float, 1/0 for a bool."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if value != value else repr(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _float_texts(values: Any) -> Any:
+    """Float cells of a numpy array (NaN: empty), each distinct value formatted once."""
+    import numpy as np
+
+    uniques, inverse = np.unique(values, return_inverse=True)
+    texts = np.array([text_of(float(v)) for v in uniques.tolist()] or [""], dtype=object)
+    return texts[inverse.reshape(-1)] if len(values) else np.array([], dtype=object)
+
+
+@dataclass
+class _Kind:
+    """One questionnaire version's items, as the column-wise path needs them."""
+
+    lay: Layout
+    items: list[q.Item]
+    scored: list[str]
+    conditions: list[str]  # items some show_if depends on
+
+
+def _kind(lay: Layout) -> _Kind:
+    defn = lay.definition
+    items = [i for i in defn.items if i.type != "text"]
+    scored = [i.id for i in items if q.item_type(i.type).scored]
+    conditions = sorted({i.show_if.item for i in defn.items if i.show_if is not None})
+    return _Kind(lay, items, scored, conditions)
+
+
+def _node_columns(kind: _Kind, scores: dict[str, Any], n: int) -> dict[str, Any]:
+    """:func:`node_values` on arrays: every index item's and node's value for n responses
+    (NaN for None), with the same additions in the same order, so the same floats."""
+    import numpy as np
+
+    defn = kind.lay.definition
+    nan = np.full(n, np.nan)
+    out: dict[str, Any] = {}
+    for item, node_id in kind.lay.indicator_of.items():
+        value = scores.get(item, nan)
+        column = np.full(n, np.nan)
+        for v in np.unique(value[~np.isnan(value)]).tolist():
+            got = q.item_indicators(defn, node_id, {item: float(v)}).get(item)
+            column[value == v] = np.nan if got is None else got
+        if np.isnan(value).any():  # the indicator of no score (None in every rule)
+            got = q.item_indicators(defn, node_id, {item: None}).get(item)
+            column[np.isnan(value)] = np.nan if got is None else got
+        out[item] = column
+
+    def mean(values: list[Any]) -> Any:
+        total, count = np.zeros(n), np.zeros(n, dtype=np.int64)
+        for v in values:
+            valid = ~np.isnan(v)
+            total = total + np.where(valid, v, 0.0)
+            count = count + valid
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+    def value(ref: str) -> Any:
+        if ref in out:
+            return out[ref]
+        if not defn.index.is_node(ref):
+            return scores.get(ref, nan)
+        node = defn.index.node(ref)
+        if node.rule in ("share_at_least", "share_in"):
+            result = mean([out.get(c, nan) for c in node.children])
+        elif node.rule == "mean_score":
+            result = mean([scores.get(c, nan) for c in node.children])
+        elif node.rule == "comprehensive":
+            threshold = node.threshold
+            assert threshold is not None
+            values = [scores.get(c, nan) for c in node.children]
+            anyvalid, allsat = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+            for v in values:
+                valid = ~np.isnan(v)
+                anyvalid |= valid
+                with np.errstate(invalid="ignore"):
+                    allsat &= np.where(valid, v >= threshold, True)
+            result = np.where(anyvalid, allsat.astype(float), np.nan)
+        else:
+            weights = node.weights or tuple(1.0 for _ in node.children)
+            total, numer = np.zeros(n), np.zeros(n)
+            for w, c in zip(weights, node.children, strict=True):
+                v = value(c)
+                valid = ~np.isnan(v)
+                total = total + np.where(valid, w, 0.0)
+                numer = numer + np.where(valid, w * np.where(valid, v, 0.0), 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                result = np.where(total != 0, numer / np.where(total != 0, total, 1.0), np.nan)
+        out[ref] = result
+        return result
+
+    for node_id in kind.lay.nodes:
+        value(node_id)
+    return out
+
+
+def _stored_codes(kind: _Kind, answers: Any, rows: Any, n: int) -> dict[str, tuple[Any, list[tuple[
+        float | None, str | None, bool]]]]:
+    """Per item of the version: for each response a code into the distinct stored answers
+    (the last code: nothing stored), and those distinct ``(num, text, not_applicable)``."""
+    import numpy as np
+    import pandas as pd
+
+    out: dict[str, tuple[Any, list[tuple[float | None, str | None, bool]]]] = {}
+    by_item = dict(tuple(answers.groupby("item_id", sort=False))) if len(answers) else {}
+    for item in kind.items:
+        sub = by_item.get(item.id)
+        if sub is None or sub.empty:
+            out[item.id] = (np.zeros(n, dtype=np.int64), [_MISSING])
+            continue
+        group = sub.groupby(["num", "text", "na"], dropna=False, sort=False).ngroup()
+        group_codes = group.to_numpy()
+        count = int(group_codes.max()) + 1
+        first = np.empty(count, dtype=np.int64)
+        first[group_codes[::-1]] = np.arange(len(group_codes))[::-1]
+        nums, texts, nas = (sub["num"].to_numpy(), sub["text"].to_numpy(),
+                            sub["na"].to_numpy())
+        distinct = [(None if pd.isna(nums[i]) else float(nums[i]),
+                     None if pd.isna(texts[i]) else str(texts[i]), bool(nas[i]))
+                    for i in first.tolist()]
+        codes = np.full(n, count, dtype=np.int64)
+        codes[np.searchsorted(rows, sub["response_id"].to_numpy())] = group_codes
+        out[item.id] = (codes, [*distinct, _MISSING])
+    return out
+
+
+def _version_columns(kind: _Kind, answers: Any, rows: Any) -> dict[str, Any]:
+    """The answer and node columns (CSV cells) of one version's responses ``rows`` (sorted
+    ids) from their stored ``answers`` (a frame: response_id, item_id, num, text, na)."""
+    import numpy as np
+
+    defn = kind.lay.definition
+    n = len(rows)
+    stored = _stored_codes(kind, answers, rows, n)
+    decoded: dict[str, list[object]] = {}
+    columns: dict[str, Any] = {}
+    for item in kind.items:
+        codes, distinct = stored[item.id]
+        itype = q.item_type(item.type)
+        # The last code is "nothing stored" (not a decoded empty value: a yes/no decodes
+        # (None, None) as False).
+        values = [itype.decode(num, text, na) for num, text, na in distinct[:-1]] + [None]
+        decoded[item.id] = values
+        if item.id in kind.lay.answer_items:
+            texts = np.array([_raw(v) for v in values], dtype=object)
+            columns[f"answer.{item.id}"] = texts[codes]
+    # Visibility (show_if) depends on the answers of the condition items alone: each
+    # distinct combination of them is asked once.
+    visible: dict[str, Any] = {}
+    if kind.conditions:
+        missing = np.zeros(n, dtype=np.int64)
+        combos = np.column_stack([stored[c][0] if c in stored else missing
+                                  for c in kind.conditions])
+        _, firsts, inverse = np.unique(combos, axis=0, return_index=True,
+                                       return_inverse=True)
+        inverse = inverse.reshape(-1)
+        shown_sets = []
+        for first in firsts.tolist():
+            answers_of = {}
+            for item_id in kind.conditions:
+                if item_id in stored:
+                    value = decoded[item_id][int(stored[item_id][0][first])]
+                    if value is not None:
+                        answers_of[item_id] = value
+            shown_sets.append(q.visible_items(defn, answers_of))
+        for item_id in kind.scored:
+            mask = np.array([item_id in s for s in shown_sets], dtype=bool)
+            visible[item_id] = mask[inverse]
+    scores: dict[str, Any] = {}
+    for item_id in kind.scored:
+        item = defn.item(item_id)
+        itype = q.item_type(item.type)
+        codes, _ = stored[item_id]
+        per_code = np.array([np.nan if (s := itype.score(defn, item, v)) is None else s
+                             for v in decoded[item_id]], dtype=float)
+        score = per_code[codes]
+        if item_id in visible:  # a hidden item scores None
+            score = np.where(visible[item_id], score, np.nan)
+        scores[item_id] = score
+    for name, values in _node_columns(kind, scores, n).items():
+        columns[name] = _float_texts(values)
+    return columns
+
+
+def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int, dict[str, Any]]]:
+    """:meth:`Microdata.rows` column-wise, as CSV cells: per chunk of at most ``size``
+    responses (in response id order), the number of rows and each column's cells
+    (:func:`text_of` of the row values; a column absent from a chunk is empty in it).
+
+    Set-based: per chunk one query for the responses (by id, after the previous chunk's
+    last) and one for their answers; each item's distinct stored answers are decoded and
+    scored once, visibility is asked once per distinct answer to the ``show_if`` items,
+    and the index values are computed on arrays (:func:`_node_columns`). Memory is
+    bounded by the chunk, whatever the number of responses."""
+    import numpy as np
+    import pandas as pd
+
+    from survey.collection.models import Answer
+
+    kinds = {key: _kind(lay) for key, lay in micro.layouts.items()}
+    item_ids = sorted({i.id for k in kinds.values() for i in k.items})
+    units: dict[int, tuple[str, str, str, str, str]] = {}
+    designs_of: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    campaign = micro.strata.campaign
+    period = micro.selection.period.label
+    base = responses_query(micro.selection).with_only_columns(
+        Response.id, Response.unit_id, Response.service_point_id, Response.channel,
+        Response.selection_probability, Response.questionnaire_key,
+        Response.questionnaire_version)
+    last = None
+    while True:
+        query = base if last is None else base.where(Response.id > last)
+        rows = [r for r in db.session.execute(query.order_by(Response.id).limit(size)).all()]
+        if not rows:
+            return
+        last = rows[-1][0]
+        rows = [r for r in rows if (r[5], r[6]) in kinds]
+        if not rows:
+            continue
+        lo, hi = rows[0][0], rows[-1][0]
+        missing_units = {r[1] for r in rows} - set(units)
+        if missing_units:
+            for uid, path, code, name, sector in db.session.execute(
+                    select(Unit.id, Unit.path, Unit.code, Unit.name, Unit.sector)
+                    .where(Unit.id.in_(missing_units))).all():
+                units[uid] = (str(uid), path.strip("/"), code or "", text_of(name),
+                              text_of(sector))
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        n = len(rows)
+        chosen = responses_query(micro.selection).with_only_columns(Response.id).where(
+            Response.id >= lo, Response.id <= hi)
+        answers = pd.DataFrame(db.session.execute(
+            select(Answer.response_id, Answer.item_id, Answer.value_num, Answer.value_text,
+                   Answer.not_applicable)
+            .where(Answer.response_id.in_(chosen), Answer.item_id.in_(item_ids))).all(),
+            columns=["response_id", "item_id", "num", "text", "na"])
+        answers["num"] = answers["num"].astype(float)
+        answers["text"] = answers["text"].astype(object)
+        answers["na"] = answers["na"].fillna(False).astype(bool)
+        # Only the answers of this chunk's responses (the id range may hold others).
+        at = np.minimum(np.searchsorted(ids, answers["response_id"].to_numpy()), n - 1)
+        answers = answers[ids[at] == answers["response_id"].to_numpy()]
+        columns: dict[str, Any] = {}
+        cells = []
+        for r in rows:
+            rid, uid, point, channel, probability, key, version = r
+            if campaign is not None:
+                d = campaign[rid]
+                design = (d.basis, text_of(d.probability), d.stratum,
+                          text_of(d.psu) if d.psu is not None else str(rid), text_of(d.weight),
+                          text_of(d.fpc), text_of(d.psu2), text_of(d.fpc2))
+            else:
+                combo = (channel, uid, point, probability)
+                got = designs_of.get(combo)
+                if got is None:
+                    d = micro.strata.design_for(channel, uid, point, probability)
+                    got = designs_of[combo] = (
+                        d.basis, text_of(d.probability), d.stratum,
+                        "" if d.psu is None else text_of(d.psu), text_of(d.weight),
+                        text_of(d.fpc), text_of(d.psu2), text_of(d.fpc2))
+                design = got if got[3] else (*got[:3], str(rid), *got[4:])
+            cells.append((str(rid), period, *units[uid], text_of(point), channel, design[0],
+                          design[1], key, str(version), design[2], design[3], design[4],
+                          design[5], design[6], design[7]))
+        for name, values in zip(BASE_COLUMNS, zip(*cells, strict=True), strict=True):
+            columns[name] = np.array(values, dtype=object)
+        by_version: dict[tuple[str, int], list[int]] = {}
+        for i, r in enumerate(rows):
+            by_version.setdefault((r[5], r[6]), []).append(i)
+        answer_rows = np.searchsorted(ids, answers["response_id"].to_numpy())
+        for key, positions in by_version.items():
+            mine = np.zeros(n, dtype=bool)
+            mine[positions] = True
+            own = answers[mine[answer_rows]] if len(answers) else answers
+            for name, values in _version_columns(kinds[key], own, ids[positions]).items():
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = np.full(n, "", dtype=object)
+                column[positions] = values
+        yield n, columns
