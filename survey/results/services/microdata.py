@@ -425,6 +425,19 @@ def _version_columns(kind: _Kind, answers: Any, rows: Any) -> dict[str, Any]:
     return columns
 
 
+def _fetch(statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a Core statement as the driver's tuples: SQLAlchemy binds the parameters
+    and executes it, the rows come from its DBAPI cursor (no Row object and result
+    processing a row: the columns read here are ints, floats, strings and booleans, which
+    both drivers return as they are, booleans as 0/1 on SQLite)."""
+    result = db.session.connection().execute(statement)
+    cursor = getattr(result, "cursor", None)
+    rows: list[tuple[Any, ...]] = (cursor.fetchall() if cursor is not None
+                                   else [tuple(r) for r in result.all()])
+    result.close()
+    return rows
+
+
 def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int, dict[str, Any]]]:
     """:meth:`Microdata.rows` column-wise, as CSV cells: per chunk of at most ``size``
     responses (in response id order), the number of rows and each column's cells
@@ -453,7 +466,7 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
     last = None
     while True:
         query = base if last is None else base.where(Response.id > last)
-        rows = [r for r in db.session.execute(query.order_by(Response.id).limit(size)).all()]
+        rows = _fetch(query.order_by(Response.id).limit(size))
         if not rows:
             return
         last = rows[-1][0]
@@ -472,11 +485,14 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
         n = len(rows)
         chosen = responses_query(micro.selection).with_only_columns(Response.id).where(
             Response.id >= lo, Response.id <= hi)
-        answers = pd.DataFrame(db.session.execute(
+        # Core rows through the session's connection (no ORM step a row), by column.
+        fetched = _fetch(
             select(Answer.response_id, Answer.item_id, Answer.value_num, Answer.value_text,
                    Answer.not_applicable)
-            .where(Answer.response_id.in_(chosen), Answer.item_id.in_(item_ids))).all(),
-            columns=["response_id", "item_id", "num", "text", "na"])
+            .where(Answer.response_id.in_(chosen), Answer.item_id.in_(item_ids)))
+        names = ["response_id", "item_id", "num", "text", "na"]
+        answers = pd.DataFrame.from_records(fetched, columns=names)
+        answers["response_id"] = answers["response_id"].astype(np.int64)
         answers["num"] = answers["num"].astype(float)
         answers["text"] = answers["text"].astype(object)
         answers["na"] = answers["na"].fillna(False).astype(bool)
