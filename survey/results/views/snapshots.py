@@ -7,7 +7,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WResponse
@@ -18,7 +27,7 @@ from survey.common.errors import NotFound, ServiceError
 from survey.common.forms import SECTOR_LABELS
 from survey.common.web import download, lang, require, show_service_error
 from survey.results.forms import ComputeForm
-from survey.results.services import dashboard, export, jobs, sectors, snapshots
+from survey.results.services import bundles, dashboard, export, jobs, sectors, snapshots
 from survey.results.views import bp
 
 
@@ -78,20 +87,34 @@ def snapshot_results_csv(snapshot_id: int) -> Response:
 
 
 @bp.route("/snapshots/<int:snapshot_id>/bundle.zip")
-def snapshot_bundle(snapshot_id: int) -> Response:
+def snapshot_bundle(snapshot_id: int) -> Response | WResponse:
     """The microdata bundle; only administrators' and province-wide exporters' snapshots
-    cover every unit, so the bundle is given for snapshots within the exporter's scope."""
+    cover every unit, so the bundle is given for snapshots within the exporter's scope.
+    A snapshot of more than ``BUNDLE_INLINE_MAX`` responses gets its bundle written to a
+    file outside the request (:mod:`~survey.results.services.bundles`): this link starts
+    it, and serves the file once it is written."""
     scope = require("export")
     snapshot = snapshots.exportable(scope, snapshot_id)
+    name = f"sipas-{snapshot.id}-microdata.zip"
+    if (snapshot.n_responses or 0) > bundles.inline_max():
+        bundles.start(current_app._get_current_object(), snapshot.id)  # type: ignore[attr-defined]
+        path = bundles.ready(snapshot.id)
+        if path is None:
+            flash(_("The microdata bundle of snapshot %(id)d is being written (about a "
+                    "minute for a million responses); the same link gives the file when "
+                    "it is ready.", id=snapshot.id), "info")
+            return redirect(url_for("results.snapshot_detail", snapshot_id=snapshot.id))
+        response = send_file(path, mimetype="application/zip", as_attachment=True,
+                             download_name=name, max_age=0)
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
     with tempfile.TemporaryDirectory() as tmp:
         export.write_bundle(snapshot, snapshots.rows_of(snapshot.id), Path(tmp))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(tmp).iterdir()):
                 archive.write(path, path.name)
-    return download(buffer.getvalue(), "application/zip", f"sipas-{snapshot.id}-microdata.zip")
-
-
+    return download(buffer.getvalue(), "application/zip", name)
 
 
 @bp.route("/")
