@@ -178,7 +178,6 @@ def app_with_redis_down(database_url: str, tmp_path: Path) -> Iterator[Flask]:
                    RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0",  # nothing listens there
                    SUBMIT_RATE_LIMIT="3 per minute", PASSWORD_HASH_METHOD=FAST_HASH)
     app.test_client_class = ExpiringClient
-    limiter._storage_dead = False  # an earlier test's fall-back must not hide this one's
     with twin.app_context():
         try:
             yield app
