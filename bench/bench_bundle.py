@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--units", type=int, default=100)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--chunk", type=int, default=50_000,
+    parser.add_argument("--chunk", type=int, default=20_000,
                         help="responses a chunk of the column-wise writer")
     parser.add_argument("--paths", default="rows,columns", help="rows, columns (comma-separated)")
     parser.add_argument("--zip", action="store_true", help="also time deflating the file")

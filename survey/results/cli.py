@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from survey.common.errors import ServiceError
 from survey.extensions import db
 from survey.org.services.audit import acting_as
-from survey.results.services import export, reports, snapshots
+from survey.results.services import bundles, export, reports, snapshots
 
 results_cli = AppGroup("results", help="Indices with confidence intervals: snapshots, exports.")
 
@@ -64,19 +64,31 @@ def resume() -> None:
 
 @results_cli.command("microdata")
 @click.option("--snapshot", "ref", required=True, help="Snapshot id, or 'latest'.")
-@click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False),
+@click.option("-o", "--out", "out", default=None, type=click.Path(file_okay=False),
               help="Folder to write microdata.csv, codebook.csv, results.csv, analysis.R, "
                    "analysis.do into.")
-def microdata(ref: str, out: str) -> None:
+@click.option("--for-download", is_flag=True,
+              help="Write the ZIP file the snapshot page's link serves (snapshots above "
+                   "BUNDLE_INLINE_MAX responses are not built in a web request).")
+def microdata(ref: str, out: str | None, for_download: bool) -> None:
     """Write a snapshot's microdata bundle for analysts (R and Stata scripts included)."""
+    if out is None and not for_download:
+        raise click.UsageError("Give -o FOLDER, --for-download, or both.")
     try:
         snapshot = snapshots.get(ref)
     except ServiceError as err:
         _fail(err)
-    counts = export.write_bundle(snapshot, snapshots.rows_of(snapshot.id), Path(out))
-    for name, n in counts.items():
-        click.echo(f"  {name}: {n} rows")
-    click.echo(f"Bundle of snapshot {snapshot.id} written to {out}.")
+    if out is not None:
+        counts = export.write_bundle(snapshot, snapshots.rows_of(snapshot.id), Path(out))
+        for name, n in counts.items():
+            click.echo(f"  {name}: {n} rows")
+        click.echo(f"Bundle of snapshot {snapshot.id} written to {out}.")
+    if for_download:
+        if not bundles.claim(snapshot.id):
+            raise click.ClickException(f"The bundle of snapshot {snapshot.id} is being "
+                                       "written by another process.")
+        path = bundles.build(snapshot.id)
+        click.echo(f"Bundle of snapshot {snapshot.id} for the download: {path}.")
 
 
 @results_cli.command("api-key")

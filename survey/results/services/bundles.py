@@ -13,7 +13,9 @@ file is never served). A marker file says a build is under way, so that a second
 the build runs in the request.
 
 The file holds the microdata as they were when it was built, as an export downloaded then
-would; ``flask results microdata`` always writes a fresh bundle.
+would; ``flask results microdata -o DIR`` always writes a fresh bundle, and
+``flask results microdata --for-download`` writes (again) the file the link serves, e.g.
+right after computing a province's snapshot.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def building(snapshot_id: int) -> bool:
         return False
 
 
-def _claim(snapshot_id: int) -> bool:
+def claim(snapshot_id: int) -> bool:
     """Take the build of the bundle (False: another request has it under way)."""
     folder().mkdir(parents=True, exist_ok=True)
     marker = _marker(snapshot_id)
@@ -127,7 +129,7 @@ def _run(app: Flask, snapshot_id: int) -> None:
 def start(app: Flask, snapshot_id: int) -> Future[None] | None:
     """Build the bundle file in the worker thread unless it is ready or under way (in the
     request under ``RESULTS_INLINE``)."""
-    if ready(snapshot_id) is not None or not _claim(snapshot_id):
+    if ready(snapshot_id) is not None or not claim(snapshot_id):
         return None
     if app.config.get("RESULTS_INLINE"):
         build(snapshot_id)

@@ -18,7 +18,10 @@ and anything derived from device or network data (pseudonymous hashes, flags) ne
 microdata.
 
 Flagged responses are left out until accepted in the review screen. Rows stream from the
-database in chunks (constant memory in the number of responses).
+database in chunks (constant memory in the number of responses). The bundle's
+microdata.csv comes from :func:`text_chunks`, the same values column-wise as CSV cells
+(set-based queries per chunk of responses, no Python step a response: 0.6 ms a response
+for :meth:`Microdata.rows`, about 35 µs for the column-wise path; ``bench/bench_bundle.py``).
 """
 
 from __future__ import annotations
@@ -227,7 +230,7 @@ def load(sel: Selection) -> Microdata:
 
 
 # -- column-wise microdata (the bundle's microdata.csv) --------------------------------------
-TEXT_CHUNK = 50_000
+TEXT_CHUNK = 20_000  # responses: ~200 MiB above the app (bench/bench_bundle.py)
 _MISSING = (None, None, False)  # stands for "no stored answer" (decoded as None)
 
 
@@ -492,6 +495,7 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
             .where(Answer.response_id.in_(chosen), Answer.item_id.in_(item_ids)))
         names = ["response_id", "item_id", "num", "text", "na"]
         answers = pd.DataFrame.from_records(fetched, columns=names)
+        del fetched
         answers["response_id"] = answers["response_id"].astype(np.int64)
         answers["num"] = answers["num"].astype(float)
         answers["text"] = answers["text"].astype(object)
@@ -537,3 +541,4 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
                     column = columns[name] = np.full(n, "", dtype=object)
                 column[positions] = values
         yield n, columns
+        del columns, cells, answers  # before the next chunk is read

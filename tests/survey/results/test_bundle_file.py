@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from survey.results.models import ResultSnapshot
@@ -29,7 +30,9 @@ def _files(data: bytes) -> dict[str, bytes]:
 def snapshot(app: Any, runner: Any, db: Any, staff: dict[str, Any],  # noqa: F811
              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ResultSnapshot:
     assert runner.invoke(args=["results", "compute", "--period", "2026-10"]).exit_code == 0
-    monkeypatch.setitem(app.config, "BUNDLE_FOLDER", str(tmp_path / "bundles"))
+    # The app the requests run in, and the one whose context the test (and the CLI) is in.
+    for config in (app.config, current_app.config):
+        monkeypatch.setitem(config, "BUNDLE_FOLDER", str(tmp_path / "bundles"))
     found = db.session.scalar(select(ResultSnapshot))
     assert found is not None and found.n_responses > 0
     return found
@@ -87,3 +90,30 @@ def test_a_dead_build_is_taken_over_and_inline_mode_builds_in_the_request(
     response.close()
     with app.app_context():
         assert bundles.ready(snapshot.id) is not None and not marker.exists()
+
+
+def test_the_cli_writes_the_file_the_link_serves(app: Any, client: Any, login: Any,
+                                                 runner: Any, snapshot: ResultSnapshot,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    refused = runner.invoke(args=["results", "microdata", "--snapshot", str(snapshot.id)])
+    assert refused.exit_code != 0 and "--for-download" in refused.output
+    with app.app_context():
+        assert bundles.claim(snapshot.id)  # another process is writing it
+    busy = runner.invoke(args=["results", "microdata", "--snapshot", str(snapshot.id),
+                               "--for-download"])
+    assert busy.exit_code != 0 and "another process" in busy.output, busy.output
+    with app.app_context():
+        bundles._marker(snapshot.id).unlink()
+        assert bundles.ready(snapshot.id) is None
+    done = runner.invoke(args=["results", "microdata", "--snapshot", str(snapshot.id),
+                               "--for-download"])
+    assert done.exit_code == 0, done.output
+    monkeypatch.setitem(app.config, "BUNDLE_INLINE_MAX", 0)
+    monkeypatch.setitem(app.config, "RESULTS_INLINE", False)
+    monkeypatch.setattr(bundles._EXECUTOR, "submit", lambda *args: pytest.fail("no build"))
+    login("phantich")
+    response = client.get(f"/staff/results/snapshots/{snapshot.id}/bundle.zip")
+    assert response.status_code == 200
+    assert sorted(_files(response.data)) == ["analysis.R", "analysis.do", "codebook.csv",
+                                             "microdata.csv", "results.csv"]
+    response.close()
