@@ -446,8 +446,8 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
     responses (in response id order), the number of rows and each column's cells
     (:func:`text_of` of the row values; a column absent from a chunk is empty in it).
 
-    Set-based: per chunk one query for the responses (by id, after the previous chunk's
-    last) and one for their answers; each item's distinct stored answers are decoded and
+    Set-based: the selection's ids, then per chunk one query for the responses (a range
+    of ids) and one for their answers; each item's distinct stored answers are decoded and
     scored once, visibility is asked once per distinct answer to the ``show_if`` items,
     and the index values are computed on arrays (:func:`_node_columns`). Memory is
     bounded by the chunk, whatever the number of responses."""
@@ -466,13 +466,15 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
         Response.id, Response.unit_id, Response.service_point_id, Response.channel,
         Response.selection_probability, Response.questionnaire_key,
         Response.questionnaire_version)
-    last = None
-    while True:
-        query = base if last is None else base.where(Response.id > last)
-        rows = _fetch(query.order_by(Response.id).limit(size))
-        if not rows:
-            return
-        last = rows[-1][0]
+    # The ids first (8 bytes a response), then each chunk as a range of ids: a range scan
+    # of the primary key, where "after the last id, ordered, LIMIT" made PostgreSQL read
+    # the whole period again for every chunk.
+    every = np.array([r[0] for r in _fetch(
+        responses_query(micro.selection).with_only_columns(Response.id)
+        .order_by(Response.id))], dtype=np.int64)
+    for start in range(0, len(every), size):
+        first, final = int(every[start]), int(every[min(start + size, len(every)) - 1])
+        rows = sorted(_fetch(base.where(Response.id >= first, Response.id <= final)))
         rows = [r for r in rows if (r[5], r[6]) in kinds]
         if not rows:
             continue
