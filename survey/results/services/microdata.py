@@ -449,8 +449,8 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
     Set-based: the selection's ids, then per chunk one query for the responses (a range
     of ids) and one for their answers; each item's distinct stored answers are decoded and
     scored once, visibility is asked once per distinct answer to the ``show_if`` items,
-    and the index values are computed on arrays (:func:`_node_columns`). Memory is
-    bounded by the chunk, whatever the number of responses."""
+    and the index values are computed on arrays (:func:`_node_columns`). Memory: one
+    chunk, plus the ids of the selection (8 bytes a response)."""
     import numpy as np
     import pandas as pd
 
@@ -490,7 +490,7 @@ def text_chunks(micro: Microdata, size: int = TEXT_CHUNK) -> Iterator[tuple[int,
         n = len(rows)
         chosen = responses_query(micro.selection).with_only_columns(Response.id).where(
             Response.id >= lo, Response.id <= hi)
-        # Core rows through the session's connection (no ORM step a row), by column.
+        # The driver's rows (no ORM or Row object a row), made a frame column-wise.
         fetched = _fetch(
             select(Answer.response_id, Answer.item_id, Answer.value_num, Answer.value_text,
                    Answer.not_applicable)
