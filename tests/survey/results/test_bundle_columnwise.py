@@ -135,3 +135,43 @@ def test_a_two_stage_campaign_column_wise(db: Any, tmp_path: Path, make_user: An
     new = _same_bytes(micro, tmp_path, 3)
     rows = _csv(new)
     assert rows and all(r["psu2"] and r["fpc2"] for r in rows)
+
+
+def test_the_cells_of_one_response_worked_out_by_hand(results_province: dict[str, Any],  # noqa: F811
+                                                       db: Any, tmp_path: Path) -> None:
+    """A reference independent of both writers: one desk_rating response whose every cell
+    is written out here (scale 0-2 items under "dat_yeu_cau" at least 1 and the
+    "diem_binh_quan" mean score; "muc_do_hai_long" 1-3 under "hai_long" at least 2)."""
+    version = questionnaire_versions.latest_published("desk_rating")
+    rid = _add(db, "desk_rating", version, results_province["centre"].id, None, {
+        "tong_thoi_gian": (2.0, None, False), "thoi_gian_tung_co_quan": (0.0, None, False),
+        "so_lan_lien_he": (1.0, None, False),
+        "so_co_quan_lien_he": (None, None, True),  # "not applicable", stored
+        "cong_khai_tthc": (7.0, None, False),  # outside the 0-2 scale: no score
+        "muc_do_hai_long": (3.0, None, False),
+        "gop_y": (None, "Tôi là Nguyễn Văn A", False),  # free text: never exported
+    }, 999)
+    db.session.commit()
+    micro = microdata.load(microdata.Selection(parse_period("2026-10")))
+    path = tmp_path / "microdata.csv"
+    export.write_microdata(micro, micro.columns(), path, 4)
+    assert "Nguyễn" not in path.read_text(encoding="utf-8-sig")
+    [row] = [r for r in _csv(path) if r["response_id"] == str(rid)]
+    answers = {k.removeprefix("answer."): v for k, v in row.items() if k.startswith("answer.")}
+    assert answers == {"tong_thoi_gian": "2", "thoi_gian_tung_co_quan": "0",
+                       "so_lan_lien_he": "1", "so_co_quan_lien_he": "na", "mot_cua": "",
+                       "cong_khai_tthc": "7", "thai_do": "", "tiep_thu_pakn": "",
+                       "dvc_truc_tuyen": "", "muc_do_hai_long": "3"}
+    assert {k: row[k] for k in ("tong_thoi_gian", "thoi_gian_tung_co_quan", "so_lan_lien_he",
+                                "so_co_quan_lien_he", "mot_cua", "cong_khai_tthc",
+                                "muc_do_hai_long")} == {
+        "tong_thoi_gian": "1.0", "thoi_gian_tung_co_quan": "0.0", "so_lan_lien_he": "1.0",
+        "so_co_quan_lien_he": "", "mot_cua": "", "cong_khai_tthc": "",
+        "muc_do_hai_long": "1.0"}
+    assert (row["dat_yeu_cau"], row["diem_binh_quan"], row["hai_long"]) == (
+        repr(2 / 3), "1.0", "1.0")
+    assert (row["channel"], row["basis"], row["probability"], row["service_point_id"],
+            row["psu"], row["psu2"], row["fpc2"]) == ("desk_qr", "open", "0", "", str(rid),
+                                                      "", "")
+    assert row["unit_path"] == "/".join(
+        results_province["centre"].path.strip("/").split("/"))
