@@ -153,6 +153,9 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": env == "production",
+        # Microdata bundles of larger snapshots are written outside the request (a
+        # worker thread or `flask results microdata --for-download`), then served.
+        "BUNDLE_INLINE_MAX": int(os.environ.get("SIPAS_BUNDLE_INLINE_MAX", 100_000)),
         # A staff session unused this many days ends (its remember-me cookie too).
         "SESSION_IDLE_DAYS": int(os.environ.get("SIPAS_SESSION_IDLE_DAYS", 30)),
         "WTF_CSRF_TIME_LIMIT": None,
