@@ -4,6 +4,8 @@ runs and the managers' form to weight it again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +18,7 @@ from survey.campaigns.services.campaigns import VIEW
 from survey.campaigns.views import bp
 from survey.common.errors import ServiceError
 from survey.common.web import current_scope, require, show_service_error
+from survey.results.models import ResultSnapshot
 
 Page = tuple[str, int] | WResponse
 
@@ -35,13 +38,8 @@ def close_page(campaign_id: int) -> Page:
         return redirect(url_for("campaigns.weights_page", campaign_id=campaign.id))
     form = CloseForm()
     if form.validate_on_submit():
-        try:
-            options = closing.CloseOptions(closing.parse_margins(form.margins.data or ""),
-                                           form.trim.data)
-            snapshot = closing.close(campaign, options, current_user.username)
-        except ServiceError as err:
-            show_service_error(form, err)
-        else:
+        snapshot = _weigh(form, closing.close, campaign)
+        if snapshot is not None:
             if snapshot.status == "done":
                 flash(_("The campaign is closed and its results are frozen."), "success")
             else:
@@ -49,6 +47,19 @@ def close_page(campaign_id: int) -> Page:
                         "%(error)s", error=snapshot.error or ""), "error")
             return redirect(url_for("campaigns.weights_page", campaign_id=campaign.id))
     return _render(campaign, form, 422 if form.is_submitted() else 200)
+
+
+def _weigh(form: CloseForm | ReweightForm, run: Callable[..., ResultSnapshot],
+           campaign: Campaign) -> ResultSnapshot | None:
+    """The close or a new weighting with the form's margins and trimming: its snapshot, or
+    None with the refusal shown on the form (nothing changed)."""
+    try:
+        options = closing.CloseOptions(closing.parse_margins(form.margins.data or ""),
+                                       form.trim.data)
+        return run(campaign, options, current_user.username)
+    except ServiceError as err:
+        show_service_error(form, err)
+        return None
 
 
 @bp.route("/<int:campaign_id>/weights", methods=["GET", "POST"])
@@ -59,13 +70,8 @@ def weights_page(campaign_id: int) -> Page:
     manages = campaigns.manages(current_scope(), campaign)
     form = _reweight_form(campaign) if manages and campaign.status == "closed" else None
     if form is not None and form.validate_on_submit():
-        try:
-            options = closing.CloseOptions(closing.parse_margins(form.margins.data or ""),
-                                           form.trim.data)
-            snapshot = closing.reweight(campaign, options, current_user.username)
-        except ServiceError as err:
-            show_service_error(form, err)
-        else:
+        snapshot = _weigh(form, closing.reweight, campaign)
+        if snapshot is not None:
             if snapshot.status == "done":
                 flash(_("The campaign is weighted again; snapshot %(id)d holds its new "
                         "results.", id=snapshot.id), "success")
