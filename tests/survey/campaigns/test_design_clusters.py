@@ -366,3 +366,18 @@ def test_a_target_margin_sizes_the_clusters_and_the_draw_takes_them(
     report = progress.progress(campaign, campaign.period_start)
     assert {line.name: (line.target, line.selected) for line in report.units} == {
         u.name: (math.ceil(u.invitations * 0.8 - 1e-9), u.invitations) for u in plan.units}
+
+
+def test_the_assumptions_are_read_only_outside_draft(db: Any, client: Any) -> None:
+    """The demo's closed campaign shows its priced assumptions in disabled fields, with no
+    button to save them; a draft's managers get them enabled."""
+    from survey.demo import campaigns as demo_campaigns
+    from survey.demo import seed as demo
+
+    demo.seed(responses=False)
+    done = demo_campaigns.seed_campaigns()
+    assert client.post("/login", data={"username": "soyte", "password": demo.DEMO_PASSWORD}
+                       ).status_code == 302
+    page = client.get(f"/staff/campaigns/{done.closed.id}").get_data(as_text=True)
+    assert '<fieldset class="plain" disabled>' in page
+    assert 'name="take"' in page and 'value="4"' in page
