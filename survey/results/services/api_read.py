@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import func, select
 
 from survey.collection.models import ApiKey
 from survey.common.access import Grant, Scope
@@ -151,21 +151,6 @@ def parse_filters(args: dict[str, str], allowed: tuple[str, ...]) -> dict[str, A
     return out
 
 
-def _in_scope(scope: Scope) -> ColumnElement[bool]:
-    """The rows ``snapshots.rows_in_scope`` gives, as a clause: units the scope may see
-    results of; a sector's rows only for a grant over the whole province in that sector
-    (or every sector); never a service point's."""
-    roots = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
-    whole = {gr.sector for gr in scope.grants if "results" in gr.permissions
-             and gr.unit_id in roots}
-    units = scope.units("results").with_only_columns(Unit.id)
-    sector_rows: ColumnElement[bool] = (
-        true() if None in whole else ResultRow.sector.in_(sorted(s for s in whole if s))
-        if whole else false())
-    return or_(and_(ResultRow.domain == "unit", ResultRow.unit_id.in_(units)),
-               and_(ResultRow.domain == "sector", sector_rows))
-
-
 def rows(reader: Reader, snapshot_id: int, filters: dict[str, Any], limit: int,
          offset: int) -> tuple[list[ResultRow], int]:
     """One page of the rows of a readable snapshot within the key's scope, filtered, in
@@ -173,7 +158,7 @@ def rows(reader: Reader, snapshot_id: int, filters: dict[str, Any], limit: int,
     the whole query has: two statements (the page, with LIMIT/OFFSET, and a COUNT)."""
     if "unit" in filters:
         unit(reader, filters["unit"])
-    where = [ResultRow.snapshot_id == snapshot_id, _in_scope(reader.scope)]
+    where = [ResultRow.snapshot_id == snapshot_id, snapshots.in_scope(reader.scope)]
     if "unit" in filters:
         where.append(ResultRow.unit_id == filters["unit"])
     where += [getattr(ResultRow, name) == filters[name]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, insert, or_, select, true, update
 
 from survey.campaigns.models import CampaignUnit
 from survey.common.access import Scope
@@ -255,25 +255,26 @@ def visible_one(scope: Scope, snapshot_id: int) -> ResultSnapshot:
     return snapshot
 
 
+def in_scope(scope: Scope) -> ColumnElement[bool]:
+    """Which result rows the scope reads, as a clause: the rows of units it may see results
+    of; a sector's rows only for a grant over the whole province in that sector (or every
+    sector); never a service point's (read by their unit's page alone,
+    dashboard.unit_page)."""
+    roots = set(db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
+    whole = {gr.sector for gr in scope.grants if "results" in gr.permissions
+             and gr.unit_id in roots}
+    units = scope.units("results").with_only_columns(Unit.id)
+    sector_rows: ColumnElement[bool] = (
+        true() if None in whole else ResultRow.sector.in_(sorted(s for s in whole if s))
+        if whole else false())
+    return or_(and_(ResultRow.domain == "unit", ResultRow.unit_id.in_(units)),
+               and_(ResultRow.domain == "sector", sector_rows))
+
+
 def rows_in_scope(scope: Scope, snapshot_id: int) -> list[ResultRow]:
-    """The rows of units the scope may see results of; a sector's rows only for a grant
-    over the whole province in that sector (or every sector)."""
-    unit_ids = set(db.session.scalars(scope.units("results").with_only_columns(Unit.id)))
-    roots = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)))}
-    sectors_whole: set[str | None] = set()
-    for gr in scope.grants:
-        if "results" in gr.permissions and gr.unit_id in roots:
-            sectors_whole.add(gr.sector)
-    out = []
-    # Service points' rows are read by their unit's page alone (dashboard.unit_page).
-    for row in db.session.scalars(select(ResultRow).where(
-            ResultRow.snapshot_id == snapshot_id, ResultRow.domain != "point")
-            .order_by(ResultRow.id)):
-        if row.domain == "unit" and row.unit_id in unit_ids:
-            out.append(row)
-        elif row.domain == "sector" and (None in sectors_whole or row.sector in sectors_whole):
-            out.append(row)
-    return out
+    """The snapshot's rows the scope reads (:func:`in_scope`), in the order of their ids."""
+    return list(db.session.scalars(select(ResultRow).where(
+        ResultRow.snapshot_id == snapshot_id, in_scope(scope)).order_by(ResultRow.id)))
 
 
 def exportable(scope: Scope, snapshot_id: int) -> ResultSnapshot:
