@@ -184,6 +184,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     # The key of the session this request runs under (set by sign-in and by the user
     # loader; never stored: the database keeps its SHA-256 in UserSession).
     session_key = None  # str | None; a plain attribute, not a column
+    session_id = None  # int | None: that session's UserSession row
 
     def get_id(self) -> str:
         """``id:session_version:key``: what sessions and remember-me cookies hold; the

@@ -53,16 +53,18 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 @use_case
 def start(user: User, agent: str | None) -> str:
     """A new session of ``user``: its row, and the key the caller signs the browser in
-    with (``user.session_key`` is set, so that ``login_user(user)`` stores it)."""
+    with (``user.session_key`` and ``session_id`` are set, so that ``login_user(user)``
+    stores the key)."""
     key = secrets.token_urlsafe(32)
     now = utcnow()
     db.session.execute(delete(UserSession).where(
         UserSession.user_id == user.id, UserSession.ended_at < now - KEEP_ENDED))
-    db.session.add(UserSession(user_id=user.id, key_hash=_digest(key),
-                               agent=(agent or "").strip()[:AGENT_CHARS],
-                               created_at=now, last_seen_at=now))
+    row = UserSession(user_id=user.id, key_hash=_digest(key),
+                      agent=(agent or "").strip()[:AGENT_CHARS], created_at=now,
+                      last_seen_at=now)
+    db.session.add(row)
     commit_or_refuse()
-    user.session_key = key
+    user.session_key, user.session_id = key, row.id
     return key
 
 
@@ -89,20 +91,12 @@ def load(token: str) -> User | None:
             ended_at=now))
         db.session.commit()
         return None
-    user.session_key = key
+    user.session_key, user.session_id = key, session.id
     if idle >= SEEN_EVERY:
         db.session.execute(update(UserSession).where(UserSession.id == session.id).values(
             last_seen_at=now))
         db.session.commit()
     return user
-
-
-def current_id(user: User) -> int | None:
-    """The row of the session this request runs under."""
-    if not user.session_key:
-        return None
-    return db.session.scalar(select(UserSession.id).where(
-        UserSession.key_hash == _digest(user.session_key)))
 
 
 def end_every(user: User) -> None:
@@ -119,10 +113,10 @@ def end_every(user: User) -> None:
 def end_current(user: User) -> None:
     """Sign-out: this browser's session ends (a copy of its cookie is refused from now
     on); the account's other sessions go on."""
-    if user.session_key:
+    if user.session_id is not None:
         db.session.execute(update(UserSession).where(
-            UserSession.user_id == user.id, UserSession.key_hash == _digest(user.session_key),
-            UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+            UserSession.id == user.session_id, UserSession.ended_at.is_(None)).values(
+            ended_at=utcnow()))
     commit_or_refuse()
 
 

@@ -37,7 +37,7 @@ def _page(form: OwnPasswordForm, status: int = 200) -> tuple[str, int]:
     return render_template(
         "org/account.html", form=form, end_form=EndSessionsForm(prefix="end"),
         end_one_form=EndOneSessionForm(prefix="one"), sessions=sessions.open_sessions(user),
-        current_session=sessions.current_id(user)), status
+        current_session=user.session_id), status
 
 
 @bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
@@ -47,7 +47,7 @@ def account_end_one_session(session_id: int) -> WResponse | tuple[str, int]:
     if not EndOneSessionForm(prefix="one").validate_on_submit():
         abort(400)
     user = current_user._get_current_object()
-    if session_id == sessions.current_id(user):
+    if session_id == user.session_id:
         flash(_("This is the session you are using: sign out with the button at the top "
                 "of the page."), "error")
         return redirect(url_for("org.account"))
