@@ -6,7 +6,6 @@ right: 403)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from typing import Any
@@ -20,6 +19,7 @@ from survey.models import User
 from survey.results.models import ResultRow
 from survey.results.services import rankings, sectors
 from survey.results.services.tables import STATUS_VI, scale
+from tests.survey.results.test_exports import _csv as csv_rows
 from tests.survey.results.test_overview import two_months  # noqa: F401  (fixture)
 from tests.survey.results.test_rankings import wards  # noqa: F401  (fixture)
 from tests.survey.results.test_results import province  # noqa: F401  (fixture)
@@ -35,12 +35,9 @@ def _scope(db: Any, username: str) -> Scope:
 
 
 def _csv(response: Any) -> list[dict[str, str]]:
-    assert response.status_code == 200, response.status_code
-    assert response.mimetype == "text/csv"
-    assert response.data.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8
-    assert "attachment" in response.headers["Content-Disposition"]
-    assert "no-store" in response.headers["Cache-Control"]
-    return list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    """The download's rows by header (the checks of every CSV download: test_exports)."""
+    header, *rows = csv_rows(response)
+    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def _sheets(response: Any) -> dict[str, list[dict[str, Any]]]:
