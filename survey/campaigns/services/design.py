@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 import analysis
 from survey.campaigns.models import Campaign, FrameRow, SamplingFrame
@@ -163,21 +163,32 @@ def _stratified(sizes: dict[int, int], pops: dict[int, int], campaign: Campaign)
         response_rate=campaign.response_rate)
 
 
-def cluster_counts(campaign: Campaign) -> dict[tuple[int, str], list[int]] | None:
-    """Rows per cluster of the imported frame, per (unit, frame stratum) as the draw groups
-    them; None without a frame or when the frame has no cluster column."""
+def frame_clusters(campaign: Campaign) -> dict[tuple[int, str], list[tuple[int, bool]]] | None:
+    """Each cluster of the imported frame as (its rows, whether the draw took it), per
+    (unit, frame stratum) as the draw groups them (one GROUP BY); None without a frame or
+    when the frame has no cluster column."""
     frame = db.session.scalar(select(SamplingFrame).where(
         SamplingFrame.campaign_id == campaign.id))
     if frame is None or frame.cluster_column is None:
         return None
+    taken = func.max(case((FrameRow.status.in_(("selected", "refused")), 1), else_=0))
     rows = db.session.execute(select(
-        FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster, func.count()).where(
+        FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster, func.count(), taken).where(
         FrameRow.frame_id == frame.id).group_by(
         FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster)).all()
-    out: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for unit_id, stratum, _cluster, n in rows:
-        out[(int(unit_id), stratum or "")].append(int(n))
+    out: dict[tuple[int, str], list[tuple[int, bool]]] = defaultdict(list)
+    for unit_id, stratum, _cluster, n, was_taken in rows:
+        out[(int(unit_id), stratum or "")].append((int(n), bool(was_taken)))
     return dict(out)
+
+
+def cluster_counts(campaign: Campaign) -> dict[tuple[int, str], list[int]] | None:
+    """Rows per cluster of the imported frame, per (unit, frame stratum) as the draw groups
+    them; None without a frame or when the frame has no cluster column."""
+    clusters = frame_clusters(campaign)
+    if clusters is None:
+        return None
+    return {key: [n for n, _taken in members] for key, members in clusters.items()}
 
 
 def _two_stage_plan(campaign: Campaign) -> Plan:

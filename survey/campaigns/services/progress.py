@@ -16,7 +16,7 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 import analysis
 from survey.campaigns.models import Campaign, CampaignEntry, FrameRow, SamplingFrame
@@ -121,22 +121,12 @@ class _Drawn:
 
 
 def _drawn_clusters(campaign: Campaign) -> dict[int, list[_Drawn]]:
-    """Per unit, its frame strata's clusters and drawn clusters (one GROUP BY)."""
-    frame_id = select(SamplingFrame.id).where(SamplingFrame.campaign_id == campaign.id)
-    taken = func.max(case((FrameRow.status.in_(("selected", "refused")), 1), else_=0))
-    rows = db.session.execute(
-        select(FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster, func.count(), taken)
-        .where(FrameRow.frame_id.in_(frame_id))
-        .group_by(FrameRow.unit_id, FrameRow.stratum, FrameRow.cluster)).all()
-    cells: dict[tuple[int, str], list[int]] = {}
-    for unit_id, stratum, _cluster, n, was_taken in rows:
-        cell = cells.setdefault((int(unit_id), stratum or ""), [0, 0, 0])
-        cell[0] += int(n)
-        cell[1] += 1
-        cell[2] += int(was_taken or 0)
+    """Per unit, its frame strata's clusters and drawn clusters (design.frame_clusters)."""
     out: dict[int, list[_Drawn]] = {}
-    for (unit_id, _stratum), (n, available, drawn) in sorted(cells.items()):
-        out.setdefault(unit_id, []).append(_Drawn(n, available, drawn))
+    for (unit_id, _stratum), members in sorted((design.frame_clusters(campaign) or {}).items()):
+        out.setdefault(unit_id, []).append(_Drawn(
+            sum(n for n, _taken in members), len(members),
+            sum(1 for _n, taken in members if taken)))
     return out
 
 
