@@ -23,7 +23,12 @@ from survey.collection.models import Answer, Response
 from survey.extensions import db
 from survey.org.models import Unit
 from survey.results.services.designs import BASIS_OF_CHANNEL
-from survey.results.services.microdata import Layout, Microdata, responses_query
+from survey.results.services.microdata import (
+    Layout,
+    Microdata,
+    comprehensive_column,
+    responses_query,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,11 +153,8 @@ def frames(micro: Microdata) -> tuple[dict[tuple[str, int, str], Frame], str]:
                 for item in node.children:
                     cols[f"score.{item}"] = score(item)
             elif node.rule == "comprehensive":
-                values = np.column_stack([score(c) for c in node.children])
-                valid = ~np.isnan(values)
-                satisfied = np.where(valid, values >= float(node.threshold or 0), True)
-                cols[node.id] = np.where(valid.any(axis=1),
-                                         satisfied.all(axis=1).astype(float), np.nan)
+                cols[node.id] = comprehensive_column([score(c) for c in node.children],
+                                                     float(node.threshold or 0))
         frame = pd.concat([mine.reset_index(drop=True),
                            pd.DataFrame(cols, index=range(len(mine)))], axis=1)
         for basis in sorted(set(BASIS_OF_CHANNEL.values()) | set(frame["basis"])):

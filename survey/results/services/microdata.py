@@ -273,6 +273,19 @@ def _kind(lay: Layout) -> _Kind:
     return _Kind(lay, items, scored, conditions)
 
 
+def comprehensive_column(scores: list[Any], threshold: float) -> Any:
+    """A comprehensive node's 0/1 value for each response from its items' score columns
+    (NaN: not answered): 1 when every answered item is at least ``threshold``, NaN when none
+    is answered (:func:`questionnaires.comprehensive_indicator` on arrays)."""
+    import numpy as np
+
+    values = np.column_stack(scores)
+    valid = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        satisfied = np.where(valid, values >= threshold, True)
+    return np.where(valid.any(axis=1), satisfied.all(axis=1).astype(float), np.nan)
+
+
 def _node_columns(kind: _Kind, scores: dict[str, Any], n: int) -> dict[str, Any]:
     """:func:`node_values` on arrays: every index item's and node's value for n responses
     (NaN for None), with the same additions in the same order, so the same floats."""
@@ -314,14 +327,8 @@ def _node_columns(kind: _Kind, scores: dict[str, Any], n: int) -> dict[str, Any]
         elif node.rule == "comprehensive":
             threshold = node.threshold
             assert threshold is not None
-            values = [scores.get(c, nan) for c in node.children]
-            anyvalid, allsat = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
-            for v in values:
-                valid = ~np.isnan(v)
-                anyvalid |= valid
-                with np.errstate(invalid="ignore"):
-                    allsat &= np.where(valid, v >= threshold, True)
-            result = np.where(anyvalid, allsat.astype(float), np.nan)
+            result = comprehensive_column([scores.get(c, nan) for c in node.children],
+                                          threshold)
         else:
             weights = node.weights or tuple(1.0 for _ in node.children)
             total, numer = np.zeros(n), np.zeros(n)
